@@ -1,0 +1,59 @@
+"""workbench: turn trained models into TensorFlow Lite and see what each quantization mode costs.
+
+>>> import workbench
+>>> result = workbench.compare("digits_cnn", "digits_images")   # doctest: +SKIP
+>>> result.table                                                  # doctest: +SKIP
+
+Importing the package does not import TensorFlow; it loads on the first conversion.
+"""
+
+from __future__ import annotations
+
+from .compare import Comparison, compare
+from .convert import convert
+from .datasets import DATASET_NAMES, Dataset, load_dataset
+from .errors import (
+    CancelledError,
+    ConversionError,
+    DataMismatchError,
+    DatasetError,
+    ModelLoadError,
+    NotFittedError,
+    RepresentativeDataError,
+    UnknownModeError,
+    UnsupportedEstimatorError,
+    UnsupportedOpsError,
+    WorkbenchError,
+)
+from .examples import EXAMPLES, load_example
+from .modes import MODE_NAMES, Mode
+from .runtime import Converted, TensorInfo, load_tflite
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CancelledError",
+    "Comparison",
+    "ConversionError",
+    "Converted",
+    "DATASET_NAMES",
+    "DataMismatchError",
+    "Dataset",
+    "DatasetError",
+    "EXAMPLES",
+    "MODE_NAMES",
+    "Mode",
+    "ModelLoadError",
+    "NotFittedError",
+    "RepresentativeDataError",
+    "TensorInfo",
+    "UnknownModeError",
+    "UnsupportedEstimatorError",
+    "UnsupportedOpsError",
+    "WorkbenchError",
+    "compare",
+    "convert",
+    "load_dataset",
+    "load_example",
+    "load_tflite",
+]

@@ -1,0 +1,302 @@
+"""``compare()``: convert a model in several modes and measure each against the original."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .convert import calibration_samples, convert_source
+from .datasets import Dataset, load_dataset
+from .errors import ConversionError, DatasetError, RepresentativeDataError
+from .evaluate import Latency, check_outputs, fidelity, measure_latency, score
+from .modes import MODE_NAMES, Mode, parse_modes
+from .runtime import Converted
+from .sources import Source, as_source
+
+ORIGINAL = "original"
+BATCH_SIZE = 256
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`: a table, the converted variants, a plot, a report.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row for the original and one per variant; see :func:`compare` for the columns.
+    variants : dict of str to Converted
+        The converted models by label (``float32``, ``int8``, ...), ready to save or run.
+    """
+
+    table: pd.DataFrame
+    variants: dict[str, Converted]
+    model_name: str
+    model_kind: str
+    dataset: Dataset
+    batch_size: int
+    threads: int
+    representative: str
+    notes: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def metric(self) -> str:
+        return self.dataset.metric
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Modes that failed to convert, with the reason."""
+        rows = self.table[self.table["error"] != ""]
+        return dict(zip(rows["variant"], rows["error"]))
+
+    def pareto(self) -> list[str]:
+        """Variants no other variant beats on both metric and size (and on metric and latency)."""
+        ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
+        best = []
+        for _, row in ok.iterrows():
+            dominated = False
+            for cost in ("size_bytes", "latency_ms_p50"):
+                others = ok[ok["variant"] != row["variant"]]
+                beats = (
+                    (others[self.metric] >= row[self.metric])
+                    & (others[cost] <= row[cost])
+                    & ((others[self.metric] > row[self.metric]) | (others[cost] < row[cost]))
+                )
+                dominated = dominated or bool(beats.any())
+            if not dominated:
+                best.append(row["variant"])
+        return best
+
+    def plot(self):
+        """The trade-off figure: metric vs size and metric vs latency (a matplotlib Figure)."""
+        from .plots import tradeoff_figure
+
+        return tradeoff_figure(self)
+
+    def save(self, directory="workbench-report") -> str:
+        """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``.
+
+        Returns the path of ``report.html``.
+        """
+        from .report import write_report
+
+        return write_report(self, os.fspath(directory))
+
+    def summary(self) -> str:
+        """The table as aligned text, for terminals and logs."""
+        from .report import format_table
+
+        return format_table(self.table).to_string(index=False)
+
+    def __repr__(self) -> str:
+        head = f"Comparison of {self.model_name} on {self.dataset.name} ({self.metric}, threads={self.threads})"
+        return head + "\n" + self.summary()
+
+    def _repr_html_(self) -> str:
+        from .report import comparison_html
+
+        return comparison_html(self, figure=True)
+
+
+def compare(
+    model,
+    dataset=None,
+    modes=MODE_NAMES,
+    representative=200,
+    *,
+    strategy: str = "random",
+    seed: int = 0,
+    threads: int = 1,
+    latency_budget: float = 1.0,
+    progress: bool | Callable = True,
+    cancel=None,
+) -> Comparison:
+    """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
+
+    Parameters
+    ----------
+    model : keras.Model, scikit-learn estimator, str or Path
+        The model, a file, or a built-in example name; it is never modified.
+    dataset : Dataset or str, default=None
+        The data to evaluate on (its test split) and calibrate with (its training split).
+        ``None`` takes the dataset a built-in example was trained on.
+    modes : sequence of str or Mode, default=all five
+    representative : int or array-like, default=200
+        Calibration samples for ``int8`` and ``int16x8``: a number of training samples
+        picked with ``strategy``, or the samples themselves.
+    strategy : {"random", "stratified", "first"}, default="random"
+    seed : int, default=0
+    threads : int, default=1
+        Interpreter threads for the variants' latency.
+    latency_budget : float, default=1.0
+        Seconds of timed calls per model (after warm-up; at least 10 calls each).
+    progress : bool or callable, default=True
+        ``True`` prints one line per step to stderr; a callable receives
+        ``(done, total, message)``.
+    cancel : object with ``is_set()``, default=None
+        Checked between variants; when set, the comparison stops and returns what it has.
+
+    Returns
+    -------
+    Comparison
+        ``.table`` has the columns ``variant, mode, size_bytes, size_ratio, <metric>,
+        metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
+        batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
+        or ``r2``.
+    """
+    modes = parse_modes(modes)
+    report = _progress_reporter(progress)
+    source = as_source(model)
+    data = _resolve_dataset(dataset, model, source)
+    notes: list[str] = []
+    if data.feature_shape != source.input_shape:
+        notes.append(f"Samples reshaped from {data.feature_shape} to the model's input {source.input_shape}.")
+        data = data.reshaped(source.input_shape)
+    samples, described = _representative(representative, data, strategy, seed, source, modes)
+
+    total = len(modes) + 1
+    report(0, total, f"original {source.name}: measuring on {len(data.X_test)} test samples")
+    X = data.X_test.astype(np.float32)
+    reference = source.predict(X)
+    check_outputs(reference, data, source.name)
+    batch = X[:BATCH_SIZE]
+    latency = measure_latency(
+        source.predict_one, source.predict_one, X[:1], batch, budget_s=latency_budget
+    )
+    original_size = source.size_bytes()
+    row = _RowMaker(data, reference, original_size, latency, source.output_kind)
+    rows = [row(ORIGINAL, "", original_size, reference, latency)]
+    variants: dict[str, Converted] = {}
+    cancelled = False
+    for done, mode in enumerate(modes, start=1):
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+            report(done - 1, total, "cancelled")
+            break
+        report(done, total, f"{mode.label}: converting")
+        try:
+            converted = convert_source(source, mode, samples if mode.calibrated else None, threads=threads)
+        except ConversionError as err:
+            rows.append(_failed_row(mode, str(err)))
+            report(done, total, f"{mode.label}: failed ({err.received})")
+            continue
+        report(done, total, f"{mode.label}: evaluating ({converted.size_bytes:,} bytes)")
+        outputs = converted.run(X)
+        timed = measure_latency(
+            converted.invoke_raw, converted.invoke_raw, X[:1], batch, budget_s=latency_budget
+        )
+        variants[mode.label] = converted
+        rows.append(
+            row(mode.label, mode.name, converted.size_bytes, outputs, timed, converted.convert_seconds)
+        )
+    report(total, total, "done")
+    table = pd.DataFrame(rows)
+    return Comparison(
+        table=table,
+        variants=variants,
+        model_name=source.name,
+        model_kind=source.kind,
+        dataset=data,
+        batch_size=len(batch),
+        threads=threads,
+        representative=described,
+        notes=notes,
+        cancelled=cancelled,
+    )
+
+
+class _RowMaker:
+    """Builds table rows measured against the original model's outputs, size and latency."""
+
+    def __init__(self, data: Dataset, reference, original_size: int, original: Latency, output_kind: str):
+        self.output_kind = output_kind
+        self.data = data
+        self.reference = reference
+        self.original_size = original_size
+        self.original = original
+        self.original_metric = score(data, reference, output_kind)
+
+    def __call__(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan) -> dict:
+        metric = score(self.data, outputs, self.output_kind)
+        agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
+        return {
+            "variant": variant,
+            "mode": mode,
+            "size_bytes": int(size),
+            "size_ratio": size / self.original_size,
+            self.data.metric: metric,
+            "metric_delta": metric - self.original_metric,
+            "agreement": agreement,
+            "max_abs_diff": max_abs,
+            "latency_ms_p50": latency.p50_ms,
+            "latency_ms_p90": latency.p90_ms,
+            "batch_latency_ms": latency.batch_ms,
+            "speedup": self.original.p50_ms / latency.p50_ms,
+            "convert_s": convert_s,
+            "error": "",
+        }
+
+
+def _failed_row(mode: Mode, message: str) -> dict:
+    return {"variant": mode.label, "mode": mode.name, "error": message}
+
+
+def _resolve_dataset(dataset, model, source: Source) -> Dataset:
+    if dataset is None:
+        from .examples import EXAMPLES
+
+        if isinstance(model, str) and model in EXAMPLES:
+            return load_dataset(EXAMPLES[model].dataset)
+        raise DatasetError(
+            received="dataset=None",
+            expected="A Dataset or a built-in dataset name to evaluate the model on.",
+            fix="Pass e.g. dataset='digits' or Dataset.from_csv('data.csv', target='label').",
+        )
+    if isinstance(dataset, Dataset):
+        return dataset
+    if isinstance(dataset, str):
+        return load_dataset(dataset)
+    raise DatasetError(
+        received=f"dataset of type {type(dataset).__name__}",
+        expected="A Dataset or a built-in dataset name.",
+        fix="Wrap arrays with Dataset.from_arrays(X, y) or a DataFrame with Dataset.from_dataframe.",
+    )
+
+
+def _representative(representative, data: Dataset, strategy, seed, source, modes):
+    """Validated calibration samples (or None if no mode calibrates) and how they were picked."""
+    if not any(m.calibrated for m in modes):
+        return None, "not used"
+    if isinstance(representative, bool) or representative is None:
+        raise RepresentativeDataError(
+            received=f"representative={representative!r}",
+            expected="A number of training samples or an array of them for int8/int16x8.",
+            fix="Pass representative=200, or leave int8 and int16x8 out of modes.",
+        )
+    if isinstance(representative, (int, np.integer)):
+        picked = data.representative(int(representative), strategy=strategy, seed=seed)
+        described = f"{len(picked)} training samples ({strategy}, seed {seed})"
+    else:
+        picked = representative
+        described = f"{len(np.asarray(representative))} samples given"
+    calibrated = next(m for m in modes if m.calibrated)
+    return calibration_samples(source, calibrated, picked), described
+
+
+def _progress_reporter(progress) -> Callable:
+    if callable(progress):
+        return progress
+    if not progress:
+        return lambda done, total, message: None
+
+    def report(done, total, message):
+        print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    return report
+

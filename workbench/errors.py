@@ -1,0 +1,85 @@
+"""Errors a user can cause, each saying what was received, what was expected, and the fix.
+
+Every error raised because of the user's input is a :class:`WorkbenchError`.  The
+subclasses also derive from the matching built-in exception (``ValueError``,
+``TypeError``, ``FileNotFoundError``) so that generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises because of its input."""
+
+    def __init__(self, received: str, expected: str, fix: str):
+        self.received = received
+        self.expected = expected
+        self.fix = fix
+        super().__init__(f"{expected} Received: {received}. {fix}")
+
+
+class UnknownModeError(WorkbenchError, ValueError):
+    """A quantization mode that does not exist."""
+
+
+class RepresentativeDataError(WorkbenchError, ValueError):
+    """Calibration data that is missing, of the wrong shape or type, or not finite."""
+
+
+class DatasetError(WorkbenchError, ValueError):
+    """A dataset that cannot be loaded or used: empty, unknown, missing target column."""
+
+
+class DataMismatchError(WorkbenchError, ValueError):
+    """A dataset that does not fit the model: feature shape, label count, task."""
+
+
+class ModelLoadError(WorkbenchError, ValueError):
+    """A model that cannot be loaded: missing, corrupt, or of a kind the workbench does not take."""
+
+
+class ConversionError(WorkbenchError, RuntimeError):
+    """The TFLite converter failed; the message carries the converter's own error."""
+
+    def __init__(self, received: str, expected: str, fix: str, log: str = ""):
+        self.log = log
+        super().__init__(received, expected, fix)
+
+
+class UnsupportedOpsError(ConversionError):
+    """The model needs operations that TFLite builtins cannot express."""
+
+    def __init__(self, ops: list[str], log: str = ""):
+        self.ops = list(ops)
+        names = ", ".join(self.ops) if self.ops else "(the converter did not name them)"
+        super().__init__(
+            received=f"a model that needs the TensorFlow ops {names}",
+            expected="A model made only of operations that TFLite builtins can express.",
+            fix=(
+                "Replace the layers that produce these ops with builtin-compatible ones, or "
+                "convert with SELECT_TF_OPS (the .tflite then needs the Flex delegate, which "
+                "the Python LiteRT interpreter does not have)."
+            ),
+            log=log,
+        )
+
+
+class UnsupportedEstimatorError(WorkbenchError, TypeError):
+    """A scikit-learn estimator the workbench cannot rebuild exactly."""
+
+
+class NotFittedError(WorkbenchError, ValueError):
+    """A scikit-learn estimator that has not been fitted."""
+
+
+class CancelledError(WorkbenchError):
+    """Work stopped because the user asked for it."""
+
+
+def describe_array(array) -> str:
+    """A short description of an array for error messages: shape and dtype."""
+    shape = getattr(array, "shape", None)
+    dtype = getattr(array, "dtype", None)
+    if shape is None:
+        return f"{type(array).__name__}"
+    return f"array of shape {tuple(shape)} and dtype {dtype}"

@@ -1,0 +1,117 @@
+"""Metrics, fidelity to the original model, and latency measured properly."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .datasets import Dataset
+from .errors import DataMismatchError
+from .runtime import labels_from_scores
+
+#: Regression outputs count as agreeing when within this relative distance of the original.
+REGRESSION_AGREEMENT_RTOL = 1e-3
+
+
+def check_outputs(outputs: np.ndarray, dataset: Dataset, model_name: str) -> None:
+    """Raise if the model's outputs cannot be read as the dataset's labels or targets."""
+    width = 1 if outputs.ndim == 1 else int(np.prod(outputs.shape[1:]))
+    if dataset.task == "regression":
+        if width != 1:
+            raise DataMismatchError(
+                received=f"model {model_name!r} with {width} outputs per sample",
+                expected=f"One output per sample for the regression dataset {dataset.name!r}.",
+                fix="Use a regression model, or a classification dataset for a classifier.",
+            )
+        return
+    k = dataset.n_classes
+    if width != k and not (width == 1 and k == 2):
+        raise DataMismatchError(
+            received=f"model {model_name!r} with {width} outputs per sample",
+            expected=f"{k} outputs, one per class of {dataset.name!r} ({', '.join(dataset.class_names[:12])}).",
+            fix="Pick the dataset the model was trained on, or a model with one output per class.",
+        )
+
+
+def score(dataset: Dataset, outputs: np.ndarray, output_kind: str = "proba") -> float:
+    """Accuracy (classification) or R² (regression) on the test split."""
+    if dataset.task == "classification":
+        predicted = labels_from_scores(outputs, dataset.classes, output_kind)
+        return float(np.mean(predicted == dataset.y_test))
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(dataset.y_test, outputs.reshape(len(outputs))))
+
+
+def fidelity(
+    dataset: Dataset, reference: np.ndarray, outputs: np.ndarray, output_kind: str = "proba"
+) -> tuple[float, float]:
+    """(agreement, max |Δ|) between a variant's outputs and the original's.
+
+    Agreement is top-1 label agreement for classification, and for regression the
+    fraction of outputs within ``REGRESSION_AGREEMENT_RTOL`` (relative) of the original.
+    """
+    reference = reference.reshape(len(reference), -1).astype(np.float64)
+    outputs = outputs.reshape(len(outputs), -1).astype(np.float64)
+    max_abs = float(np.max(np.abs(reference - outputs))) if reference.size else 0.0
+    if dataset.task == "classification":
+        same = labels_from_scores(reference, dataset.classes, output_kind) == labels_from_scores(
+            outputs, dataset.classes, output_kind
+        )
+    else:
+        same = np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=0).all(axis=1)
+    return float(np.mean(same)), max_abs
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Latency of one model: single-sample median and p90, and one batched call."""
+
+    p50_ms: float
+    p90_ms: float
+    batch_ms: float
+    batch_size: int
+    repeats: int
+
+
+def measure_latency(
+    call_one,
+    call_batch,
+    sample: np.ndarray,
+    batch: np.ndarray,
+    *,
+    budget_s: float = 1.0,
+    warmup: int = 5,
+    min_repeats: int = 10,
+    max_repeats: int = 2000,
+) -> Latency:
+    """Time single-sample and batched calls: warm-up first, then repeats within a time budget.
+
+    ``call_one(sample)`` and ``call_batch(batch)`` are called exactly as a user would call
+    the model; the result of each call is discarded. Two thirds of the budget go to
+    single-sample calls, one third to batched calls; at least ``min_repeats`` of each run
+    whatever the budget.
+    """
+    single = _time_calls(call_one, sample, budget_s * 2 / 3, warmup, min_repeats, max_repeats)
+    batched = _time_calls(call_batch, batch, budget_s / 3, 2, max(3, min_repeats // 3), max_repeats)
+    return Latency(
+        p50_ms=float(np.median(single)) * 1e3,
+        p90_ms=float(np.percentile(single, 90)) * 1e3,
+        batch_ms=float(np.median(batched)) * 1e3,
+        batch_size=len(batch),
+        repeats=len(single),
+    )
+
+
+def _time_calls(call, x, budget_s, warmup, min_repeats, max_repeats) -> np.ndarray:
+    for _ in range(warmup):
+        call(x)
+    times = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < max_repeats and (len(times) < min_repeats or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        call(x)
+        times.append(time.perf_counter() - start)
+    return np.asarray(times)

@@ -1,0 +1,106 @@
+"""Matplotlib figures of a comparison; no widget code here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_ORIGINAL_COLOR = "#444444"
+_VARIANT_COLOR = "#1f77b4"
+_PARETO_COLOR = "#d62728"
+
+
+def tradeoff_figure(comparison, figsize=(11, 4.2)):
+    """Metric vs size and metric vs single-sample latency, one point per variant.
+
+    The original is a black star; Pareto-optimal variants (no other variant is both
+    better and cheaper) are red and joined by their front.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    table = comparison.table
+    ok = table[table["error"] == ""]
+    metric = comparison.metric
+    pareto = set(comparison.pareto())
+    figure = Figure(figsize=figsize, layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    panels = (
+        ("size_bytes", "size (KiB, log scale)", 1 / 1024),
+        ("latency_ms_p50", f"single-sample latency, median (ms, log scale, {comparison.threads} thread)", 1.0),
+    )
+    for ax, (column, xlabel, factor) in zip(axes, panels):
+        labels = []
+        for _, row in ok.iterrows():
+            x, y = row[column] * factor, row[metric]
+            if row["variant"] == "original":
+                ax.scatter(x, y, marker="*", s=260, color=_ORIGINAL_COLOR, zorder=3)
+                labels.append((x, y, f"original ({comparison.model_kind})"))
+                continue
+            best = row["variant"] in pareto
+            ax.scatter(
+                x,
+                y,
+                s=90 if best else 55,
+                color=_PARETO_COLOR if best else _VARIANT_COLOR,
+                edgecolor="black" if best else "none",
+                zorder=3,
+            )
+            labels.append((x, y, row["variant"]))
+        front = ok[ok["variant"].isin(pareto)].sort_values(column)
+        if len(front) > 1:
+            ax.plot(front[column] * factor, front[metric], color=_PARETO_COLOR, lw=1, ls="--", zorder=2)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(xlabel)
+        ax.grid(True, which="major", alpha=0.3)
+        _pad_log_axis(ax, ok[column].to_numpy(dtype=float) * factor)
+        _pad_metric_axis(ax, ok[metric].to_numpy(dtype=float))
+        _annotate_without_overlap(ax, labels)
+    axes[0].set_ylabel(metric + " on the test split")
+    figure.suptitle(
+        f"{comparison.model_name} on {comparison.dataset.name}: what each mode costs and buys "
+        f"(red: Pareto-optimal)",
+        fontsize=11,
+    )
+    return figure
+
+
+def _annotate_without_overlap(ax, labels, gap_px=14.0):
+    """Label points, moving a label up while it would sit on one already placed."""
+    scale = ax.figure.dpi / 72  # offsets are in points, positions in pixels
+    placed = []
+    for x, y, text in sorted(labels, key=lambda item: (item[0], item[1])):
+        px, py = ax.transData.transform((x, y))
+        dy = 5.0
+        while any(
+            abs(px - qx) < 5.5 * scale * max(len(text), len(t)) and abs(py + dy * scale - qy) < gap_px * scale
+            for qx, qy, t in placed
+        ):
+            dy += gap_px
+        placed.append((px, py + dy * scale, text))
+        ax.annotate(text, (x, y), xytext=(6, dy), textcoords="offset points", fontsize=9)
+
+
+def _pad_log_axis(ax, values):
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values):
+        ax.set_xlim(values.min() / 1.6, values.max() * 2.2)
+
+
+def _pad_metric_axis(ax, values):
+    values = values[np.isfinite(values)]
+    if len(values):
+        low, high = values.min(), values.max()
+        pad = max((high - low) * 0.25, 0.01)
+        ax.set_ylim(low - pad, high + pad)
+
+
+def figure_png(figure, dpi: int = 110) -> bytes:
+    """Render a figure to PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

@@ -1,0 +1,178 @@
+"""The shareable report of a comparison: HTML with the figure embedded, CSV, PNG, .tflite files."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import os
+
+import pandas as pd
+
+from .modes import Mode
+from .plots import figure_png
+
+_FORMATS = {
+    "size_bytes": "{:,.0f}",
+    "size_ratio": "{:.3f}",
+    "accuracy": "{:.4f}",
+    "r2": "{:.4f}",
+    "metric_delta": "{:+.4f}",
+    "agreement": "{:.2%}",
+    "max_abs_diff": "{:.2e}",
+    "latency_ms_p50": "{:.4f}",
+    "latency_ms_p90": "{:.4f}",
+    "batch_latency_ms": "{:.3f}",
+    "speedup": "{:.1f}×",
+    "convert_s": "{:.2f}",
+}
+
+# Which direction is better, to highlight the best value of each column.
+_BETTER = {
+    "size_bytes": "min",
+    "accuracy": "max",
+    "r2": "max",
+    "agreement": "max",
+    "max_abs_diff": "min",
+    "latency_ms_p50": "min",
+    "latency_ms_p90": "min",
+    "batch_latency_ms": "min",
+}
+
+_STYLE = """
+<style>
+.workbench-report { font-family: system-ui, sans-serif; max-width: 1200px; }
+.workbench-table { border-collapse: collapse; font-size: 13px; }
+.workbench-table th, .workbench-table td { padding: 4px 8px; border-bottom: 1px solid #ddd; text-align: right; }
+.workbench-table th { background: #f3f3f3; }
+.workbench-table td:first-child, .workbench-table th:first-child { text-align: left; }
+.workbench-table .best { font-weight: bold; background: #e4f4e4; }
+.workbench-table .failed { color: #a00; text-align: left; }
+.workbench-report pre { background: #f7f7f7; padding: 8px; font-size: 12px; overflow-x: auto; }
+</style>
+"""
+
+
+def format_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as strings, numbers rounded for reading; failed modes show their error."""
+    shown = table.copy()
+    for column, fmt in _FORMATS.items():
+        if column in shown:
+            shown[column] = [
+                "" if pd.isna(v) else fmt.format(v) for v in shown[column]
+            ]
+    if "error" in shown:
+        shown["error"] = [_short(e) for e in shown["error"]]
+        if not (shown["error"] != "").any():
+            shown = shown.drop(columns=["error"])
+    return shown.drop(columns=["mode"], errors="ignore")
+
+
+def table_html(table: pd.DataFrame) -> str:
+    """An HTML table with the best value of each column in bold."""
+    best = {}
+    ok = table[table["error"] == ""] if "error" in table else table
+    for column, direction in _BETTER.items():
+        if column in ok and ok[column].notna().any():
+            best[column] = getattr(ok[column], direction)()
+    shown = format_table(table)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for (_, raw), (_, row) in zip(table.iterrows(), shown.iterrows()):
+        cells = []
+        for column in shown.columns:
+            classes = ""
+            if column in best and raw.get("error", "") == "" and raw[column] == best[column]:
+                classes = ' class="best"'
+            if column == "error" and row[column]:
+                classes = ' class="failed"'
+            cells.append(f"<td{classes}>{html.escape(str(row[column]))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f'<table class="workbench-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def comparison_html(comparison, figure: bool = True) -> str:
+    """The table, and optionally the figure as an embedded PNG: readable with no kernel."""
+    parts = [_STYLE, '<div class="workbench-report">', _caption(comparison), table_html(comparison.table)]
+    if figure:
+        png = base64.b64encode(figure_png(comparison.plot())).decode()
+        parts.append(f'<p><img alt="trade-off figure" src="data:image/png;base64,{png}"/></p>')
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def write_report(comparison, directory: str) -> str:
+    """Write report.html, results.csv, tradeoff.png and one .tflite per variant."""
+    os.makedirs(directory, exist_ok=True)
+    comparison.table.to_csv(os.path.join(directory, "results.csv"), index=False)
+    png = figure_png(comparison.plot())
+    with open(os.path.join(directory, "tradeoff.png"), "wb") as handle:
+        handle.write(png)
+    files = []
+    for label, converted in comparison.variants.items():
+        name = f"{comparison.model_name}-{converted.mode.key if converted.mode else 'tflite'}.tflite"
+        converted.save(os.path.join(directory, name))
+        files.append((label, name, converted))
+    encoded = base64.b64encode(png).decode()
+    page = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>workbench: {html.escape(comparison.model_name)} on {html.escape(comparison.dataset.name)}</title>",
+        _STYLE,
+        "</head><body><div class='workbench-report'>",
+        f"<h1>{html.escape(comparison.model_name)} on {html.escape(comparison.dataset.name)}</h1>",
+        _caption(comparison),
+        table_html(comparison.table),
+        f'<p><img alt="trade-off figure" src="data:image/png;base64,{encoded}"/></p>',
+        "<h2>Variants</h2>",
+    ]
+    for label, name, converted in files:
+        page.append(f"<h3>{html.escape(label)} — <a href='{html.escape(name)}'>{html.escape(name)}</a></h3>")
+        io_lines = [f"input  {t.describe()}" for t in converted.inputs]
+        io_lines += [f"output {t.describe()}" for t in converted.outputs]
+        ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())
+        page.append(f"<pre>{html.escape(chr(10).join(io_lines))}\nops: {html.escape(ops)}</pre>")
+        if converted.mode is not None:
+            page.append("<details><summary>TFLiteConverter code for this variant</summary>")
+            page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
+    page.append(f"<p><small>{html.escape(_environment())}</small></p></div></body></html>")
+    path = os.path.join(directory, "report.html")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(page))
+    return path
+
+
+def _caption(comparison) -> str:
+    data = comparison.dataset
+    lines = [
+        f"Model <b>{html.escape(comparison.model_name)}</b> ({comparison.model_kind}), "
+        f"dataset <b>{html.escape(data.name)}</b>: {data.metric} on {len(data.X_test)} test samples; "
+        f"calibration: {html.escape(comparison.representative)}.",
+        f"Latency: single-sample median and p90 after warm-up, and one batch of "
+        f"{comparison.batch_size}, with {comparison.threads} interpreter thread(s); the original "
+        f"is called as a user would call it on this CPU.",
+    ]
+    lines += [html.escape(n) for n in comparison.notes]
+    if comparison.cancelled:
+        lines.append("<b>Cancelled</b>: only the variants above were measured.")
+    return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def _environment() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for package in ("tensorflow", "ai-edge-litert", "keras", "scikit-learn", "numpy"):
+        try:
+            parts.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return f"Made by tflite-workbench on {stamp} with " + ", ".join(parts) + "."
+
+
+def _short(message: str, limit: int = 160) -> str:
+    message = str(message or "")
+    return message if len(message) <= limit else message[: limit - 1] + "…"

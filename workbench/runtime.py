@@ -1,0 +1,356 @@
+"""Running a ``.tflite`` on the LiteRT interpreter: I/O (de)quantization, batching, threads.
+
+Needs only ``ai_edge_litert`` and numpy, never TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._native import captured_output
+from .errors import DataMismatchError, ModelLoadError, describe_array
+from .modes import Mode
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output tensor of a ``.tflite``: what a deployment must feed or read."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float | None = None
+    zero_point: int | None = None
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale is not None
+
+    @property
+    def dynamic_batch(self) -> bool:
+        return bool(self.shape) and self.shape[0] == -1
+
+    def describe(self) -> str:
+        shape = "(" + ", ".join("None" if s == -1 else str(s) for s in self.shape) + ")"
+        quant = f", scale={self.scale:.6g}, zero_point={self.zero_point}" if self.quantized else ""
+        return f"{self.name}: {self.dtype}{shape}{quant}"
+
+
+class Converted:
+    """A converted model: the ``.tflite`` bytes, what they contain, and a way to run them.
+
+    Returned by :func:`workbench.convert`; :func:`load_tflite` makes one from a file.
+
+    Attributes
+    ----------
+    content : bytes
+        The ``.tflite`` flatbuffer.
+    mode : Mode or None
+        The quantization mode it was converted with; ``None`` for a ``.tflite`` loaded as-is.
+    convert_seconds : float
+        Time the converter took (0 for a loaded file).
+    threads : int
+        Interpreter threads used by :meth:`predict` and latency measurements.
+    """
+
+    def __init__(
+        self,
+        content: bytes,
+        mode: Mode | None = None,
+        *,
+        convert_seconds: float = 0.0,
+        threads: int = 1,
+        source: str = "",
+        log: str = "",
+        classes=None,
+        output_kind: str = "values",
+    ):
+        self.content = bytes(content)
+        self.classes = None if classes is None else np.asarray(classes)
+        self.output_kind = output_kind
+        self.mode = mode
+        self.convert_seconds = float(convert_seconds)
+        self.threads = _check_threads(threads)
+        self.source = source
+        self.log = log
+        self._lock = threading.Lock()
+        self._interpreter = None
+        self._batch = None
+        self._interpreter = self._new_interpreter()
+        self.inputs = tuple(_tensor_info(d) for d in self._interpreter.get_input_details())
+        self.outputs = tuple(_tensor_info(d) for d in self._interpreter.get_output_details())
+        self.ops = _builtin_op_counts(self.content)
+
+    # -------------------------------------------------------------------- basics
+    @property
+    def size_bytes(self) -> int:
+        """The exact size of the ``.tflite`` file."""
+        return len(self.content)
+
+    @property
+    def label(self) -> str:
+        return self.mode.label if self.mode is not None else "tflite"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample of the (single) input, without the batch axis."""
+        return tuple(self.inputs[0].shape[1:])
+
+    def save(self, path) -> str:
+        """Write the ``.tflite``; returns the path written."""
+        path = os.fspath(path)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(self.content)
+        return path
+
+    def __repr__(self) -> str:
+        ops = ", ".join(f"{name}×{n}" for name, n in self.ops.items())
+        return (
+            f"Converted({self.label}, {self.size_bytes:,} bytes, "
+            f"inputs=[{'; '.join(t.describe() for t in self.inputs)}], ops=[{ops}])"
+        )
+
+    # ------------------------------------------------------------------- running
+    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+        """What the original's ``predict`` returns: class labels for a scikit-learn
+        classifier, the model's (dequantized) outputs otherwise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *input_shape)
+        batch_size : int, default=None
+            Samples per interpreter call; ``None`` uses up to 256.
+        """
+        outputs = self.run(X, batch_size)
+        if self.classes is None:
+            return outputs
+        return labels_from_scores(outputs, self.classes, self.output_kind)
+
+    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities, for a classifier converted with them as its output."""
+        self._require_output("proba", "predict_proba")
+        return self.run(X, batch_size)
+
+    def decision_function(self, X, batch_size: int | None = None) -> np.ndarray:
+        """Decision values, shaped as scikit-learn's (1-D for a binary problem)."""
+        self._require_output("decision", "decision_function")
+        outputs = self.run(X, batch_size)
+        return outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
+
+    def _require_output(self, kind: str, method: str) -> None:
+        if self.output_kind != kind:
+            raise DataMismatchError(
+                received=f"{method}() on a model whose output is {self.output_kind!r}",
+                expected=f"A model converted with {kind!r} outputs.",
+                fix="Use run() for the raw outputs, or predict() for labels.",
+            )
+
+    def run(self, X, batch_size: int | None = None) -> np.ndarray:
+        """Run the model on ``X`` and return its float outputs.
+
+        Quantized inputs are quantized with the model's own scale and zero point and
+        quantized outputs are dequantized, so int8 variants take and return the same
+        float data as the float ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *input_shape)
+        batch_size : int, default=None
+            Samples per interpreter call; ``None`` uses up to 256 (or the model's fixed
+            batch size).
+        """
+        X = self._check_input(X)
+        fixed = None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
+        step = fixed or int(batch_size or min(max(len(X), 1), 256))
+        if step < 1:
+            raise DataMismatchError(
+                received=f"batch_size={batch_size!r}",
+                expected="A positive batch size.",
+                fix="Leave batch_size out.",
+            )
+        chunks = []
+        for start in range(0, len(X), step):
+            chunk = X[start : start + step]
+            n = len(chunk)
+            if fixed and n < fixed:
+                pad = np.repeat(chunk[-1:], fixed - n, axis=0)
+                chunk = np.concatenate([chunk, pad])
+            chunks.append(self._invoke(chunk)[:n])
+        if not chunks:
+            return np.zeros((0, *self.outputs[0].shape[1:]), dtype=np.float32)
+        return np.concatenate(chunks)
+
+    def invoke_raw(self, x: np.ndarray) -> np.ndarray:
+        """One interpreter call on an already prepared batch (for latency measurement)."""
+        return self._invoke(x)
+
+    def _check_input(self, X) -> np.ndarray:
+        if len(self.inputs) != 1:
+            raise DataMismatchError(
+                received=f"a model with {len(self.inputs)} inputs",
+                expected="A single-input model for predict(X).",
+                fix="Run multi-input models with ai_edge_litert's signature runner directly.",
+            )
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise DataMismatchError(
+                received=f"X as {describe_array(X)}",
+                expected="Numeric input.",
+                fix="Encode the data as numbers, as for the original model.",
+            )
+        expected = self.input_shape
+        if X.shape[1:] != expected:
+            if X.shape == expected:
+                X = X[None, ...]
+            else:
+                raise DataMismatchError(
+                    received=f"X as {describe_array(X)}",
+                    expected=f"Samples of shape {expected}, i.e. X of shape (n, {', '.join(map(str, expected))}).",
+                    fix="Reshape the data to the model's input shape.",
+                )
+        return X.astype(np.float32, copy=False)
+
+    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            interpreter = self._interpreter
+            inp = interpreter.get_input_details()[0]
+            if self._batch != len(batch):
+                if self.inputs[0].dynamic_batch:
+                    interpreter.resize_tensor_input(inp["index"], [len(batch), *self.input_shape])
+                interpreter.allocate_tensors()
+                self._batch = len(batch)
+            interpreter.set_tensor(inp["index"], _quantize(batch, self.inputs[0]))
+            interpreter.invoke()
+            out = interpreter.get_output_details()[0]
+            return _dequantize(interpreter.get_tensor(out["index"]), self.outputs[0])
+
+    def with_threads(self, threads: int) -> Converted:
+        """The same model run with another number of interpreter threads."""
+        return Converted(
+            self.content,
+            self.mode,
+            convert_seconds=self.convert_seconds,
+            threads=threads,
+            source=self.source,
+            log=self.log,
+            classes=self.classes,
+            output_kind=self.output_kind,
+        )
+
+    def _new_interpreter(self):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            # The default op resolver applies XNNPACK, as on a phone; its banner is kept quiet.
+            with captured_output():
+                return Interpreter(model_content=self.content, num_threads=self.threads)
+        except ValueError as err:
+            raise ModelLoadError(
+                received=f"{len(self.content):,} bytes that LiteRT cannot load ({err})",
+                expected="A valid .tflite flatbuffer made of builtin ops.",
+                fix="Re-convert the model; a .tflite that needs the Flex delegate cannot run here.",
+            ) from None
+
+
+def load_tflite(path, threads: int = 1) -> Converted:
+    """Load a ``.tflite`` file as-is, to run and measure it like a converted variant."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModelLoadError(
+            received=f"path {path!r}, which does not exist",
+            expected="A .tflite file.",
+            fix="Check the path.",
+        )
+    with open(path, "rb") as handle:
+        content = handle.read()
+    return Converted(content, None, threads=threads, source=path)
+
+
+# --------------------------------------------------------------------- helpers
+def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: str) -> np.ndarray:
+    """Class labels from scores: argmax over columns, or a threshold for a single column
+    (0 for decision values, 0.5 for a sigmoid probability)."""
+    outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    if outputs.shape[1] == 1:
+        threshold = 0.0 if output_kind == "decision" else 0.5
+        return classes[(outputs[:, 0] > threshold).astype(int)]
+    return classes[np.argmax(outputs, axis=1)]
+
+
+def _check_threads(threads) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise DataMismatchError(
+            received=f"threads={threads!r}",
+            expected="A whole number of interpreter threads, 1 or more.",
+            fix="Use threads=1 for comparable single-core latency.",
+        )
+    return int(threads)
+
+
+def _tensor_info(details: dict) -> TensorInfo:
+    scales = details["quantization_parameters"]["scales"]
+    zero_points = details["quantization_parameters"]["zero_points"]
+    quantized = len(scales) > 0 and np.dtype(details["dtype"]).kind in "iu"
+    return TensorInfo(
+        name=details["name"],
+        shape=tuple(int(s) for s in details["shape_signature"]),
+        dtype=np.dtype(details["dtype"]).name,
+        scale=float(scales[0]) if quantized else None,
+        zero_point=int(zero_points[0]) if quantized else None,
+    )
+
+
+def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
+    dtype = np.dtype(info.dtype)
+    if not info.quantized:
+        return x.astype(dtype, copy=False)
+    limits = np.iinfo(dtype)
+    q = np.round(x / info.scale + info.zero_point)
+    return np.clip(q, limits.min, limits.max).astype(dtype)
+
+
+def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
+    if not info.quantized:
+        return np.array(y, dtype=np.float32)
+    return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
+
+
+def _builtin_op_names() -> dict[int, str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {
+        value: name
+        for name, value in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_") and isinstance(value, int)
+    }
+
+
+def _builtin_op_counts(content: bytes) -> dict[str, int]:
+    """Count the operators of every subgraph by builtin name (custom ops by their code)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = _builtin_op_names()
+    model = schema.Model.GetRootAsModel(content, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            codes.append(custom.decode() if custom else "CUSTOM")
+        else:
+            codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
+    counts: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+    return dict(counts.most_common())

@@ -1,0 +1,121 @@
+"""What the user has, turned into something the TFLite converter takes.
+
+A *source* wraps the user's model without changing it. It knows the shape of one
+input sample, how to run the original model (the reference every variant is compared
+with), how big the original is, and how to hand the model to
+``tf.lite.TFLiteConverter``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ModelLoadError
+
+
+class Source:
+    """Base of every source. Subclasses fill in the four methods below."""
+
+    kind = "model"
+    #: Human-readable name for tables and reports.
+    name = "model"
+    #: Shape of one input sample, without the batch axis.
+    input_shape: tuple[int, ...] = ()
+    #: Class labels in output order, when the model says (scikit-learn classifiers do).
+    classes: np.ndarray | None = None
+    #: What the outputs are: "proba" (class probabilities or softmax), "decision"
+    #: (decision values, thresholded at 0 when there is one column) or "values".
+    output_kind = "proba"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The original model's outputs for ``X``, as float arrays (n, k)."""
+        raise NotImplementedError
+
+    def predict_one(self, x: np.ndarray):
+        """One call of the original model as a user would make it (latency reference)."""
+        return self.predict(x)
+
+    def size_bytes(self) -> int:
+        """The size of the original model as saved in its own format."""
+        raise NotImplementedError
+
+    def converter(self, tf):
+        """A fresh ``tf.lite.TFLiteConverter`` for this model."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release temporary files."""
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.kind}, input {self.input_shape})"
+
+
+def _module_root(obj) -> str | None:
+    for klass in type(obj).__mro__:
+        root = klass.__module__.split(".")[0]
+        if root in ("keras", "tf_keras", "sklearn"):
+            return root
+    return None
+
+
+def as_source(model, *, trust: bool = False) -> Source:
+    """Wrap a model, a path to one, or a built-in example name as a :class:`Source`.
+
+    ``trust=True`` allows pickle/joblib files and ``.skops`` files with types skops
+    does not trust by default; loading those can run code.
+    """
+    if isinstance(model, Source):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return _source_from_path(os.fspath(model), trust)
+    root = _module_root(model)
+    if root in ("keras", "tf_keras"):
+        from .keras import KerasSource
+
+        return KerasSource(model)
+    if root == "sklearn":
+        from .sklearn import SklearnSource
+
+        return SklearnSource(model)
+    raise ModelLoadError(
+        received=f"a {type(model).__module__}.{type(model).__name__}",
+        expected=(
+            "A Keras model (Keras 3 or tf_keras), a fitted scikit-learn estimator or "
+            "pipeline, a path to a .keras file or SavedModel directory, or a built-in example name."
+        ),
+        fix="Pass one of those.",
+    )
+
+
+def _source_from_path(path: str, trust: bool) -> Source:
+    from ..examples import EXAMPLES, load_example
+
+    if path in EXAMPLES and not os.path.exists(path):
+        from .keras import KerasSource
+
+        return KerasSource(load_example(path), name=path)
+    if not os.path.exists(path):
+        known = ", ".join(EXAMPLES)
+        raise ModelLoadError(
+            received=f"{path!r}, which is neither a file, a directory, nor an example name",
+            expected=f"A .keras file, a SavedModel directory, or one of the examples: {known}.",
+            fix="Check the path.",
+        )
+    from .keras import KerasSource
+
+    if os.path.isdir(path):
+        return KerasSource.from_saved_model(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension in (".keras", ".h5"):
+        return KerasSource.from_file(path)
+    if extension in (".skops", ".pkl", ".pickle", ".joblib"):
+        from .sklearn import SklearnSource
+
+        return SklearnSource.from_file(path, trust=trust)
+    raise ModelLoadError(
+        received=f"a file {path!r} with extension {extension or '(none)'}",
+        expected="A .keras or .h5 file, a SavedModel directory, a .skops file, or a pickle/joblib file.",
+        fix="Save the model in one of those formats.",
+    )

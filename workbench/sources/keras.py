@@ -1,0 +1,194 @@
+"""Keras 3 and tf_keras models, ``.keras`` files and SavedModel directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from .._native import captured_output, import_tensorflow
+from ..errors import DataMismatchError, ModelLoadError
+from . import Source, _module_root
+
+_BATCH = 256
+
+
+class KerasSource(Source):
+    """A Keras model (never modified), or a SavedModel loaded for reference outputs."""
+
+    kind = "keras"
+
+    def __init__(self, model, *, name: str | None = None, path: str | None = None):
+        self.model = model
+        self.flavour = _module_root(model)  # "keras" (Keras 3) or "tf_keras"
+        self.name = name or getattr(model, "name", None) or "keras_model"
+        self.path = path
+        self._saved_model_dir: str | None = None
+        inputs = _model_inputs(model)
+        if len(inputs) != 1:
+            raise ModelLoadError(
+                received=f"a Keras model with {len(inputs)} inputs",
+                expected="A model with a single input tensor.",
+                fix="Wrap the inputs into one tensor, or convert the model with TensorFlow directly.",
+            )
+        self.input_shape = tuple(int(d) if d is not None else -1 for d in inputs[0].shape[1:])
+        self.fixed_batch = inputs[0].shape[0]
+        self.input_dtype = str(getattr(inputs[0], "dtype", "float32"))
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_file(cls, path: str) -> KerasSource:
+        tf = import_tensorflow()  # noqa: F841 -- Keras needs its backend loaded first
+        import keras
+
+        try:
+            with captured_output():
+                model = keras.saving.load_model(path, compile=False)
+        except (ValueError, OSError, KeyError, TypeError, EOFError) as err:
+            raise ModelLoadError(
+                received=f"{path!r}, which Keras cannot load ({type(err).__name__}: {err})",
+                expected="A model saved with model.save('model.keras').",
+                fix=(
+                    "Check that the file is complete and was saved by Keras; a model with custom "
+                    "layers must have them registered with @keras.saving.register_keras_serializable."
+                ),
+            ) from None
+        name = os.path.splitext(os.path.basename(path))[0]
+        return cls(model, name=name, path=path)
+
+    @classmethod
+    def from_saved_model(cls, path: str) -> SavedModelSource:
+        return SavedModelSource(path)
+
+    # --------------------------------------------------------------- reference
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        outputs = [self._call(X[i : i + _BATCH]) for i in range(0, len(X), _BATCH)]
+        return np.concatenate(outputs) if outputs else np.zeros((0, 1), np.float32)
+
+    def predict_one(self, x):
+        return self.model(x, training=False)
+
+    def _call(self, x) -> np.ndarray:
+        out = self.model(x, training=False)
+        if isinstance(out, (list, tuple, dict)):
+            raise DataMismatchError(
+                received=f"a model with {len(out)} outputs",
+                expected="A single-output model to compare against a dataset.",
+                fix="Compare one head at a time, e.g. keras.Model(model.input, model.outputs[0]).",
+            )
+        return np.asarray(out, dtype=np.float32)
+
+    def size_bytes(self) -> int:
+        if self.path and os.path.isfile(self.path):
+            return os.path.getsize(self.path)
+        with tempfile.TemporaryDirectory() as tmp:
+            target = os.path.join(tmp, "model.keras")
+            with captured_output():
+                self.model.save(target)
+            return os.path.getsize(target)
+
+    # -------------------------------------------------------------- conversion
+    def converter(self, tf):
+        if self.flavour == "tf_keras":
+            return tf.lite.TFLiteConverter.from_keras_model(self.model)
+        # Keras 3: through an exported SavedModel, the route Keras's own LiteRT export takes.
+        return tf.lite.TFLiteConverter.from_saved_model(self.saved_model_dir())
+
+    def saved_model_dir(self) -> str:
+        """Export once per source; every mode converts from the same export."""
+        if self._saved_model_dir is None:
+            directory = tempfile.mkdtemp(prefix="workbench-export-")
+            try:
+                self.model.export(directory, format="tf_saved_model", verbose=False)
+            except Exception:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
+            self._saved_model_dir = directory
+        return self._saved_model_dir
+
+    def close(self):
+        if self._saved_model_dir:
+            shutil.rmtree(self._saved_model_dir, ignore_errors=True)
+            self._saved_model_dir = None
+
+    def __del__(self):
+        self.close()
+
+
+class SavedModelSource(Source):
+    """A SavedModel directory: converted directly, its serving signature is the reference."""
+
+    kind = "saved_model"
+
+    def __init__(self, path: str):
+        tf = import_tensorflow()
+        self.path = path
+        self.name = os.path.basename(os.path.normpath(path))
+        try:
+            with captured_output():
+                loaded = tf.saved_model.load(path)
+        except (OSError, ValueError, RuntimeError) as err:
+            raise ModelLoadError(
+                received=f"{path!r}, which is not a loadable SavedModel ({type(err).__name__})",
+                expected="A directory written by tf.saved_model.save or model.export.",
+                fix="Check that the directory holds saved_model.pb and variables/.",
+            ) from None
+        signatures = getattr(loaded, "signatures", {})
+        if "serving_default" not in signatures:
+            raise ModelLoadError(
+                received=f"a SavedModel at {path!r} with signatures {list(signatures)}",
+                expected="A 'serving_default' signature.",
+                fix="Export with model.export(path) or tf.saved_model.save(..., signatures=...).",
+            )
+        self._loaded = loaded  # keeps the variables alive
+        self._fn = signatures["serving_default"]
+        specs = self._fn.structured_input_signature[1]
+        if len(specs) != 1:
+            raise ModelLoadError(
+                received=f"a SavedModel with {len(specs)} inputs",
+                expected="A single-input model.",
+                fix="Export a signature with one input tensor.",
+            )
+        (self._input_name, spec), = specs.items()
+        self.input_shape = tuple(-1 if d is None else int(d) for d in spec.shape[1:])
+        self.fixed_batch = spec.shape[0]
+
+    def predict(self, X):
+        outputs = [self.predict_one(X[i : i + _BATCH]) for i in range(0, len(X), _BATCH)]
+        return np.concatenate([np.asarray(o, np.float32) for o in outputs])
+
+    def predict_one(self, x):
+        result = self._fn(**{self._input_name: x})
+        if len(result) != 1:
+            raise DataMismatchError(
+                received=f"a SavedModel with outputs {sorted(result)}",
+                expected="A single output to compare against a dataset.",
+                fix="Export a signature with one output.",
+            )
+        return next(iter(result.values()))
+
+    def size_bytes(self) -> int:
+        return sum(
+            os.path.getsize(os.path.join(root, f))
+            for root, _, files in os.walk(self.path)
+            for f in files
+        )
+
+    def converter(self, tf):
+        return tf.lite.TFLiteConverter.from_saved_model(self.path)
+
+
+def _model_inputs(model):
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise ModelLoadError(
+            received=f"a Keras {type(model).__name__} that has not been built",
+            expected="A model with known inputs (built with keras.Input, or called once on data).",
+            fix="Call the model on a batch of data once, or give it an Input layer.",
+        )
+    return inputs
