@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ class Comparison:
     def errors(self) -> dict[str, str]:
         """Modes that failed to convert, with the reason."""
         rows = self.table[self.table["error"] != ""]
-        return dict(zip(rows["variant"], rows["error"]))
+        return dict(zip(rows["variant"], rows["error"], strict=True))
 
     def pareto(self) -> list[str]:
         """Variants no other variant beats on both metric and size (and on metric and latency)."""
@@ -95,7 +95,9 @@ class Comparison:
         return format_table(self.table).to_string(index=False)
 
     def __repr__(self) -> str:
-        head = f"Comparison of {self.model_name} on {self.dataset.name} ({self.metric}, threads={self.threads})"
+        head = (
+            f"Comparison of {self.model_name} on {self.dataset.name} ({self.metric}, threads={self.threads})"
+        )
         return head + "\n" + self.summary()
 
     def _repr_html_(self) -> str:
@@ -153,7 +155,7 @@ def compare(
     modes = parse_modes(modes)
     report = _progress_reporter(progress)
     source = as_source(model)
-    data = _resolve_dataset(dataset, model, source)
+    data = _resolve_dataset(dataset, source)
     notes: list[str] = []
     if data.feature_shape != source.input_shape:
         notes.append(f"Samples reshaped from {data.feature_shape} to the model's input {source.input_shape}.")
@@ -166,9 +168,7 @@ def compare(
     reference = source.predict(X)
     check_outputs(reference, data, source.name)
     batch = X[:BATCH_SIZE]
-    latency = measure_latency(
-        source.predict_one, source.predict_one, X[:1], batch, budget_s=latency_budget
-    )
+    latency = measure_latency(source.predict_one, source.predict_one, X[:1], batch, budget_s=latency_budget)
     original_size = source.size_bytes()
     row = _RowMaker(data, reference, original_size, latency, source.output_kind)
     rows = [row(ORIGINAL, "", original_size, reference, latency)]
@@ -247,12 +247,12 @@ def _failed_row(mode: Mode, message: str) -> dict:
     return {"variant": mode.label, "mode": mode.name, "error": message}
 
 
-def _resolve_dataset(dataset, model, source: Source) -> Dataset:
+def _resolve_dataset(dataset, source: Source) -> Dataset:
     if dataset is None:
         from .examples import EXAMPLES
 
-        if isinstance(model, str) and model in EXAMPLES:
-            return load_dataset(EXAMPLES[model].dataset)
+        if source.example in EXAMPLES:
+            return load_dataset(EXAMPLES[source.example].dataset)
         raise DatasetError(
             received="dataset=None",
             expected="A Dataset or a built-in dataset name to evaluate the model on.",
@@ -299,4 +299,3 @@ def _progress_reporter(progress) -> Callable:
         print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
     return report
-

@@ -262,7 +262,7 @@ class Dataset:
         quotas[order[:remainder]] += 1
         picked = [
             rng.choice(np.flatnonzero(groups == value), size=min(q, c), replace=False)
-            for value, q, c in zip(values, quotas, counts)
+            for value, q, c in zip(values, quotas, counts, strict=True)
         ]
         return np.concatenate(picked)
 

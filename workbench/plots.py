@@ -26,9 +26,13 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     axes = figure.subplots(1, 2, sharey=True)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
-        ("latency_ms_p50", f"single-sample latency, median (ms, log scale, {comparison.threads} thread)", 1.0),
+        (
+            "latency_ms_p50",
+            f"single-sample latency, median (ms, log scale, {comparison.threads} thread)",
+            1.0,
+        ),
     )
-    for ax, (column, xlabel, factor) in zip(axes, panels):
+    for ax, (column, xlabel, factor) in zip(axes, panels, strict=True):
         labels = []
         for _, row in ok.iterrows():
             x, y = row[column] * factor, row[metric]

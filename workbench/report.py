@@ -58,9 +58,7 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     for column, fmt in _FORMATS.items():
         if column in shown:
-            shown[column] = [
-                "" if pd.isna(v) else fmt.format(v) for v in shown[column]
-            ]
+            shown[column] = ["" if pd.isna(v) else fmt.format(v) for v in shown[column]]
     if "error" in shown:
         shown["error"] = [_short(e) for e in shown["error"]]
         if not (shown["error"] != "").any():
@@ -78,7 +76,7 @@ def table_html(table: pd.DataFrame) -> str:
     shown = format_table(table)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = []
-    for (_, raw), (_, row) in zip(table.iterrows(), shown.iterrows()):
+    for (_, raw), (_, row) in zip(table.iterrows(), shown.iterrows(), strict=True):
         cells = []
         for column in shown.columns:
             classes = ""
@@ -89,8 +87,7 @@ def table_html(table: pd.DataFrame) -> str:
             cells.append(f"<td{classes}>{html.escape(str(row[column]))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        f'<table class="workbench-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f'<table class="workbench-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
 

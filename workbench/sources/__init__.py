@@ -25,6 +25,8 @@ class Source:
     input_shape: tuple[int, ...] = ()
     #: Class labels in output order, when the model says (scikit-learn classifiers do).
     classes: np.ndarray | None = None
+    #: The built-in example this source was loaded from, if any (it knows its dataset).
+    example: str | None = None
     #: What the outputs are: "proba" (class probabilities or softmax), "decision"
     #: (decision values, thresholded at 0 when there is one column) or "values".
     output_kind = "proba"
@@ -95,7 +97,9 @@ def _source_from_path(path: str, trust: bool) -> Source:
     if path in EXAMPLES and not os.path.exists(path):
         from .keras import KerasSource
 
-        return KerasSource(load_example(path), name=path)
+        source = KerasSource(load_example(path), name=path)
+        source.example = path
+        return source
     if not os.path.exists(path):
         known = ", ".join(EXAMPLES)
         raise ModelLoadError(

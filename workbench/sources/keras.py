@@ -151,7 +151,7 @@ class SavedModelSource(Source):
                 expected="A single-input model.",
                 fix="Export a signature with one input tensor.",
             )
-        (self._input_name, spec), = specs.items()
+        ((self._input_name, spec),) = specs.items()
         self.input_shape = tuple(-1 if d is None else int(d) for d in spec.shape[1:])
         self.fixed_batch = spec.shape[0]
 
@@ -171,9 +171,7 @@ class SavedModelSource(Source):
 
     def size_bytes(self) -> int:
         return sum(
-            os.path.getsize(os.path.join(root, f))
-            for root, _, files in os.walk(self.path)
-            for f in files
+            os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(self.path) for f in files
         )
 
     def converter(self, tf):

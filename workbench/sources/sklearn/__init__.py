@@ -33,7 +33,9 @@ class SklearnSource(Source):
             )
         self.input_shape = (int(n_features),)
         self.output_kind = output_kind(estimator)
-        self.classes = getattr(estimator, "classes_", None) if self.output_kind in ("proba", "decision") else None
+        self.classes = (
+            getattr(estimator, "classes_", None) if self.output_kind in ("proba", "decision") else None
+        )
 
     @classmethod
     def from_file(cls, path: str, trust: bool = False) -> SklearnSource:

@@ -64,7 +64,9 @@ def builder_for(estimator):
     if builder is None:
         raise UnsupportedEstimatorError(
             received=f"a {type(estimator).__name__}",
-            expected="One of the estimators the workbench rebuilds exactly: " + ", ".join(supported_names()) + ".",
+            expected="One of the estimators the workbench rebuilds exactly: "
+            + ", ".join(supported_names())
+            + ".",
             fix="Use one of those, or open an issue naming the estimator you need.",
         )
     return builder

@@ -1,0 +1,188 @@
+"""The ``workbench`` command: ``demo``, ``compare``, ``convert``.
+
+Bad input ends with one clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .errors import WorkbenchError
+from .modes import MODE_NAMES
+
+EXIT_USAGE = 2
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except WorkbenchError as err:
+        print(f"workbench: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Convert models to TensorFlow Lite and compare every quantization mode with the original.",
+    )
+    commands = parser.add_subparsers(dest="command")
+
+    demo = commands.add_parser("demo", help="the digits_cnn example on digits, all five modes")
+    demo.add_argument("--out", default="workbench-report", help="report directory (default: %(default)s)")
+    _measurement_options(demo)
+    demo.set_defaults(run=_demo)
+
+    compare = commands.add_parser("compare", help="compare a model in several modes with the original")
+    _model_options(compare)
+    compare.add_argument("--dataset", help="built-in dataset name or CSV path (default: the example's own)")
+    compare.add_argument("--target", help="target column of a CSV dataset")
+    compare.add_argument(
+        "--modes",
+        nargs="+",
+        default=list(MODE_NAMES),
+        metavar="MODE",
+        help="modes to compare; int8:float32 keeps float I/O (default: all)",
+    )
+    compare.add_argument(
+        "--representative",
+        type=int,
+        default=200,
+        metavar="N",
+        help="calibration samples for int8/int16x8 (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--strategy",
+        default="random",
+        choices=("random", "stratified", "first"),
+        help="how calibration samples are picked",
+    )
+    compare.add_argument("--out", default="workbench-report", help="report directory (default: %(default)s)")
+    _measurement_options(compare)
+    compare.set_defaults(run=_compare)
+
+    convert = commands.add_parser("convert", help="convert a model in one mode and write the .tflite")
+    _model_options(convert)
+    convert.add_argument(
+        "--mode", default="float32", help="one of: " + ", ".join(MODE_NAMES) + " (default: %(default)s)"
+    )
+    convert.add_argument("--dataset", help="dataset for calibration (int8, int16x8)")
+    convert.add_argument("--target", help="target column of a CSV dataset")
+    convert.add_argument("--representative", type=int, default=200, metavar="N")
+    convert.add_argument("--out", required=True, help="output .tflite file")
+    convert.set_defaults(run=_convert)
+    return parser
+
+
+def _model_options(parser):
+    parser.add_argument(
+        "--model", required=True, help="example name, .keras file, SavedModel directory or .skops file"
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow pickle/joblib files and untrusted .skops types (they can run code)",
+    )
+
+
+def _measurement_options(parser):
+    parser.add_argument(
+        "--threads", type=int, default=1, help="interpreter threads for latency (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--latency-budget",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="timed seconds per model (default: %(default)s)",
+    )
+
+
+def _demo(args) -> int:
+    print("workbench demo: the digits_cnn example on the digits images, in all five modes.", file=sys.stderr)
+    return _run_comparison("digits_cnn", None, None, list(MODE_NAMES), 200, "random", args)
+
+
+def _compare(args) -> int:
+    return _run_comparison(
+        args.model, args.dataset, args.target, args.modes, args.representative, args.strategy, args
+    )
+
+
+def _run_comparison(model, dataset, target, modes, representative, strategy, args) -> int:
+    from .compare import compare
+    from .sources import as_source
+
+    started = time.perf_counter()
+    source = as_source(model, trust=getattr(args, "trust", False))
+    data = _dataset(dataset, target)
+    result = compare(
+        source,
+        data,
+        modes=modes,
+        representative=representative,
+        strategy=strategy,
+        threads=args.threads,
+        latency_budget=args.latency_budget,
+    )
+    print(result)
+    for note in result.notes:
+        print(f"note: {note}")
+    path = result.save(args.out)
+    print(f"\nReport: {os.path.abspath(path)} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _convert(args) -> int:
+    from .compare import _resolve_dataset
+    from .convert import convert
+    from .modes import Mode
+    from .sources import as_source
+
+    mode = Mode.of(args.mode)
+    source = as_source(args.model, trust=args.trust)
+    representative = None
+    if mode.calibrated:
+        data = _resolve_dataset(_dataset(args.dataset, args.target), source)
+        if data.feature_shape != source.input_shape:
+            data = data.reshaped(source.input_shape)
+        representative = data.representative(args.representative)
+    print(f"Converting {source.name} to {mode.label}…", file=sys.stderr)
+    converted = convert(source, mode, representative)
+    path = converted.save(args.out)
+    print(converted)
+    print(f"Wrote {path} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
+    return 0
+
+
+def _dataset(dataset, target):
+    """A built-in name, a CSV path (with --target), or None for an example's own dataset."""
+    from .datasets import Dataset, load_dataset
+    from .errors import DatasetError
+
+    if dataset is None:
+        return None
+    if dataset.lower().endswith(".csv") or os.path.isfile(dataset):
+        if not target:
+            raise DatasetError(
+                received=f"the CSV {dataset!r} without --target",
+                expected="The name of the column to predict.",
+                fix="Add --target COLUMN.",
+            )
+        return Dataset.from_csv(dataset, target=target)
+    return load_dataset(dataset)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
