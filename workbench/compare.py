@@ -154,24 +154,11 @@ def compare(
     """
     modes = parse_modes(modes)
     report = _progress_reporter(progress)
-    source = as_source(model)
-    data = _resolve_dataset(dataset, source)
-    notes: list[str] = []
-    if data.feature_shape != source.input_shape:
-        notes.append(f"Samples reshaped from {data.feature_shape} to the model's input {source.input_shape}.")
-        data = data.reshaped(source.input_shape)
-    samples, described = _representative(representative, data, strategy, seed, source, modes)
-
+    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget)
+    samples, described = bench.calibration(representative, strategy, seed, modes)
     total = len(modes) + 1
-    report(0, total, f"original {source.name}: measuring on {len(data.X_test)} test samples")
-    X = data.X_test.astype(np.float32)
-    reference = source.predict(X)
-    check_outputs(reference, data, source.name)
-    batch = X[:BATCH_SIZE]
-    latency = measure_latency(source.predict_one, source.predict_one, X[:1], batch, budget_s=latency_budget)
-    original_size = source.size_bytes()
-    row = _RowMaker(data, reference, original_size, latency, source.output_kind)
-    rows = [row(ORIGINAL, "", original_size, reference, latency)]
+    report(0, total, f"original {bench.source.name}: measuring on {len(bench.data.X_test)} test samples")
+    rows = [bench.original()]
     variants: dict[str, Converted] = {}
     cancelled = False
     for done, mode in enumerate(modes, start=1):
@@ -180,56 +167,115 @@ def compare(
             report(done - 1, total, "cancelled")
             break
         report(done, total, f"{mode.label}: converting")
-        try:
-            converted = convert_source(source, mode, samples if mode.calibrated else None, threads=threads)
-        except ConversionError as err:
-            rows.append(_failed_row(mode, str(err)))
-            report(done, total, f"{mode.label}: failed ({err.received})")
-            continue
-        report(done, total, f"{mode.label}: evaluating ({converted.size_bytes:,} bytes)")
-        outputs = converted.run(X)
-        timed = measure_latency(
-            converted.invoke_raw, converted.invoke_raw, X[:1], batch, budget_s=latency_budget
-        )
-        variants[mode.label] = converted
-        rows.append(
-            row(mode.label, mode.name, converted.size_bytes, outputs, timed, converted.convert_seconds)
-        )
+        row, converted = bench.variant(mode, samples)
+        rows.append(row)
+        if converted is None:
+            report(done, total, f"{mode.label}: failed ({_short_error(row['error'])})")
+        else:
+            variants[mode.label] = converted
+            report(
+                done,
+                total,
+                f"{mode.label}: {converted.size_bytes:,} bytes, {row[bench.data.metric]:.4f} {bench.data.metric}",
+            )
     report(total, total, "done")
-    table = pd.DataFrame(rows)
-    return Comparison(
-        table=table,
-        variants=variants,
-        model_name=source.name,
-        model_kind=source.kind,
-        dataset=data,
-        batch_size=len(batch),
-        threads=threads,
-        representative=described,
-        notes=notes,
-        cancelled=cancelled,
-    )
+    return bench.comparison(rows, variants, described, cancelled=cancelled)
 
 
-class _RowMaker:
-    """Builds table rows measured against the original model's outputs, size and latency."""
+class Bench:
+    """One model on one dataset: the original measured once, any variant measured on demand.
 
-    def __init__(self, data: Dataset, reference, original_size: int, original: Latency, output_kind: str):
-        self.output_kind = output_kind
+    :func:`compare` runs a Bench over a list of modes; the widget keeps one per
+    (model, dataset) and asks for variants as the user changes modes and calibration.
+
+    Parameters
+    ----------
+    model, dataset, threads, latency_budget
+        As for :func:`compare`. Model/dataset mismatches (input shape, number of classes,
+        task) raise here, before any conversion.
+    """
+
+    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0):
+        self.source = as_source(model)
+        data = _resolve_dataset(dataset, self.source)
+        self.notes: list[str] = []
+        if data.feature_shape != self.source.input_shape:
+            self.notes.append(
+                f"Samples reshaped from {data.feature_shape} to the model's input {self.source.input_shape}."
+            )
+            data = data.reshaped(self.source.input_shape)
         self.data = data
-        self.reference = reference
-        self.original_size = original_size
-        self.original = original
-        self.original_metric = score(data, reference, output_kind)
+        self.threads = threads
+        self.latency_budget = latency_budget
+        self.X = data.X_test.astype(np.float32)
+        self.batch = self.X[:BATCH_SIZE]
+        self.reference = self.source.predict(self.X)
+        check_outputs(self.reference, data, self.source.name)
+        self.output_kind = self.source.output_kind
+        self.original_metric = score(data, self.reference, self.output_kind)
+        self._original_row: dict | None = None
+        self._original_latency: Latency | None = None
+        self._original_size: int | None = None
 
-    def __call__(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan) -> dict:
+    def original(self) -> dict:
+        """The original model's row (measured on first call)."""
+        if self._original_row is None:
+            self._original_latency = self._time(self.source.predict_one)
+            self._original_size = self.source.size_bytes()
+            self._original_row = self._row(
+                ORIGINAL, "", self._original_size, self.reference, self._original_latency
+            )
+        return self._original_row
+
+    def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
+        """Validated calibration samples and a description of how they were picked."""
+        modes = parse_modes(modes) if modes is not None else [Mode("int8")]
+        return _representative(representative, self.data, strategy, seed, self.source, modes)
+
+    def variant(self, mode, samples=None) -> tuple[dict, Converted | None]:
+        """Convert and measure one mode. A conversion failure becomes a row with its error."""
+        mode = Mode.of(mode)
+        self.original()
+        try:
+            converted = convert_source(
+                self.source, mode, samples if mode.calibrated else None, threads=self.threads
+            )
+        except ConversionError as err:
+            return {"variant": mode.label, "mode": mode.name, "error": str(err)}, None
+        outputs = converted.run(self.X)
+        latency = self._time(converted.invoke_raw)
+        row = self._row(
+            mode.label, mode.name, converted.size_bytes, outputs, latency, converted.convert_seconds
+        )
+        return row, converted
+
+    def comparison(self, rows, variants, representative: str, cancelled: bool = False) -> Comparison:
+        """Assemble rows (the original's first) into a :class:`Comparison`."""
+        return Comparison(
+            table=pd.DataFrame(rows, columns=list(self.original())),
+            variants=dict(variants),
+            model_name=self.source.name,
+            model_kind=self.source.kind,
+            dataset=self.data,
+            batch_size=len(self.batch),
+            threads=self.threads,
+            representative=representative,
+            notes=list(self.notes),
+            cancelled=cancelled,
+        )
+
+    def _time(self, call) -> Latency:
+        return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)
+
+    def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan) -> dict:
         metric = score(self.data, outputs, self.output_kind)
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
+        original_latency = self._original_latency or latency
         return {
             "variant": variant,
             "mode": mode,
             "size_bytes": int(size),
-            "size_ratio": size / self.original_size,
+            "size_ratio": size / (self._original_size or size),
             self.data.metric: metric,
             "metric_delta": metric - self.original_metric,
             "agreement": agreement,
@@ -237,14 +283,14 @@ class _RowMaker:
             "latency_ms_p50": latency.p50_ms,
             "latency_ms_p90": latency.p90_ms,
             "batch_latency_ms": latency.batch_ms,
-            "speedup": self.original.p50_ms / latency.p50_ms,
+            "speedup": original_latency.p50_ms / latency.p50_ms,
             "convert_s": convert_s,
             "error": "",
         }
 
 
-def _failed_row(mode: Mode, message: str) -> dict:
-    return {"variant": mode.label, "mode": mode.name, "error": message}
+def _short_error(message: str) -> str:
+    return message.split(" Received: ", 1)[-1].split(". ", 1)[0][:120]
 
 
 def _resolve_dataset(dataset, source: Source) -> Dataset:
