@@ -31,6 +31,16 @@ from .runtime import Converted, TensorInfo, load_tflite
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # The widget needs ipywidgets (the "ui" extra); load it only when asked for.
+    if name == "Workbench":
+        from .ui.widgets import Workbench
+
+        return Workbench
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+
+
 __all__ = [
     "CancelledError",
     "Comparison",
@@ -50,6 +60,7 @@ __all__ = [
     "UnknownModeError",
     "UnsupportedEstimatorError",
     "UnsupportedOpsError",
+    "Workbench",
     "WorkbenchError",
     "compare",
     "convert",

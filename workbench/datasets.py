@@ -195,9 +195,9 @@ class Dataset:
         shape = tuple(int(s) for s in shape)
         if int(np.prod(shape)) != int(np.prod(self.feature_shape)):
             raise DatasetError(
-                received=f"samples of shape {self.feature_shape}",
-                expected=f"Samples that can be reshaped to {shape}.",
-                fix="Use a dataset whose samples have as many values as the model input.",
+                received=f"dataset {self.name!r} with samples of shape {self.feature_shape}",
+                expected=f"Samples that can be reshaped to the model's input {shape}.",
+                fix="Pick the dataset the model was trained on, or a model made for this dataset.",
             )
         return Dataset(
             name=self.name,

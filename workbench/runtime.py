@@ -225,7 +225,8 @@ class Converted:
             if self._batch != len(batch):
                 if self.inputs[0].dynamic_batch:
                     interpreter.resize_tensor_input(inp["index"], [len(batch), *self.input_shape])
-                interpreter.allocate_tensors()
+                with captured_output():  # XNNPACK announces itself on allocation
+                    interpreter.allocate_tensors()
                 self._batch = len(batch)
             interpreter.set_tensor(inp["index"], _quantize(batch, self.inputs[0]))
             interpreter.invoke()

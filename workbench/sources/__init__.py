@@ -70,6 +70,12 @@ def as_source(model, *, trust: bool = False) -> Source:
     """
     if isinstance(model, Source):
         return model
+    from ..runtime import Converted
+
+    if isinstance(model, Converted):
+        from .tflite import TFLiteSource
+
+        return TFLiteSource(model, name=model.source or "tflite")
     if isinstance(model, (str, os.PathLike)):
         return _source_from_path(os.fspath(model), trust)
     root = _module_root(model)
@@ -109,6 +115,10 @@ def _source_from_path(path: str, trust: bool) -> Source:
         )
     from .keras import KerasSource
 
+    if path.lower().endswith(".tflite"):
+        from .tflite import TFLiteSource
+
+        return TFLiteSource.from_file(path)
     if os.path.isdir(path):
         return KerasSource.from_saved_model(path)
     extension = os.path.splitext(path)[1].lower()
@@ -120,6 +130,6 @@ def _source_from_path(path: str, trust: bool) -> Source:
         return SklearnSource.from_file(path, trust=trust)
     raise ModelLoadError(
         received=f"a file {path!r} with extension {extension or '(none)'}",
-        expected="A .keras or .h5 file, a SavedModel directory, a .skops file, or a pickle/joblib file.",
+        expected="A .keras or .h5 file, a SavedModel directory, a .skops or .tflite file, or a pickle/joblib file.",
         fix="Save the model in one of those formats.",
     )

@@ -1,0 +1,366 @@
+"""The workbench's state and actions, with no ipywidgets import: what the widget tests drive.
+
+The controller keeps one :class:`~workbench.compare.Bench` per (model, dataset, threads)
+and caches every measured variant by (model, dataset, mode, calibration, threads), so
+returning to a variant is instant and changing the calibration re-measures only the modes
+that calibrate. Work runs in a background thread; listeners hear about every change.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..compare import Bench, Comparison
+from ..datasets import DATASET_NAMES, Dataset, load_dataset
+from ..errors import DatasetError, ModelLoadError, WorkbenchError
+from ..examples import EXAMPLES
+from ..modes import MODE_NAMES, Mode
+from ..sources import _module_root
+
+MODEL_UPLOADS = (".keras", ".skops", ".tflite")
+STRATEGIES = ("random", "stratified", "first")
+
+
+@dataclass
+class Settings:
+    """Everything the user picks. The widget writes these; ``run()`` reads a copy."""
+
+    model: str = "digits_cnn"
+    dataset: str | None = None  # None: the example's own dataset
+    modes: tuple[str, ...] = ("float32", "int8")
+    int8_io: str = "int8"
+    representative: int = 200
+    strategy: str = "random"
+    seed: int = 0
+    threads: int = 1
+    live: bool = False
+    latency_budget: float = 0.3
+
+
+@dataclass
+class RunState:
+    """What the widget shows while and after working."""
+
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    status: str = "Pick a model, a dataset and modes, then press Run."
+    variant_status: dict[str, str] = field(default_factory=dict)
+    comparison: Comparison | None = None
+    error: str | None = None
+    error_details: str = ""
+    cached_hits: int = 0
+
+
+class Controller:
+    """State and actions of the workbench.
+
+    Parameters
+    ----------
+    models : dict of str to model, default=None
+        Keras models, fitted scikit-learn estimators or paths, by the name to show.
+    datasets : dict of str to Dataset, DataFrame or (X, y), default=None
+    namespace : dict, default=None
+        A notebook's variables; Keras models and fitted estimators in it are offered too.
+    """
+
+    def __init__(self, models=None, datasets=None, namespace=None):
+        self.models: dict[str, object] = {name: name for name in EXAMPLES}
+        self.datasets: dict[str, object] = {name: name for name in DATASET_NAMES}
+        for name, model in (models or {}).items():
+            self.models[name] = model
+        for name, data in (datasets or {}).items():
+            self.add_dataset(name, data)
+        if namespace is not None:
+            self.scan(namespace)
+        self.settings = Settings()
+        self.state = RunState()
+        self.listeners: list[Callable[[str], None]] = []
+        self._benches: dict[tuple, Bench] = {}
+        self._variants: dict[tuple, tuple[dict, object]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._rerun = False
+        self._uploads = tempfile.mkdtemp(prefix="workbench-uploads-")
+        self.pending_csv: dict[str, object] = {}
+
+    # ------------------------------------------------------------------ choices
+    def scan(self, namespace: dict) -> list[str]:
+        """Offer the Keras models and fitted estimators among a notebook's variables."""
+        found = []
+        for name, value in list(namespace.items()):
+            if name.startswith("_") or isinstance(value, type):
+                continue
+            root = _module_root(value)
+            if root in ("keras", "tf_keras") and hasattr(value, "inputs"):
+                pass
+            elif root == "sklearn" and hasattr(value, "fit") and _is_fitted(value):
+                pass
+            else:
+                continue
+            self.models[name] = value
+            found.append(name)
+        return found
+
+    def add_dataset(self, name: str, data) -> str:
+        """Add a Dataset, a DataFrame (its last column is the target) or an (X, y) pair."""
+        import pandas as pd
+
+        if isinstance(data, Dataset):
+            dataset = data
+        elif isinstance(data, pd.DataFrame):
+            dataset = Dataset.from_dataframe(data, target=data.columns[-1], name=name)
+        elif isinstance(data, tuple) and len(data) == 2:
+            dataset = Dataset.from_arrays(data[0], data[1], name=name)
+        else:
+            raise DatasetError(
+                received=f"dataset {name!r} of type {type(data).__name__}",
+                expected="A Dataset, a pandas DataFrame (last column = target) or an (X, y) pair.",
+                fix="Wrap it with Dataset.from_arrays(X, y) or Dataset.from_dataframe(df, target=...).",
+            )
+        self.datasets[name] = dataset
+        return name
+
+    def upload(self, filename: str, content: bytes) -> str:
+        """Take an uploaded file: a model (.keras, .skops, .tflite) or a CSV dataset.
+
+        A CSV waits in ``pending_csv`` until :meth:`set_csv_target` names its target column.
+        Returns the name under which the file was added.
+        """
+        base = os.path.basename(filename)
+        extension = os.path.splitext(base)[1].lower()
+        if extension not in (*MODEL_UPLOADS, ".csv"):
+            raise ModelLoadError(
+                received=f"an upload named {base!r}",
+                expected="A .keras, .skops or .tflite model, or a .csv dataset.",
+                fix="Save the model or data in one of those formats.",
+            )
+        path = os.path.join(self._uploads, base)
+        with open(path, "wb") as handle:
+            handle.write(bytes(content))
+        if extension == ".csv":
+            import pandas as pd
+
+            try:
+                columns = list(pd.read_csv(path, nrows=5).columns)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+                raise DatasetError(
+                    received=f"{base!r}, which is not a readable CSV ({err})",
+                    expected="A comma-separated file with a header row.",
+                    fix="Check the file's format.",
+                ) from None
+            self.pending_csv = {"name": base, "path": path, "columns": columns}
+            self._notify("choices")
+            return base
+        self.models[base] = path
+        self._notify("choices")
+        return base
+
+    def set_csv_target(self, column: str) -> str:
+        """Finish a CSV upload by naming its target column; the dataset becomes selectable."""
+        if not self.pending_csv:
+            raise DatasetError(
+                received="a target column with no CSV uploaded",
+                expected="A CSV upload first.",
+                fix="Upload a .csv file, then pick its target column.",
+            )
+        name = self.pending_csv["name"]
+        self.datasets[name] = Dataset.from_csv(self.pending_csv["path"], target=column, name=name)
+        self.pending_csv = {}
+        self._notify("choices")
+        return name
+
+    def default_dataset(self, model_name: str) -> str | None:
+        model = self.models.get(model_name)
+        if isinstance(model, str) and model in EXAMPLES:
+            return EXAMPLES[model].dataset
+        return None
+
+    # ------------------------------------------------------------------ actions
+    def update(self, **changes) -> None:
+        """Change settings; with ``live`` on, a change starts a run."""
+        for key, value in changes.items():
+            if not hasattr(self.settings, key):
+                raise AttributeError(f"no setting {key!r}")
+            setattr(self.settings, key, tuple(value) if key == "modes" else value)
+        self._notify("settings")
+        turned_on = changes.get("live") is True
+        if turned_on or (self.settings.live and changes.keys() - {"live"}):
+            self.run()
+
+    def run(self, wait: bool = False) -> threading.Thread:
+        """Measure the current settings in the background (or wait with ``wait=True``)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                # Finish the variant at hand, then start again with the new settings.
+                self._rerun = True
+                self._cancel.set()
+                thread = self._thread
+            else:
+                thread = self._start()
+        if wait:
+            self.wait()
+        return thread
+
+    def cancel(self) -> None:
+        """Stop between variants; what was measured stays."""
+        with self._lock:
+            self._rerun = False
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the background work (including reruns) ends; True if it did."""
+        while True:
+            thread = self._thread
+            if thread is None:
+                return True
+            thread.join(timeout)
+            if thread.is_alive():
+                return False
+            if self._thread is thread:
+                return True
+
+    def table(self):
+        return None if self.state.comparison is None else self.state.comparison.table
+
+    # ------------------------------------------------------------------ work
+    def _start(self) -> threading.Thread:
+        self._cancel.clear()
+        settings = Settings(**vars(self.settings))
+        self.state.running = True
+        self.state.error = None
+        self.state.error_details = ""
+        self._thread = threading.Thread(
+            target=self._work, args=(settings,), daemon=True, name="workbench-run"
+        )
+        self._thread.start()
+        return self._thread
+
+    def _work(self, settings: Settings) -> None:
+        try:
+            self._measure(settings)
+        except WorkbenchError as err:
+            self.state.error = str(err)
+            self.state.status = "Stopped: " + err.received
+        except Exception as err:  # shown in the widget with its traceback; the kernel stays up
+            self.state.error = f"Unexpected error: {type(err).__name__}: {err}"
+            self.state.error_details = traceback.format_exc()
+            self.state.status = "Stopped by an unexpected error."
+        finally:
+            with self._lock:
+                rerun, self._rerun = self._rerun, False
+                if rerun:
+                    self._start()
+                else:
+                    self.state.running = False
+            self._notify("done" if not rerun else "progress")
+
+    def _measure(self, settings: Settings) -> None:
+        state = self.state
+        modes = self._modes(settings)
+        model_key = settings.model
+        dataset_key = settings.dataset or self.default_dataset(settings.model)
+        if dataset_key is None:
+            raise DatasetError(
+                received=f"no dataset for model {settings.model!r}",
+                expected="A dataset to evaluate on.",
+                fix="Pick a dataset in the Dataset list.",
+            )
+        state.total = len(modes) + 1
+        state.done = 0
+        state.variant_status = {}
+        self._progress(f"Preparing {model_key} on {dataset_key}…")
+        bench = self._bench(model_key, dataset_key, settings)
+        if bench.source.kind == "tflite":
+            modes = []  # a .tflite is compared as-is
+            state.total = 1
+        state.variant_status["original"] = "measuring"
+        self._progress(f"Measuring the original {model_key}…")
+        original = bench.original()
+        state.variant_status["original"] = "done"
+        state.done = 1
+        samples, described = (None, "not used")
+        calibration = None
+        if any(m.calibrated for m in modes):
+            calibration = (settings.representative, settings.strategy, settings.seed)
+            samples, described = bench.calibration(*calibration, modes=modes)
+        rows, variants, cancelled = [original], {}, False
+        for mode in modes:
+            if self._cancel.is_set():
+                cancelled = True
+                break
+            key = (
+                model_key,
+                dataset_key,
+                mode.label,
+                calibration if mode.calibrated else None,
+                settings.threads,
+            )
+            if key in self._variants:
+                state.cached_hits += 1
+                state.variant_status[mode.label] = "cached"
+            else:
+                state.variant_status[mode.label] = "converting"
+                self._progress(f"{mode.label}: converting and measuring…")
+                self._variants[key] = bench.variant(mode, samples)
+                row = self._variants[key][0]
+                state.variant_status[mode.label] = "failed" if row["error"] else "done"
+            row, converted = self._variants[key]
+            rows.append(row)
+            if converted is not None:
+                variants[mode.label] = converted
+            state.done += 1
+            self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
+        state.comparison = bench.comparison(rows, variants, described, cancelled=cancelled)
+        state.status = ("Cancelled: " if cancelled else "Done: ") + ", ".join(
+            f"{label} {status}" for label, status in state.variant_status.items()
+        )
+
+    def _bench(self, model_key: str, dataset_key: str, settings: Settings) -> Bench:
+        key = (model_key, dataset_key, settings.threads, settings.latency_budget)
+        if key not in self._benches:
+            model = self.models.get(model_key)
+            if model is None:
+                raise ModelLoadError(
+                    received=f"model {model_key!r}",
+                    expected=f"One of: {', '.join(self.models)}.",
+                    fix="Pick a model from the list.",
+                )
+            data = self.datasets.get(dataset_key, dataset_key)
+            dataset = data if isinstance(data, Dataset) else load_dataset(data)
+            self._benches[key] = Bench(
+                model, dataset, threads=settings.threads, latency_budget=settings.latency_budget
+            )
+        return self._benches[key]
+
+    def _modes(self, settings: Settings) -> list[Mode]:
+        return [
+            Mode(name, io=settings.int8_io) if name == "int8" else Mode(name)
+            for name in MODE_NAMES
+            if name in settings.modes
+        ]
+
+    def _progress(self, message: str) -> None:
+        self.state.status = message
+        self._notify("progress")
+
+    def _notify(self, event: str) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+
+
+def _is_fitted(estimator) -> bool:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError):
+        return False
+    return True

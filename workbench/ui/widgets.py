@@ -1,0 +1,336 @@
+"""The ipywidgets face of the workbench: layout and observers only; the logic is in the controller."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+
+import ipywidgets as w
+from IPython.display import display
+
+from ..errors import WorkbenchError
+from ..modes import MODE_NAMES, Mode
+from ..plots import figure_png
+from ..report import _STYLE, comparison_html, table_html
+from .controller import STRATEGIES, Controller
+
+_OWN_DATASET = "(the model's own)"
+
+
+class Workbench:
+    """The interactive workbench: pick a model, a dataset, modes and calibration; see the trade-off.
+
+    Leave it as the last expression of a cell to show it. After each run the cell also
+    keeps a static copy of the table and figure, so an executed notebook shows the
+    results where no kernel runs.
+
+    Parameters
+    ----------
+    models : dict of str to model, default=None
+        Keras models, fitted scikit-learn estimators or pipelines, or paths, by name.
+        Models found among the notebook's variables are offered too.
+    datasets : dict of str to Dataset, DataFrame or (X, y), default=None
+    """
+
+    def __init__(self, models=None, datasets=None, *, scan_notebook: bool = True):
+        namespace = _notebook_namespace() if scan_notebook else None
+        self.controller = Controller(models=models, datasets=datasets, namespace=namespace)
+        self._handle = None
+        self._syncing = False  # True while the code itself sets widget values
+        self._build()
+        self.controller.listeners.append(self._on_event)
+        self._refresh_choices()
+        self._show_settings()
+
+    # ---------------------------------------------------------------- layout
+    def _build(self):
+        c = self.controller
+        s = c.settings
+        wide = {"description_width": "110px"}
+        self.model = w.Dropdown(description="Model", style=wide, layout=w.Layout(width="320px"))
+        self.dataset = w.Dropdown(description="Dataset", style=wide, layout=w.Layout(width="320px"))
+        self.target = w.Dropdown(
+            description="Target column", style=wide, layout=w.Layout(width="320px", display="none")
+        )
+        self.upload = w.FileUpload(accept=".keras,.skops,.tflite,.csv", multiple=False, description="Upload")
+        self.mode_buttons = {
+            name: w.ToggleButton(
+                value=name in s.modes,
+                description=name,
+                tooltip=Mode(name).title,
+                layout=w.Layout(width="90px"),
+            )
+            for name in MODE_NAMES
+        }
+        self.int8_io = w.Dropdown(
+            options=Mode("int8").settings["io_types"],
+            value=s.int8_io,
+            description="int8 I/O",
+            style=wide,
+            layout=w.Layout(width="230px"),
+        )
+        self.representative = w.IntSlider(
+            value=s.representative,
+            min=10,
+            max=1000,
+            step=10,
+            description="Calibration n",
+            style=wide,
+            continuous_update=False,
+        )
+        self.strategy = w.Dropdown(
+            options=STRATEGIES,
+            value=s.strategy,
+            description="Sampling",
+            style=wide,
+            layout=w.Layout(width="230px"),
+        )
+        self.threads = w.IntSlider(
+            value=s.threads,
+            min=1,
+            max=max(os.cpu_count() or 1, 1),
+            description="Threads",
+            style=wide,
+            continuous_update=False,
+        )
+        self.live = w.Checkbox(value=s.live, description="Live (run on every change)", indent=False)
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress", style=wide)
+        self.status = w.HTML()
+        self.error = w.HTML()
+        self.table = w.HTML()
+        self.figure = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.variant = w.Dropdown(description="Variant", style=wide)
+        self.details = w.HTML()
+        results = w.Tab(
+            children=[w.VBox([self.table, self.figure]), w.VBox([self.variant, self.details])],
+            titles=("Comparison", "Details"),
+        )
+        self.box = w.VBox(
+            [
+                w.HTML("<b>TFLite workbench</b>: what each quantization mode costs and buys"),
+                w.HBox([self.model, self.dataset, self.upload]),
+                self.target,
+                w.HBox(
+                    [
+                        w.Label("Modes", layout=w.Layout(width="110px")),
+                        *self.mode_buttons.values(),
+                        self.int8_io,
+                    ]
+                ),
+                w.HBox([self.representative, self.strategy]),
+                w.HBox([self.threads, self.live, self.run_button, self.cancel_button]),
+                w.HBox([self.progress, self.status]),
+                self.error,
+                results,
+            ]
+        )
+        self.model.observe(self._on_model, names="value")
+        self.dataset.observe(self._on_dataset, names="value")
+        self.target.observe(self._on_target, names="value")
+        self.upload.observe(self._on_upload, names="value")
+        for button in self.mode_buttons.values():
+            button.observe(self._on_modes, names="value")
+        for control, key in (
+            (self.int8_io, "int8_io"),
+            (self.representative, "representative"),
+            (self.strategy, "strategy"),
+            (self.threads, "threads"),
+            (self.live, "live"),
+        ):
+            control.observe(lambda change, key=key: self._update(**{key: change["new"]}), names="value")
+        self.variant.observe(lambda _: self._show_details(), names="value")
+        self.run_button.on_click(lambda _: self.controller.run())
+        self.cancel_button.on_click(lambda _: self.controller.cancel())
+
+    # ------------------------------------------------------------- observers
+    def _update(self, **changes):
+        if self._syncing:
+            return
+        self.error.value = ""
+        try:
+            self.controller.update(**changes)
+        except WorkbenchError as err:
+            self._show_error(str(err))
+
+    def _on_model(self, change):
+        if self._syncing:
+            return
+        own = self.controller.default_dataset(change["new"])
+        self._update(model=change["new"], dataset=None if own else self.controller.settings.dataset)
+        self._show_settings()
+
+    def _on_dataset(self, change):
+        if self._syncing:
+            return
+        self._update(dataset=None if change["new"] == _OWN_DATASET else change["new"])
+        self._show_settings()
+
+    def _on_modes(self, _):
+        if self._syncing:
+            return
+        self._update(modes=tuple(n for n, b in self.mode_buttons.items() if b.value))
+
+    def _on_upload(self, change):
+        if self._syncing:
+            return
+        for item in change["new"] or ():
+            try:
+                name = self.controller.upload(item["name"], item["content"])
+            except WorkbenchError as err:
+                self._show_error(str(err))
+                continue
+            if name in self.controller.models:
+                self.model.value = name
+        if self.controller.pending_csv:
+            self.target.options = self.controller.pending_csv["columns"]
+            self.target.value = None
+            self.target.layout.display = "flex"
+
+    def _on_target(self, change):
+        if self._syncing:
+            return
+        if change["new"] is None or not self.controller.pending_csv:
+            return
+        try:
+            name = self.controller.set_csv_target(change["new"])
+        except WorkbenchError as err:
+            self._show_error(str(err))
+            return
+        self.target.layout.display = "none"
+        self.dataset.value = name
+
+    def _on_event(self, event):
+        if event == "choices":
+            self._refresh_choices()
+            return
+        state = self.controller.state
+        self.progress.max = max(state.total, 1)
+        self.progress.value = state.done
+        self.run_button.disabled = False
+        self.cancel_button.disabled = not state.running
+        lines = [html.escape(state.status)]
+        lines += [f"{html.escape(k)}: {html.escape(v)}" for k, v in state.variant_status.items()]
+        self.status.value = "<br>".join(lines[:1]) + (
+            "<br><small>" + " · ".join(lines[1:]) + "</small>" if lines[1:] else ""
+        )
+        if state.error:
+            self._show_error(state.error, state.error_details)
+        if event == "done" and state.comparison is not None:
+            self._show_results(state.comparison)
+
+    # --------------------------------------------------------------- display
+    def _refresh_choices(self):
+        c = self.controller
+        self._syncing = True
+        try:
+            self.dataset.options = [_OWN_DATASET, *c.datasets]
+            self.model.options = list(c.models)
+            if c.settings.model in c.models:
+                self.model.value = c.settings.model
+        finally:
+            self._syncing = False
+        self._show_settings()
+
+    def _show_settings(self):
+        """Make the dataset list and calibration slider follow the controller's settings."""
+        c = self.controller
+        own = c.default_dataset(c.settings.model)
+        if c.settings.dataset is None and own is None:
+            c.settings.dataset = next(iter(c.datasets))  # a model with no dataset of its own
+        self._syncing = True
+        try:
+            self.dataset.value = _OWN_DATASET if c.settings.dataset is None else c.settings.dataset
+        finally:
+            self._syncing = False
+        name = c.settings.dataset or own
+        data = c.datasets.get(name, name)
+        try:
+            from ..datasets import load_dataset
+
+            n_train = len((data if not isinstance(data, str) else load_dataset(data)).X_train)
+        except WorkbenchError:  # the slider keeps its range; a run reports the problem
+            return
+        self._syncing = True
+        try:
+            self.representative.max = n_train
+            self.representative.value = min(self.representative.value, n_train)
+        finally:
+            self._syncing = False
+        if self.representative.value != c.settings.representative:
+            self._update(representative=self.representative.value)
+
+    def _show_error(self, message, details=""):
+        folded = (
+            f"<details><summary>details</summary><pre>{html.escape(details)}</pre></details>"
+            if details
+            else ""
+        )
+        self.error.value = f'<div style="color:#a00"><b>Error:</b> {html.escape(message)}</div>{folded}'
+
+    def _show_results(self, comparison):
+        self.table.value = _STYLE + table_html(comparison.table)
+        self.figure.value = figure_png(comparison.plot())
+        self.variant.options = list(comparison.variants)
+        self._show_details()
+        self._update_static(comparison)
+
+    def _show_details(self):
+        comparison = self.controller.state.comparison
+        if comparison is None or self.variant.value not in comparison.variants:
+            self.details.value = ""
+            return
+        converted = comparison.variants[self.variant.value]
+        io = [f"input  {t.describe()}" for t in converted.inputs] + [
+            f"output {t.describe()}" for t in converted.outputs
+        ]
+        ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())
+        data = base64.b64encode(converted.content).decode()
+        filename = f"{comparison.model_name}-{converted.mode.key}.tflite"
+        self.details.value = (
+            f"<h4>{html.escape(self.variant.value)}: {converted.size_bytes:,} bytes</h4>"
+            f"<pre>{html.escape(chr(10).join(io))}</pre><p><b>ops:</b> {html.escape(ops)}</p>"
+            f"<p><b>TFLiteConverter code</b></p><pre>{html.escape(converted.mode.snippet())}</pre>"
+            f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
+            f"Download {html.escape(filename)}</a>"
+        )
+
+    # ---------------------------------------------------- sharing without a kernel
+    def _bundle(self) -> dict:
+        bundle = self.box._repr_mimebundle_()
+        comparison = self.controller.state.comparison
+        static = (
+            comparison_html(comparison, figure=True)
+            if comparison is not None
+            else ("<p>TFLite workbench (interactive: run the notebook to use it).</p>")
+        )
+        bundle["text/html"] = static
+        return bundle
+
+    def _update_static(self, comparison):
+        if self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)
+
+    def _ipython_display_(self):
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+
+    # ------------------------------------------------------------ conveniences
+    def run(self, wait: bool = True):
+        """Run with the current settings; by default wait for the result (for scripts and tests)."""
+        self.controller.run(wait=wait)
+        return self.controller.state.comparison
+
+    @property
+    def comparison(self):
+        return self.controller.state.comparison
+
+
+def _notebook_namespace():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.user_ns
