@@ -218,6 +218,8 @@ class Workbench:
         )
         if state.error:
             self._show_error(state.error, state.error_details)
+        elif event == "done":
+            self.error.value = ""
         if event == "done" and state.comparison is not None:
             self._show_results(state.comparison)
 

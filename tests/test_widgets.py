@@ -1,0 +1,183 @@
+"""The widget without a browser: set control values and click, then assert on the controller."""
+
+import base64
+import datetime
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench
+from workbench.ui.widgets import Workbench
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def wb():
+    bench = Workbench(scan_notebook=False)
+    bench.controller.settings.latency_budget = 0.05
+    yield bench
+    bench.controller.cancel()
+    bench.controller.wait(60)
+
+
+def uploaded(name: str, content: bytes) -> tuple:
+    """What FileUpload.value holds after the user picks one file."""
+    stamp = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    return (
+        {
+            "name": name,
+            "type": "",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": stamp,
+        },
+    )
+
+
+def click_and_wait(wb, button=None):
+    (button or wb.run_button).click()
+    assert wb.controller.wait(300)
+
+
+def test_defaults_offer_examples_and_builtin_datasets(wb):
+    assert {"digits_cnn", "digits_mlp", "diabetes_mlp"} <= set(wb.model.options)
+    assert {"digits", "iris", "diabetes"} <= set(wb.dataset.options)
+    assert wb.model.value == "digits_cnn" and wb.dataset.value == "(the model's own)"
+    assert [n for n, b in wb.mode_buttons.items() if b.value] == ["float32", "int8"]
+    assert wb.representative.max == len(workbench.load_dataset("digits_images").X_train)
+
+
+def test_run_fills_table_figure_and_details(wb):
+    click_and_wait(wb)
+    state = wb.controller.state
+    assert state.error is None and not state.running
+    assert list(wb.controller.table()["variant"]) == ["original", "float32", "int8"]
+    assert wb.figure.value[:4] == b"\x89PNG"
+    assert "<td>int8</td>" in wb.table.value and 'class="best"' in wb.table.value
+    assert wb.progress.value == wb.progress.max == 3
+    wb.variant.value = "int8"
+    details = wb.details.value
+    assert "int8(None, 8, 8, 1)" in details and "TFLITE_BUILTINS_INT8" in details
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", details).group(1)
+    assert base64.b64decode(payload) == state.comparison.variants["int8"].content
+
+
+def test_results_are_cached_and_recalibration_touches_only_calibrated_modes(wb):
+    click_and_wait(wb)
+    first = wb.controller.state.comparison.variants["float32"]
+    wb.mode_buttons["dynamic"].value = True
+    click_and_wait(wb)
+    assert wb.controller.state.variant_status == {
+        "original": "done",
+        "float32": "cached",
+        "dynamic": "done",
+        "int8": "cached",
+    }
+    assert wb.controller.state.comparison.variants["float32"] is first
+    wb.representative.value = 30
+    click_and_wait(wb)
+    assert wb.controller.state.variant_status["int8"] == "done"
+    assert wb.controller.state.variant_status["dynamic"] == "cached"
+    assert "30 training samples" in wb.controller.state.comparison.representative
+
+
+def test_int8_io_choice_changes_the_tensors(wb):
+    wb.mode_buttons["float32"].value = False
+    wb.int8_io.value = "float32"
+    click_and_wait(wb)
+    converted = wb.controller.state.comparison.variants["int8 (float32 io)"]
+    assert converted.inputs[0].dtype == "float32"
+
+
+def test_mismatched_pair_is_caught_before_conversion_and_the_widget_recovers(wb):
+    wb.model.value = "digits_mlp"
+    wb.dataset.value = "iris"
+    click_and_wait(wb)
+    assert "dataset 'iris' with samples of shape (4,)" in wb.controller.state.error
+    assert "Error:" in wb.error.value and "(64,)" in wb.error.value
+    assert wb.controller.state.variant_status == {}
+    wb.dataset.value = "digits"
+    click_and_wait(wb)
+    assert wb.error.value == "" and wb.controller.state.error is None
+    assert list(wb.controller.table()["variant"]) == ["original", "float32", "int8"]
+
+
+def test_cancel_stops_between_variants(wb):
+    for button in wb.mode_buttons.values():
+        button.value = True
+    wb.controller.listeners.append(
+        lambda event: wb.controller.cancel() if "float16: done" in wb.controller.state.status else None
+    )
+    click_and_wait(wb)
+    state = wb.controller.state
+    assert state.comparison.cancelled and state.status.startswith("Cancelled")
+    assert list(state.comparison.table["variant"]) == ["original", "float32", "float16"]
+
+
+def test_live_mode_runs_on_change(wb):
+    wb.live.value = True
+    assert wb.controller.wait(300)
+    assert wb.controller.table() is not None
+    wb.mode_buttons["float16"].value = True
+    assert wb.controller.wait(300)
+    assert "float16" in list(wb.controller.table()["variant"])
+
+
+def test_uploads_a_tflite_compared_as_is(wb, tmp_path):
+    converted = workbench.convert("digits_mlp", "dynamic")
+    wb.upload.value = uploaded("mlp-dynamic.tflite", converted.content)
+    assert wb.model.value == "mlp-dynamic.tflite"
+    wb.dataset.value = "digits"
+    click_and_wait(wb)
+    table = wb.controller.table()
+    assert list(table["variant"]) == ["original"] and table.loc[0, "size_bytes"] == converted.size_bytes
+    assert table.loc[0, "accuracy"] > 0.9
+
+
+def test_csv_upload_asks_for_the_target(wb, digits):
+    frame = pd.DataFrame(digits.X_test, columns=digits.feature_names).assign(digit=digits.y_test)
+    content = frame.to_csv(index=False).encode()
+    wb.upload.value = uploaded("digits.csv", content)
+    assert wb.target.layout.display == "flex" and "digit" in wb.target.options
+    wb.target.value = "digit"
+    assert wb.dataset.value == "digits.csv"
+    assert wb.controller.datasets["digits.csv"].n_classes == 10
+
+
+def test_bad_upload_is_one_clear_message(wb):
+    wb.upload.value = uploaded("notes.txt", b"hi")
+    assert "notes.txt" in wb.error.value and ".keras, .skops or .tflite" in wb.error.value
+
+
+def test_models_and_datasets_passed_in_and_found_in_the_notebook(digits_mlp, digits):
+    X = np.concatenate([digits.X_train, digits.X_test])
+    y = np.concatenate([digits.y_train, digits.y_test])
+    from workbench.ui.controller import Controller
+
+    controller = Controller(
+        models={"mine": digits_mlp},
+        datasets={"pairs": (X, y)},
+        namespace={"net": digits_mlp, "x": 3, "_hidden": digits_mlp},
+    )
+    assert (
+        {"mine", "net"} <= set(controller.models)
+        and "_hidden" not in controller.models
+        and "x" not in controller.models
+    )
+    assert controller.datasets["pairs"].n_classes == 10
+    controller.settings.latency_budget = 0.05
+    controller.update(model="net", dataset="pairs", modes=("float32",))
+    controller.run(wait=True)
+    assert controller.state.error is None
+    assert controller.table().loc[1, "agreement"] == 1.0
+
+
+def test_static_copy_for_readers_without_a_kernel(wb):
+    before = wb._bundle()
+    assert "application/vnd.jupyter.widget-view+json" in before and "run the notebook" in before["text/html"]
+    click_and_wait(wb)
+    after = wb._bundle()
+    assert "<td>int8</td>" in after["text/html"] and "data:image/png;base64," in after["text/html"]
