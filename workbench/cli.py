@@ -1,4 +1,4 @@
-"""The ``workbench`` command: ``demo``, ``compare``, ``convert``.
+"""The ``workbench`` command: ``demo``, ``compare``, ``convert``, ``app``.
 
 Bad input ends with one clear line on stderr and exit status 2, never a traceback.
 """
@@ -82,6 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--representative", type=int, default=200, metavar="N")
     convert.add_argument("--out", required=True, help="output .tflite file")
     convert.set_defaults(run=_convert)
+
+    app = commands.add_parser("app", help="serve the workbench alone as a web page, with no code (Voilà)")
+    app.add_argument("--port", type=int, default=8866, help="port (default: %(default)s)")
+    app.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for a classroom network (default: %(default)s)",
+    )
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.set_defaults(run=_app)
     return parser
 
 
@@ -164,6 +174,70 @@ def _convert(args) -> int:
     print(converted)
     print(f"Wrote {path} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
     return 0
+
+
+_APP_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": [
+                "# TFLite workbench\n",
+                "Pick a model, a dataset and quantization modes, then press **Run**.",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["import workbench\n", "\n", "workbench.Workbench()"],
+        },
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def _app(args) -> int:
+    """Serve a one-cell notebook holding the workbench with Voilà, which shows no code."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    from .errors import ModelLoadError
+
+    if (
+        shutil.which("voila") is None
+        and subprocess.run([sys.executable, "-c", "import voila"], capture_output=True).returncode
+    ):
+        raise ModelLoadError(
+            received="no Voilà installation",
+            expected="Voilà, to serve the workbench as a page.",
+            fix='Install the ui extra: pip install "tflite-workbench[ui]"',
+        )
+    directory = tempfile.mkdtemp(prefix="workbench-app-")
+    path = os.path.join(directory, "workbench.ipynb")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(_APP_NOTEBOOK, handle)
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        path,
+        f"--port={args.port}",
+        f"--Voila.ip={args.ip}",
+        "--show_tracebacks=False",
+    ]
+    if args.no_browser:
+        command.append("--no-browser")
+    print(f"Serving the workbench on http://{args.ip}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(command)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _dataset(dataset, target):

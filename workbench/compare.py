@@ -56,20 +56,17 @@ class Comparison:
         return dict(zip(rows["variant"], rows["error"], strict=True))
 
     def pareto(self) -> list[str]:
-        """Variants no other variant beats on both metric and size (and on metric and latency)."""
+        """Variants that no other variant beats: none is at least as good on metric, size and
+        latency together and strictly better on one of them."""
         ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
+        better = {self.metric: np.greater_equal, "size_bytes": np.less_equal, "latency_ms_p50": np.less_equal}
+        strictly = {self.metric: np.greater, "size_bytes": np.less, "latency_ms_p50": np.less}
         best = []
         for _, row in ok.iterrows():
-            dominated = False
-            for cost in ("size_bytes", "latency_ms_p50"):
-                others = ok[ok["variant"] != row["variant"]]
-                beats = (
-                    (others[self.metric] >= row[self.metric])
-                    & (others[cost] <= row[cost])
-                    & ((others[self.metric] > row[self.metric]) | (others[cost] < row[cost]))
-                )
-                dominated = dominated or bool(beats.any())
-            if not dominated:
+            others = ok[ok["variant"] != row["variant"]]
+            no_worse = np.logical_and.reduce([better[c](others[c], row[c]) for c in better])
+            some_better = np.logical_or.reduce([strictly[c](others[c], row[c]) for c in strictly])
+            if not (no_worse & some_better).any():
                 best.append(row["variant"])
         return best
 

@@ -12,8 +12,8 @@ _PARETO_COLOR = "#d62728"
 def tradeoff_figure(comparison, figsize=(11, 4.2)):
     """Metric vs size and metric vs single-sample latency, one point per variant.
 
-    The original is a black star; Pareto-optimal variants (no other variant is both
-    better and cheaper) are red and joined by their front.
+    The original is a black star; Pareto-optimal variants (no other variant is at least as
+    good on metric, size and latency and better on one) are red, joined in each panel.
     """
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter

@@ -101,7 +101,7 @@ class Workbench:
         self.status = w.HTML()
         self.error = w.HTML()
         self.table = w.HTML()
-        self.figure = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         self.variant = w.Dropdown(description="Variant", style=wide)
         self.details = w.HTML()
         results = w.Tab(
@@ -273,8 +273,10 @@ class Workbench:
         self.error.value = f'<div style="color:#a00"><b>Error:</b> {html.escape(message)}</div>{folded}'
 
     def _show_results(self, comparison):
-        self.table.value = _STYLE + table_html(comparison.table)
+        # The figure first: a page that sees the new table can trust the figure is new too.
         self.figure.value = figure_png(comparison.plot())
+        self.figure.layout.display = "block"
+        self.table.value = _STYLE + table_html(comparison.table)
         self.variant.options = list(comparison.variants)
         self._show_details()
         self._update_static(comparison)

@@ -1,0 +1,160 @@
+"""A real JupyterLab and a real Voilà page in headless Chromium (Debian's package), driven by Playwright.
+
+Screenshots land in test-output/ so a person can look at what the test saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+WAIT_MS = 240_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium must be installed (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def serve(command: list[str], url: str, log: Path):
+    handle = open(log, "w")
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
+    try:
+        wait_for_http(url, process)
+    except Exception:
+        process.terminate()
+        process.wait(30)
+        handle.close()
+        raise AssertionError(log.read_text()[-3000:]) from None
+    return process, handle
+
+
+def stop(process, handle) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    handle.close()
+
+
+def figure_source(image) -> str:
+    """The figure's image source once the browser has decoded it (a broken image fails here)."""
+    image.wait_for(timeout=WAIT_MS)
+    image.page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=WAIT_MS
+    )
+    return image.get_attribute("src")
+
+
+def table_rows(page) -> list[str]:
+    cells = page.locator(".jupyter-widgets .workbench-table tbody tr td:first-child")
+    return [text.strip() for text in cells.all_inner_texts()]
+
+
+def test_quickstart_in_jupyterlab_switch_a_mode_and_run(browser, tmp_path, output_dir):
+    notebook = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (tmp_path / "01-quickstart.ipynb").write_text(json.dumps(notebook))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--notebook-dir={tmp_path}",
+        "--LabApp.news_url=", "--LabApp.collaborative=False",
+    ]  # fmt: skip
+    process, handle = serve(command, f"http://127.0.0.1:{port}/lab", tmp_path / "lab.log")
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/01-quickstart.ipynb", timeout=WAIT_MS)
+        page.locator("text=Idle").first.wait_for(state="attached", timeout=WAIT_MS)
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.locator("li[role='menuitem']:has-text('Run')").first.click()  # the main menu's Run
+        page.locator("text=Run All Cells").first.click()
+        run_button = page.locator(".jupyter-widgets button.widget-button:has-text('Run')").first
+        run_button.wait_for(timeout=WAIT_MS)
+        page.locator(".jupyter-widgets .workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
+        assert table_rows(page)[:3] == ["original", "float32", "int8"]
+        figure = page.locator(".jupyter-widgets img.widget-image").first
+        before = figure_source(figure)
+        page.screenshot(path=str(output_dir / "jupyterlab-quickstart-before.png"), full_page=True)
+
+        page.locator(".jupyter-widgets button.widget-toggle-button:text-is('dynamic')").first.click()
+        run_button.click()
+        page.locator(".jupyter-widgets .workbench-table td:text-is('dynamic')").first.wait_for(
+            timeout=WAIT_MS
+        )
+        assert table_rows(page)[:4] == ["original", "float32", "dynamic", "int8"]
+        assert figure_source(figure) != before
+        page.screenshot(path=str(output_dir / "jupyterlab-quickstart-after-mode-switch.png"), full_page=True)
+    finally:
+        page.close()
+        stop(process, handle)
+
+
+def test_workbench_app_serves_the_widget_alone(browser, tmp_path, output_dir):
+    port = free_port()
+    command = [sys.executable, "-m", "workbench.cli", "app", f"--port={port}", "--no-browser"]
+    process, handle = serve(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log")
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/", timeout=WAIT_MS)
+        run_button = page.locator("button.widget-button:has-text('Run')").first
+        run_button.wait_for(timeout=WAIT_MS)
+        assert page.locator("text=import workbench").count() == 0  # no code on the page
+        run_button.click()
+        page.locator(".workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
+        figure_source(page.locator("img.widget-image").first)
+        page.screenshot(path=str(output_dir / "voila-app.png"), full_page=True)
+    finally:
+        page.close()
+        stop(process, handle)
