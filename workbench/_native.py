@@ -9,7 +9,8 @@ import sys
 import tempfile
 import threading
 
-_fd_lock = threading.Lock()
+# Re-entrant: a captured block may call code that captures again (nested redirections restore in order).
+_fd_lock = threading.RLock()
 
 
 def import_tensorflow():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 
 import numpy as np
 
-from ._native import captured_output, import_tensorflow, last_lines
+from ._native import last_lines
+from ._worker import DEFAULT_TIMEOUT
+from ._worker import run as run_in_worker
 from .datasets import Dataset, validate_representative
 from .errors import ConversionError, UnsupportedOpsError
 from .modes import Mode
@@ -31,6 +34,7 @@ def convert(
     *,
     threads: int = 1,
     verbose: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Converted:
     """Convert ``model`` to TFLite in one quantization mode.
 
@@ -49,6 +53,10 @@ def convert(
         Interpreter threads for :meth:`Converted.predict`.
     verbose : bool, default=False
         Show the converter's own log instead of keeping it for error messages.
+    timeout : float, default=300
+        Seconds the converter may take; past that its process is stopped and a
+        ``ConversionError`` raised. The converter runs in its own process, so a crash
+        there cannot take down the caller.
 
     Returns
     -------
@@ -57,7 +65,7 @@ def convert(
     mode = Mode.of(mode)
     source = as_source(model)
     samples = calibration_samples(source, mode, representative)
-    return convert_source(source, mode, samples, threads=threads, verbose=verbose)
+    return convert_source(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
 
 
 def calibration_samples(source: Source, mode: Mode, representative) -> np.ndarray | None:
@@ -81,33 +89,35 @@ def convert_source(
     *,
     threads: int = 1,
     verbose: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Converted:
-    """Convert an already wrapped source with validated calibration samples."""
-    tf = import_tensorflow()
+    """Convert an already wrapped source with validated calibration samples.
+
+    The converter runs in a separate worker process (see ``workbench._worker``): a crash,
+    abort or time-out there becomes a ``ConversionError`` and never reaches the caller.
+    """
     started = time.perf_counter()
-    log: list[str] = []
-    try:
-        with captured_output(enabled=not verbose) as log:
-            converter = source.converter(tf)
-            _apply(converter, mode, samples, tf)
-            content = converter.convert()
-    except Exception as err:  # the converter raises many types; all are reported, none hidden
-        text = log[0] if log else ""
-        raise _conversion_error(err, mode, text) from err
-    seconds = time.perf_counter() - started
+    spec = source.spec()
+    answer = run_in_worker(
+        "convert", {"spec": spec, "mode": mode, "samples": samples, "verbose": verbose}, timeout
+    )
+    if verbose and answer.get("log"):
+        print(answer["log"], file=sys.stderr)
+    if not answer["ok"]:
+        raise _conversion_error(answer["error"], mode, answer["log"])
     return Converted(
-        content,
+        answer["result"],
         mode,
-        convert_seconds=seconds,
+        convert_seconds=time.perf_counter() - started,
         threads=threads,
         source=source.name,
-        log=log[0] if log else "",
+        log=answer["log"],
         classes=source.classes,
         output_kind=source.output_kind,
     )
 
 
-def _apply(converter, mode: Mode, samples, tf) -> None:
+def apply_mode(converter, mode: Mode, samples, tf) -> None:
     """Apply the mode's row of the table to a converter."""
     row = mode.settings
     converter.optimizations = [getattr(tf.lite.Optimize, o) for o in row["optimizations"]]
@@ -138,14 +148,13 @@ def unsupported_ops(message: str) -> list[str]:
     return found
 
 
-def _conversion_error(err: Exception, mode: Mode, log: str) -> ConversionError:
-    message = str(err)
+def _conversion_error(message: str, mode: Mode, log: str) -> ConversionError:
     ops = unsupported_ops(message + "\n" + log)
     if ops:
         return UnsupportedOpsError(ops, log=last_lines(log))
-    first = message.strip().splitlines()[0] if message.strip() else type(err).__name__
+    first = message.strip().splitlines()[0] if message.strip() else "no message"
     return ConversionError(
-        received=f"a converter error in mode {mode.label}: {type(err).__name__}: {first}",
+        received=f"a converter error in mode {mode.label}: {first}",
         expected="A model the TFLite converter can convert in this mode.",
         fix=(
             "Read the converter's message above; try mode='float32' to see whether the "

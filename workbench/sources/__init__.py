@@ -43,9 +43,16 @@ class Source:
         """The size of the original model as saved in its own format."""
         raise NotImplementedError
 
-    def converter(self, tf):
-        """A fresh ``tf.lite.TFLiteConverter`` for this model."""
+    def spec(self):
+        """A picklable description from which the converter worker builds a converter
+        (see ``workbench._tasks.converter_for``)."""
         raise NotImplementedError
+
+    def converter(self, tf):
+        """A fresh ``tf.lite.TFLiteConverter`` for this model, in this process."""
+        from .._tasks import converter_for
+
+        return converter_for(self.spec(), tf)
 
     def close(self):
         """Release temporary files."""

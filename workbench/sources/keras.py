@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 
 import numpy as np
 
@@ -90,31 +91,23 @@ class KerasSource(Source):
             return os.path.getsize(target)
 
     # -------------------------------------------------------------- conversion
-    def converter(self, tf):
-        if self.flavour == "tf_keras":
-            return tf.lite.TFLiteConverter.from_keras_model(self.model)
-        # Keras 3: through an exported SavedModel, the route Keras's own LiteRT export takes.
-        return tf.lite.TFLiteConverter.from_saved_model(self.saved_model_dir())
+    def spec(self):
+        # Keras 3 goes through an exported SavedModel, the route Keras's own LiteRT export
+        # takes; tf_keras models export the same way. Every mode converts the same export.
+        return ("saved_model", self.saved_model_dir())
 
     def saved_model_dir(self) -> str:
-        """Export once per source; every mode converts from the same export."""
+        """Export once per source (a temporary directory removed with the source)."""
         if self._saved_model_dir is None:
             directory = tempfile.mkdtemp(prefix="workbench-export-")
-            try:
-                self.model.export(directory, format="tf_saved_model", verbose=False)
-            except Exception:
-                shutil.rmtree(directory, ignore_errors=True)
-                raise
+            weakref.finalize(self, shutil.rmtree, directory, True)
+            with captured_output():
+                if self.flavour == "tf_keras":
+                    self.model.export(directory)
+                else:
+                    self.model.export(directory, format="tf_saved_model", verbose=False)
             self._saved_model_dir = directory
         return self._saved_model_dir
-
-    def close(self):
-        if self._saved_model_dir:
-            shutil.rmtree(self._saved_model_dir, ignore_errors=True)
-            self._saved_model_dir = None
-
-    def __del__(self):
-        self.close()
 
 
 class SavedModelSource(Source):
@@ -174,8 +167,8 @@ class SavedModelSource(Source):
             os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(self.path) for f in files
         )
 
-    def converter(self, tf):
-        return tf.lite.TFLiteConverter.from_saved_model(self.path)
+    def spec(self):
+        return ("saved_model", self.path)
 
 
 def _model_inputs(model):

@@ -34,7 +34,7 @@ class TFLiteSource(Source):
     def size_bytes(self) -> int:
         return self.converted.size_bytes
 
-    def converter(self, tf):
+    def spec(self):
         raise ConversionError(
             received=f"the .tflite file {self.name!r}",
             expected="A Keras model or scikit-learn estimator to convert; a .tflite is already converted.",
