@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -115,6 +116,7 @@ def compare(
     latency_budget: float = 1.0,
     progress: bool | Callable = True,
     cancel=None,
+    keep_float: int | tuple[int, ...] = (),
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
 
@@ -140,6 +142,9 @@ def compare(
         ``(done, total, message)``.
     cancel : object with ``is_set()``, default=None
         Checked between variants; when set, the comparison stops and returns what it has.
+    keep_float : int or tuple of int, default=()
+        Mixed precision: for each calibrated mode (int8) and each K here, add a variant with
+        the K layers of largest quantization error kept in float, e.g. ``int8+float(2 layers)``.
 
     Returns
     -------
@@ -153,7 +158,14 @@ def compare(
     report = _progress_reporter(progress)
     bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget)
     samples, described = bench.calibration(representative, strategy, seed, modes)
-    total = len(modes) + 1
+    mixed = [
+        (m, k)
+        for m in modes
+        if m.name == "int8"
+        for k in ((keep_float,) if isinstance(keep_float, int) else keep_float)
+        if k
+    ]
+    total = len(modes) + len(mixed) + 1
     report(0, total, f"original {bench.source.name}: measuring on {len(bench.data.X_test)} test samples")
     rows = [bench.original()]
     variants: dict[str, Converted] = {}
@@ -175,6 +187,15 @@ def compare(
                 total,
                 f"{mode.label}: {converted.size_bytes:,} bytes, {row[bench.data.metric]:.4f} {bench.data.metric}",
             )
+    for done, (mode, k) in enumerate(mixed, start=len(modes) + 1):
+        if cancelled or (cancel is not None and cancel.is_set()):
+            cancelled = True
+            break
+        report(done, total, f"{mode.label} keeping {k} layer(s) in float: converting")
+        row, converted = bench.mixed_variant(mode, samples, k)
+        rows.append(row)
+        if converted is not None:
+            variants[converted.label] = converted
     report(total, total, "done")
     return bench.comparison(rows, variants, described, cancelled=cancelled)
 
@@ -243,6 +264,26 @@ class Bench:
         latency = self._time(converted.invoke_raw)
         row = self._row(
             mode.label, mode.name, converted.size_bytes, outputs, latency, converted.convert_seconds
+        )
+        return row, converted
+
+    def mixed_variant(self, mode, samples, layers: int) -> tuple[dict, Converted | None]:
+        """``mode`` with its worst ``layers`` kept in float, measured like any variant."""
+        from .diagnose import keep_float
+
+        mode = Mode.of(mode)
+        self.original()
+        started = time.perf_counter()
+        try:
+            converted = keep_float(self.source, mode, samples, layers=layers)
+        except ConversionError as err:
+            label = f"{mode.name}+float({layers} layers)"
+            return {"variant": label, "mode": mode.name, "error": str(err)}, None
+        converted = converted.with_threads(self.threads)
+        outputs = converted.run(self.X)
+        latency = self._time(converted.invoke_raw)
+        row = self._row(
+            converted.label, mode.name, converted.size_bytes, outputs, latency, time.perf_counter() - started
         )
         return row, converted
 

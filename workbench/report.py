@@ -110,7 +110,7 @@ def write_report(comparison, directory: str) -> str:
         handle.write(png)
     files = []
     for label, converted in comparison.variants.items():
-        name = f"{comparison.model_name}-{converted.mode.key if converted.mode else 'tflite'}.tflite"
+        name = f"{comparison.model_name}-{converted.key}.tflite"
         converted.save(os.path.join(directory, name))
         files.append((label, name, converted))
     encoded = base64.b64encode(png).decode()

@@ -6,6 +6,7 @@ Needs only ``ai_edge_litert`` and numpy, never TensorFlow.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -72,6 +73,10 @@ class Converted:
     ):
         self.content = bytes(content)
         self.classes = None if classes is None else np.asarray(classes)
+        #: A label other than the mode's, e.g. "int8+float(2 layers)" for a mixed-precision variant.
+        self.label_override: str | None = None
+        #: Layers kept in float by a mixed-precision conversion.
+        self.float_layers: list[str] = []
         self.output_kind = output_kind
         self.mode = mode
         self.convert_seconds = float(convert_seconds)
@@ -94,6 +99,8 @@ class Converted:
 
     @property
     def label(self) -> str:
+        if self.label_override:
+            return self.label_override
         return self.mode.label if self.mode is not None else "tflite"
 
     @property
@@ -233,9 +240,16 @@ class Converted:
             out = interpreter.get_output_details()[0]
             return _dequantize(interpreter.get_tensor(out["index"]), self.outputs[0])
 
+    @property
+    def key(self) -> str:
+        """A short string for file names: the mode's key, or the sanitized label."""
+        if self.label_override:
+            return re.sub(r"[^A-Za-z0-9]+", "-", self.label_override).strip("-")
+        return self.mode.key if self.mode is not None else "tflite"
+
     def with_threads(self, threads: int) -> Converted:
         """The same model run with another number of interpreter threads."""
-        return Converted(
+        copy = Converted(
             self.content,
             self.mode,
             convert_seconds=self.convert_seconds,
@@ -245,6 +259,8 @@ class Converted:
             classes=self.classes,
             output_kind=self.output_kind,
         )
+        copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
+        return copy
 
     def _new_interpreter(self):
         from ai_edge_litert.interpreter import Interpreter

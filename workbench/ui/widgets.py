@@ -292,7 +292,7 @@ class Workbench:
         ]
         ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())
         data = base64.b64encode(converted.content).decode()
-        filename = f"{comparison.model_name}-{converted.mode.key}.tflite"
+        filename = f"{comparison.model_name}-{converted.key}.tflite"
         self.details.value = (
             f"<h4>{html.escape(self.variant.value)}: {converted.size_bytes:,} bytes</h4>"
             f"<pre>{html.escape(chr(10).join(io))}</pre><p><b>ops:</b> {html.escape(ops)}</p>"

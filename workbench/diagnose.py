@@ -1,0 +1,474 @@
+"""Why a conversion fails or loses accuracy: op coverage, per-layer quantization error,
+size breakdown and the input/output contract, in the user's own terms."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._worker import DEFAULT_TIMEOUT
+from ._worker import run as run_in_worker
+from .convert import calibration_samples, convert_source
+from .errors import ConversionError, RepresentativeDataError, UnsupportedOpsError
+from .modes import Mode
+from .runtime import Converted
+from .sources import Source, as_source
+
+# Graph plumbing that every model has and that says nothing about coverage.
+_PLUMBING = {
+    "Placeholder", "Const", "Identity", "IdentityN", "NoOp", "ReadVariableOp", "VarHandleOp",
+    "StatefulPartitionedCall", "PartitionedCall", "AssignVariableOp", "StopGradient",
+}  # fmt: skip
+
+_SCHEMA_TYPES = None
+
+
+@dataclass
+class Diagnosis:
+    """What :func:`diagnose` found. ``str(diagnosis)`` reads as a short summary.
+
+    Attributes
+    ----------
+    ops : pandas.DataFrame
+        Every TensorFlow op the model runs: ``op, count, layers, builtin, advice``.
+    layers : pandas.DataFrame or None
+        For int8: the per-layer quantization error, worst first: ``layer, op, rmse_per_step,
+        max_abs_error, mean_error, scale, tensor``. ``rmse_per_step`` is the RMSE of the layer's
+        quantized output against float, in units of its quantization step.
+    size : pandas.DataFrame
+        Bytes per layer of the converted model, by tensor type, with the float32 bytes beside.
+    io : pandas.DataFrame
+        Input and output tensors side by side with the original model's, with warnings.
+    """
+
+    model_name: str
+    mode: Mode
+    ops: pd.DataFrame
+    layers: pd.DataFrame | None
+    size: pd.DataFrame
+    io: pd.DataFrame
+    converted: Converted | None = None
+    error: ConversionError | None = None
+    select_tf_ops_size: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unsupported(self) -> list[str]:
+        return list(self.ops.loc[~self.ops["builtin"], "op"]) if len(self.ops) else []
+
+    def worst_layers(self, k: int = 3) -> list[str]:
+        return [] if self.layers is None else list(self.layers["layer"].head(k))
+
+    def __str__(self) -> str:
+        lines = [f"Diagnosis of {self.model_name} in mode {self.mode.label}:"]
+        if self.error is not None:
+            if self.unsupported:
+                bad = self.ops[~self.ops["builtin"]]
+                for _, row in bad.iterrows():
+                    lines.append(
+                        f"- tf.{row['op']} (from {row['layers']}) is not a TFLite builtin. {row['advice']}"
+                    )
+                if not self.select_tf_ops_size:
+                    lines.append(
+                        "- SELECT_TF_OPS cannot supply them either (they would need a custom op): "
+                        "rewriting the layer is the way out."
+                    )
+                else:
+                    lines.append(
+                        f"- With SELECT_TF_OPS it converts to {self.select_tf_ops_size:,} bytes, but that .tflite "
+                        "needs the Flex delegate: the Python LiteRT interpreter cannot run it, so the "
+                        "workbench can report its size, not its accuracy or latency."
+                    )
+            else:
+                lines.append(f"- Conversion failed: {self.error}")
+        else:
+            ops = ", ".join(f"{op}×{n}" for op, n in self.converted.ops.items())
+            lines.append(
+                f"- Converts with TFLite builtins only ({ops}); {self.converted.size_bytes:,} bytes."
+            )
+            custom = sorted(
+                {layer for layers in self.ops["layers"] for layer in layers.split(", ") if "custom" in layer}
+            )
+            if custom:
+                lines.append(
+                    f"- Custom layers made of supported ops convert as they are: {', '.join(custom)}."
+                )
+        if self.layers is not None and len(self.layers):
+            worst = self.layers.iloc[0]
+            lines.append(
+                f"- Quantization error is largest in {worst['layer']} ({worst['op']}): RMSE "
+                f"{worst['rmse_per_step']:.2f} of a quantization step, max |error| {worst['max_abs_error']:.3g}. "
+                f"Keep it in float with keep_float(..., layers=1) or compare(..., keep_float=1)."
+            )
+        warnings = [w for w in self.io["warning"] if w] if len(self.io) else []
+        lines += [f"- I/O: {w}" for w in warnings]
+        lines += [f"- {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        parts = [f"<pre>{html.escape(str(self))}</pre>", "<b>Ops</b>", self.ops.to_html(index=False)]
+        if self.layers is not None:
+            parts += [
+                "<b>Per-layer quantization error (worst first)</b>",
+                self.layers.drop(columns=["tensor"]).to_html(index=False),
+            ]
+        parts += [
+            "<b>Size by layer</b>",
+            self.size.to_html(index=False),
+            "<b>Inputs and outputs</b>",
+            self.io.to_html(index=False),
+        ]
+        return "\n".join(parts)
+
+    def plot(self):
+        """Per-layer quantization error (when measured) and bytes per layer."""
+        from matplotlib.figure import Figure
+
+        panels = 2 if self.layers is not None and len(self.layers) else 1
+        figure = Figure(figsize=(6 * panels, 4), layout="constrained")
+        axes = figure.subplots(1, panels, squeeze=False)[0]
+        size = self.size.sort_values("bytes")
+        axes[-1].barh(size["layer"], size["bytes"] / 1024, color="#1f77b4", label=self.mode.label)
+        if "float32_bytes" in size:
+            axes[-1].barh(
+                size["layer"], size["float32_bytes"] / 1024, color="none", edgecolor="#444", label="float32"
+            )
+        axes[-1].set_xlabel("KiB")
+        axes[-1].set_title(f"bytes per layer ({self.mode.label})")
+        axes[-1].legend(loc="lower right")
+        if panels == 2:
+            errors = self.layers.iloc[::-1]
+            axes[0].barh(
+                errors["layer"] + " (" + errors["op"] + ")", errors["rmse_per_step"], color="#d62728"
+            )
+            axes[0].set_xlabel("RMSE of the quantized output, in quantization steps")
+            axes[0].set_title("where quantization loses accuracy")
+        return figure
+
+
+def diagnose(
+    model,
+    mode=None,
+    representative=None,
+    *,
+    dataset=None,
+    debug_samples: int = 100,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Diagnosis:
+    """Explain a conversion: which ops the model needs, where quantization loses accuracy,
+    where the bytes go, and what the converted model expects as input and output.
+
+    Parameters
+    ----------
+    model : keras.Model, scikit-learn estimator, str or Path
+    mode : str or Mode, default=None
+        ``None`` checks float32 conversion only.
+    representative : array-like, default=None
+        Calibration samples for int8/int16x8; with ``dataset`` given, 200 of its training samples.
+    dataset : Dataset, default=None
+        Used for calibration samples when ``representative`` is None.
+    debug_samples : int, default=100
+        Samples the per-layer error is measured on.
+    """
+    source = as_source(model)
+    mode = Mode.of(mode or "float32")
+    if representative is None and dataset is not None and mode.calibrated:
+        representative = dataset
+    samples = calibration_samples(source, mode, representative)
+    layer_of = _layer_mapper(source, timeout)
+    converted, error, select_size = None, None, None
+    try:
+        converted = convert_source(source, mode, samples, timeout=timeout)
+    except ConversionError as err:
+        error = err
+        if isinstance(err, UnsupportedOpsError):
+            select_size = _select_tf_ops_size(source, mode, samples, timeout)
+    ops = _ops_table(layer_of, error)
+    layers = None
+    notes: list[str] = []
+    if converted is not None and mode.calibrated:
+        if mode.name == "int8":
+            layers = layer_errors(source, mode, samples, samples[:debug_samples], layer_of, timeout)
+        else:
+            notes.append(
+                "Per-layer quantization error is measured for int8: the TFLite quantization debugger "
+                f"does not support {mode.name}."
+            )
+    reference = None
+    if converted is not None and mode.name != "float32":
+        reference = convert_source(source, Mode("float32"), None, timeout=timeout)
+    size = (
+        size_by_layer(converted, layer_of, reference)
+        if converted is not None
+        else pd.DataFrame(columns=["layer", "bytes", "dtypes"])
+    )
+    io_table = io_contract(source, converted) if converted is not None else pd.DataFrame(columns=["warning"])
+    return Diagnosis(
+        model_name=source.name,
+        mode=mode,
+        ops=ops,
+        layers=layers,
+        size=size,
+        io=io_table,
+        converted=converted,
+        error=error,
+        select_tf_ops_size=select_size,
+        notes=notes,
+    )
+
+
+# ----------------------------------------------------------------- op coverage
+class _LayerMapper:
+    """Maps graph node and tensor names to the user's layer names (or estimator steps)."""
+
+    def __init__(self, graph_ops: list[tuple[str, str]], layers: list[tuple[str, str]]):
+        self.graph_ops = graph_ops
+        self._layers = layers  # (name, description) in model order
+        self._by_segment: dict[str, str] = {}
+        unused = list(layers)
+        for _, name in graph_ops:
+            segment = _segment(name)
+            if segment is None or segment in self._by_segment:
+                continue
+            # Exports scope layer names with suffixes (conv2d -> conv2d_1); take layers in order.
+            for i, (layer, description) in enumerate(unused):
+                if segment == layer or segment.startswith(layer + "_"):
+                    self._by_segment[segment] = description
+                    del unused[: i + 1]
+                    break
+
+    def __call__(self, name: str) -> str:
+        segment = _segment(name.split(";")[0])
+        if segment is None:
+            return "(model)"
+        return self._by_segment.get(segment, segment)
+
+
+def _segment(name: str) -> str | None:
+    parts = name.split("/")
+    return parts[1] if len(parts) > 2 else None
+
+
+def _layer_mapper(source: Source, timeout: float) -> _LayerMapper:
+    answer = run_in_worker("graph_ops", {"spec": source.spec()}, timeout, what="graph inspection")
+    graph_ops = answer["result"] if answer["ok"] else []
+    layers = []
+    model = getattr(source, "model", None)
+    for layer in getattr(model, "layers", []):
+        klass = type(layer)
+        custom = not klass.__module__.startswith(("keras.", "tf_keras."))
+        description = f"{layer.name} (custom {klass.__name__})" if custom else layer.name
+        layers.append((layer.name, description))
+    return _LayerMapper(graph_ops, layers)
+
+
+def _ops_table(layer_of: _LayerMapper, error) -> pd.DataFrame:
+    unsupported = set(getattr(error, "ops", []) or [])
+    rows: dict[str, dict] = {}
+    for op, name in layer_of.graph_ops:
+        if op in _PLUMBING:
+            continue
+        row = rows.setdefault(op, {"op": op, "count": 0, "layers": []})
+        row["count"] += 1
+        layer = layer_of(name)
+        if layer not in row["layers"]:
+            row["layers"].append(layer)
+    table = []
+    for op, row in rows.items():
+        builtin = op not in unsupported
+        table.append(
+            {
+                "op": op,
+                "count": row["count"],
+                "layers": ", ".join(row["layers"]),
+                "builtin": builtin,
+                "advice": "" if builtin else _advice(op),
+            }
+        )
+    for op in sorted(unsupported - set(rows)):
+        table.append({"op": op, "count": 1, "layers": "(model)", "builtin": False, "advice": _advice(op)})
+    frame = pd.DataFrame(table, columns=["op", "count", "layers", "builtin", "advice"])
+    return frame.sort_values(["builtin", "count"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _advice(op: str) -> str:
+    return (
+        f"Rewrite that layer with builtin-friendly ops (elementwise math, matmul, conv, "
+        f"reshape; e.g. a polynomial or lookup approximation of {op}), or convert with SELECT_TF_OPS: "
+        "the .tflite then needs the Flex delegate, which the Python LiteRT interpreter lacks."
+    )
+
+
+def _select_tf_ops_size(source, mode, samples, timeout) -> int | None:
+    payload = {"spec": source.spec(), "mode": mode, "samples": samples, "select_tf_ops": True}
+    answer = run_in_worker("convert", payload, timeout)
+    return len(answer["result"]) if answer["ok"] else None
+
+
+# ------------------------------------------------------ per-layer quantization error
+def layer_errors(
+    source, mode: Mode, samples, debug_samples, layer_of=None, timeout=DEFAULT_TIMEOUT
+) -> pd.DataFrame:
+    """The quantization debugger's per-layer statistics, worst first."""
+    if not mode.calibrated:
+        raise RepresentativeDataError(
+            received=f"mode {mode.label}",
+            expected="A calibrated mode (int8) to measure per-layer quantization error.",
+            fix="Use mode='int8'.",
+        )
+    payload = {"spec": source.spec(), "mode": mode, "samples": samples, "debug_samples": debug_samples}
+    answer = run_in_worker("layer_errors", payload, timeout, what="quantization debugging")
+    if not answer["ok"]:
+        raise ConversionError(
+            received=f"a quantization debugger error: {answer['error']}",
+            expected="A model the TFLite quantization debugger can run.",
+            fix="Check that the model converts in this mode first.",
+            log=answer["log"],
+        )
+    stats = pd.read_csv(io.StringIO(answer["result"]))
+    layer_of = layer_of or (lambda name: name)
+    frame = pd.DataFrame(
+        {
+            "layer": [layer_of(t) for t in stats["tensor_name"]],
+            "op": stats["op_name"],
+            "rmse_per_step": np.sqrt(stats["mean_squared_error"]) / stats["scale"],
+            "max_abs_error": stats["max_abs_error"],
+            "mean_error": stats["mean_error"],
+            "scale": stats["scale"],
+            "tensor": stats["tensor_name"],
+        }
+    )
+    return frame.sort_values("rmse_per_step", ascending=False).reset_index(drop=True)
+
+
+def keep_float(
+    model,
+    mode="int8",
+    representative=None,
+    *,
+    layers=1,
+    dataset=None,
+    debug_samples: int = 100,
+    timeout=DEFAULT_TIMEOUT,
+) -> Converted:
+    """Quantize ``model`` but keep its worst ``layers`` (a count, or layer names) in float.
+
+    The worst layers are those with the largest per-layer quantization error
+    (:attr:`Diagnosis.layers`). The result is labelled e.g. ``int8+float(2 layers)``.
+    """
+    source = as_source(model)
+    mode = Mode.of(mode)
+    if representative is None and dataset is not None:
+        representative = dataset
+    samples = calibration_samples(source, mode, representative)
+    errors = layer_errors(
+        source, mode, samples, samples[:debug_samples], _layer_mapper(source, timeout), timeout
+    )
+    if isinstance(layers, int):
+        chosen = errors.head(layers)
+    else:
+        chosen = errors[errors["layer"].isin(layers)]
+    payload = {"spec": source.spec(), "mode": mode, "samples": samples, "nodes": list(chosen["tensor"])}
+    answer = run_in_worker("keep_float", payload, timeout, what="mixed-precision conversion")
+    if not answer["ok"]:
+        raise ConversionError(
+            received=f"a mixed-precision conversion error: {answer['error']}",
+            expected=f"A model whose layers {list(chosen['layer'])} can stay in float.",
+            fix="Keep fewer layers in float.",
+            log=answer["log"],
+        )
+    converted = Converted(
+        answer["result"],
+        Mode.of(f"{mode.name}:float32") if "float32" in mode.settings["io_types"] else mode,
+        convert_seconds=answer["seconds"],
+        source=source.name,
+        classes=source.classes,
+        output_kind=source.output_kind,
+    )
+    converted.label_override = f"{mode.name}+float({len(chosen)} layer{'s' if len(chosen) != 1 else ''})"
+    converted.float_layers = list(chosen["layer"])
+    return converted
+
+
+# ----------------------------------------------------------------- size and I/O
+def tensor_sizes(converted: Converted) -> pd.DataFrame:
+    """Every tensor with stored data in the ``.tflite``: name, type and bytes."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    global _SCHEMA_TYPES
+    if _SCHEMA_TYPES is None:
+        _SCHEMA_TYPES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAsModel(converted.content, 0)
+    rows = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            size = model.Buffers(tensor.Buffer()).DataLength() if tensor.Buffer() else 0
+            if size:
+                name = tensor.Name().decode(errors="replace")
+                rows.append({"tensor": name, "dtype": _SCHEMA_TYPES.get(tensor.Type(), "?"), "bytes": size})
+    return pd.DataFrame(rows, columns=["tensor", "dtype", "bytes"])
+
+
+def size_by_layer(converted: Converted, layer_of=None, reference: Converted | None = None) -> pd.DataFrame:
+    """Bytes per layer with the types stored there; with a float32 ``reference``, its bytes too."""
+    layer_of = layer_of or (lambda name: _segment(name) or name)
+
+    def grouped(model):
+        tensors = tensor_sizes(model)
+        tensors["layer"] = [layer_of(n) for n in tensors["tensor"]]
+        return tensors.groupby("layer", sort=False).agg(
+            bytes=("bytes", "sum"), dtypes=("dtype", lambda d: "+".join(sorted(set(d))))
+        )
+
+    table = grouped(converted)
+    if reference is not None:
+        base = grouped(reference)
+        table = table.join(
+            base.rename(columns={"bytes": "float32_bytes", "dtypes": "float32_dtypes"}), how="outer"
+        )
+        table["changed_type"] = table["dtypes"] != table["float32_dtypes"]
+    table = table.reset_index().sort_values("bytes", ascending=False, na_position="last")
+    table["share"] = table["bytes"] / table["bytes"].sum()
+    return table.reset_index(drop=True)
+
+
+def io_contract(source: Source, converted: Converted) -> pd.DataFrame:
+    """The converted model's inputs and outputs beside the original's, with warnings."""
+    rows = []
+    original_in = ("batch", *source.input_shape)
+    for side, tensors in (("input", converted.inputs), ("output", converted.outputs)):
+        for t in tensors:
+            warning = ""
+            if side == "input" and t.quantized:
+                warning = (
+                    f"input {t.name} is {t.dtype}: your float32 data must be quantized as "
+                    f"round(x / {t.scale:.6g}{t.zero_point:+d}) (Converted.predict does it; device code must too)."
+                )
+            elif side == "output" and t.quantized:
+                warning = (
+                    f"output {t.name} is {t.dtype}: dequantize as (q{-t.zero_point:+d}) * {t.scale:.6g}."
+                )
+            if side == "input" and not t.dynamic_batch:
+                warning += f" Fixed batch of {t.shape[0]}: feed exactly {t.shape[0]} sample(s) per call."
+            if side == "input" and tuple(t.shape[1:]) != tuple(source.input_shape):
+                warning += f" Shape {t.shape} differs from the original's {original_in}."
+            rows.append(
+                {
+                    "side": side,
+                    "name": t.name,
+                    "shape": "(" + ", ".join("batch" if d == -1 else str(d) for d in t.shape) + ")",
+                    "dtype": t.dtype,
+                    "scale": t.scale,
+                    "zero_point": t.zero_point,
+                    "original": f"float32{original_in}".replace("'", "") if side == "input" else "float32",
+                    "warning": warning.strip(),
+                }
+            )
+    return pd.DataFrame(rows)
