@@ -12,6 +12,7 @@ from __future__ import annotations
 from .compare import Comparison, compare
 from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
+from .diagnose import Diagnosis, diagnose, keep_float
 from .errors import (
     CancelledError,
     ConversionError,
@@ -50,6 +51,7 @@ __all__ = [
     "DataMismatchError",
     "Dataset",
     "DatasetError",
+    "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
     "Mode",
@@ -64,6 +66,8 @@ __all__ = [
     "WorkbenchError",
     "compare",
     "convert",
+    "diagnose",
+    "keep_float",
     "load_dataset",
     "load_example",
     "load_tflite",

@@ -323,6 +323,8 @@ def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarr
         )
     if isinstance(samples, Dataset):
         samples = samples.representative()
+    if callable(samples):
+        samples = _from_generator(samples, feature_shape)
     if isinstance(samples, pd.DataFrame):
         samples = samples.to_numpy()
     try:
@@ -366,6 +368,27 @@ def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarr
 
 
 # ----------------------------------------------------------------------- helpers
+def _from_generator(generator, feature_shape, limit: int = 10_000) -> np.ndarray:
+    """Samples from a TFLite-style representative_dataset function: each item a list
+    holding one array of shape (1, *input_shape) (a bare array is taken too)."""
+    rows = []
+    for i, item in enumerate(generator()):
+        if i >= limit:
+            break
+        if isinstance(item, (list, tuple)) and len(item) == 1:
+            item = item[0]
+        if isinstance(item, (dict, list, tuple)):
+            raise RepresentativeDataError(
+                received=f"a representative_dataset whose item {i} is a {type(item).__name__}"
+                + (f" of {len(item)} parts" if hasattr(item, "__len__") else ""),
+                expected=f"Items that are a list with one array of shape (1, {', '.join(map(str, feature_shape))}), as TFLite's converter takes.",
+                fix="Yield [x[None, ...].astype('float32')] for each sample x, or pass the samples as one array.",
+            )
+        item = np.asarray(item)
+        rows.append(item[0] if item.ndim == len(feature_shape) + 1 and len(item) == 1 else item)
+    return np.asarray(rows) if rows else np.zeros((0, *feature_shape), np.float32)
+
+
 def _numeric_features(X, name: str) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         non_numeric = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]

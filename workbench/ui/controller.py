@@ -40,6 +40,7 @@ class Settings:
     threads: int = 1
     live: bool = False
     latency_budget: float = 0.3
+    keep_float: int = 0  # mixed precision: int8 with its worst K layers kept in float
 
 
 @dataclass
@@ -55,6 +56,8 @@ class RunState:
     error: str | None = None
     error_details: str = ""
     cached_hits: int = 0
+    diagnosis: object = None
+    diagnosing: bool = False
 
 
 class Controller:
@@ -226,6 +229,42 @@ class Controller:
             if self._thread is thread:
                 return True
 
+    def diagnose(self, mode: str, wait: bool = False) -> threading.Thread:
+        """Diagnose the current model in ``mode`` in the background (``state.diagnosis``)."""
+        settings = Settings(**vars(self.settings))
+        self.state.diagnosing = True
+        self.state.diagnosis = None
+        thread = threading.Thread(
+            target=self._diagnose, args=(settings, mode), daemon=True, name="workbench-diagnose"
+        )
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
+
+    def _diagnose(self, settings: Settings, mode: str) -> None:
+        from ..diagnose import diagnose
+
+        try:
+            dataset_key = settings.dataset or self.default_dataset(settings.model)
+            bench = self._bench(settings.model, dataset_key, settings)
+            chosen = Mode(mode, io=settings.int8_io) if mode == "int8" else Mode(mode)
+            samples = None
+            if chosen.calibrated:
+                samples, _ = bench.calibration(
+                    settings.representative, settings.strategy, settings.seed, [chosen]
+                )
+            self.state.diagnosis = diagnose(bench.source, chosen, samples)
+        except WorkbenchError as err:
+            self.state.diagnosis = err
+        except Exception as err:  # shown in the widget with its traceback; the kernel stays up
+            self.state.diagnosis = RuntimeError(
+                f"Unexpected error: {type(err).__name__}: {err}\n{traceback.format_exc()}"
+            )
+        finally:
+            self._notify("diagnosis")
+            self.state.diagnosing = False
+
     def table(self):
         return None if self.state.comparison is None else self.state.comparison.table
 
@@ -317,6 +356,21 @@ class Controller:
                 variants[mode.label] = converted
             state.done += 1
             self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
+        int8 = next((m for m in modes if m.name == "int8"), None)
+        if settings.keep_float and int8 is not None and not cancelled and not self._cancel.is_set():
+            label = f"int8+float({settings.keep_float})"
+            key = (model_key, dataset_key, label, calibration, settings.threads)
+            if key in self._variants:
+                state.variant_status[label] = "cached"
+            else:
+                state.variant_status[label] = "converting"
+                self._progress(f"{label}: finding the worst layers and converting…")
+                self._variants[key] = bench.mixed_variant(int8, samples, settings.keep_float)
+                state.variant_status[label] = "failed" if self._variants[key][0]["error"] else "done"
+            row, converted = self._variants[key]
+            rows.append(row)
+            if converted is not None:
+                variants[converted.label] = converted
         state.comparison = bench.comparison(rows, variants, described, cancelled=cancelled)
         state.status = ("Cancelled: " if cancelled else "Done: ") + ", ".join(
             f"{label} {status}" for label, status in state.variant_status.items()

@@ -104,9 +104,38 @@ class Workbench:
         self.figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         self.variant = w.Dropdown(description="Variant", style=wide)
         self.details = w.HTML()
+        self.keep_float = w.IntSlider(
+            value=s.keep_float,
+            min=0,
+            max=4,
+            description="int8: keep float",
+            style=wide,
+            continuous_update=False,
+            tooltip="Keep the int8 layers with the largest quantization error in float",
+        )
+        self.diagnose_mode = w.Dropdown(
+            options=MODE_NAMES,
+            value="int8",
+            description="Diagnose",
+            style=wide,
+            layout=w.Layout(width="230px"),
+        )
+        self.diagnose_button = w.Button(description="Diagnose", icon="stethoscope")
+        self.diagnosis = w.HTML()
+        self.diagnosis_figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         results = w.Tab(
-            children=[w.VBox([self.table, self.figure]), w.VBox([self.variant, self.details])],
-            titles=("Comparison", "Details"),
+            children=[
+                w.VBox([self.table, self.figure]),
+                w.VBox([self.variant, self.details]),
+                w.VBox(
+                    [
+                        w.HBox([self.diagnose_mode, self.diagnose_button]),
+                        self.diagnosis,
+                        self.diagnosis_figure,
+                    ]
+                ),
+            ],
+            titles=("Comparison", "Details", "Diagnose"),
         )
         self.box = w.VBox(
             [
@@ -120,7 +149,7 @@ class Workbench:
                         self.int8_io,
                     ]
                 ),
-                w.HBox([self.representative, self.strategy]),
+                w.HBox([self.representative, self.strategy, self.keep_float]),
                 w.HBox([self.threads, self.live, self.run_button, self.cancel_button]),
                 w.HBox([self.progress, self.status]),
                 self.error,
@@ -139,11 +168,13 @@ class Workbench:
             (self.strategy, "strategy"),
             (self.threads, "threads"),
             (self.live, "live"),
+            (self.keep_float, "keep_float"),
         ):
             control.observe(lambda change, key=key: self._update(**{key: change["new"]}), names="value")
         self.variant.observe(lambda _: self._show_details(), names="value")
         self.run_button.on_click(lambda _: self.controller.run())
         self.cancel_button.on_click(lambda _: self.controller.cancel())
+        self.diagnose_button.on_click(self._on_diagnose)
 
     # ------------------------------------------------------------- observers
     def _update(self, **changes):
@@ -202,9 +233,29 @@ class Workbench:
         self.target.layout.display = "none"
         self.dataset.value = name
 
+    def _on_diagnose(self, _):
+        self.diagnose_button.disabled = True
+        model = html.escape(self.controller.settings.model)
+        self.diagnosis.value = f"Diagnosing {model} in {self.diagnose_mode.value}…"
+        self.controller.diagnose(self.diagnose_mode.value)
+
+    def _show_diagnosis(self):
+        self.diagnose_button.disabled = False
+        result = self.controller.state.diagnosis
+        if isinstance(result, Exception):
+            self.diagnosis.value = f'<div style="color:#a00"><b>Error:</b> {html.escape(str(result))}</div>'
+            self.diagnosis_figure.layout.display = "none"
+            return
+        self.diagnosis_figure.value = figure_png(result.plot())
+        self.diagnosis_figure.layout.display = "block"
+        self.diagnosis.value = result._repr_html_()
+
     def _on_event(self, event):
         if event == "choices":
             self._refresh_choices()
+            return
+        if event == "diagnosis":
+            self._show_diagnosis()
             return
         state = self.controller.state
         self.progress.max = max(state.total, 1)
