@@ -72,7 +72,7 @@ class ConverterWorker:
                     self._process.kill()
                     self._process.wait(10)
                     self._discard()
-                    raise WorkerCrashed(f"the converter ran past its time limit of {timeout:.0f} s", log)
+                    raise WorkerCrashed(f"the converter ran past its time limit of {timeout:g} s", log)
 
     def close(self) -> None:
         with self._lock:

@@ -127,10 +127,10 @@ class Diagnosis:
 
     def plot(self):
         """Per-layer quantization error (when measured) and bytes per layer."""
-        from matplotlib.figure import Figure
+        from .plots import new_figure
 
         panels = 2 if self.layers is not None and len(self.layers) else 1
-        figure = Figure(figsize=(6 * panels, 4), layout="constrained")
+        figure = new_figure((6 * panels, 4))
         axes = figure.subplots(1, panels, squeeze=False)[0]
         size = self.size.sort_values("bytes")
         axes[-1].barh(size["layer"], size["bytes"] / 1024, color="#1f77b4", label=self.mode.label)

@@ -15,14 +15,13 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     The original is a black star; Pareto-optimal variants (no other variant is at least as
     good on metric, size and latency and better on one) are red, joined in each panel.
     """
-    from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     table = comparison.table
     ok = table[table["error"] == ""]
     metric = comparison.metric
     pareto = set(comparison.pareto())
-    figure = Figure(figsize=figsize, layout="constrained")
+    figure = new_figure(figsize)
     axes = figure.subplots(1, 2, sharey=True)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
@@ -68,6 +67,19 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         f"(red: Pareto-optimal)",
         fontsize=11,
     )
+    return figure
+
+
+def new_figure(figsize):
+    """A figure that notebooks display as an image, without pyplot keeping or re-showing it.
+
+    Made through pyplot so that, in a Jupyter kernel, the inline backend registers its
+    image formatter for figures; closed at once so pyplot forgets it.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(figure)
     return figure
 
 

@@ -99,6 +99,7 @@ class KerasSource(Source):
     def saved_model_dir(self) -> str:
         """Export once per source (a temporary directory removed with the source)."""
         if self._saved_model_dir is None:
+            import_tensorflow()  # quiets TensorFlow's Python loggers, which export writes to
             directory = tempfile.mkdtemp(prefix="workbench-export-")
             weakref.finalize(self, shutil.rmtree, directory, True)
             with captured_output():
