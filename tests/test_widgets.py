@@ -3,6 +3,7 @@
 import base64
 import datetime
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -181,3 +182,20 @@ def test_static_copy_for_readers_without_a_kernel(wb):
     click_and_wait(wb)
     after = wb._bundle()
     assert "<td>int8</td>" in after["text/html"] and "data:image/png;base64," in after["text/html"]
+
+
+def test_keep_float_adds_a_mixed_precision_row_and_diagnose_tab_explains_int8(wb):
+    wb.keep_float.value = 1
+    click_and_wait(wb)
+    table = wb.controller.table()
+    assert list(table["variant"]) == ["original", "float32", "int8", "int8+float(1 layer)"]
+    assert table.iloc[3]["size_bytes"] > table.iloc[2]["size_bytes"]
+    wb.diagnose_mode.value = "int8"
+    wb.diagnose_button.click()
+    deadline = time.monotonic() + 300
+    while (wb.controller.state.diagnosing or wb.diagnose_button.disabled) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    diagnosis = wb.controller.state.diagnosis
+    assert isinstance(diagnosis, workbench.Diagnosis)
+    assert "Quantization error is largest in" in wb.diagnosis.value
+    assert wb.diagnosis_figure.value[:4] == b"\x89PNG" and wb.diagnosis_figure.layout.display == "block"
