@@ -7,6 +7,7 @@ for calibration from its training split.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -199,17 +200,10 @@ class Dataset:
                 expected=f"Samples that can be reshaped to the model's input {shape}.",
                 fix="Pick the dataset the model was trained on, or a model made for this dataset.",
             )
-        return Dataset(
-            name=self.name,
-            task=self.task,
+        return dataclasses.replace(
+            self,
             X_train=self.X_train.reshape((len(self.X_train), *shape)),
             X_test=self.X_test.reshape((len(self.X_test), *shape)),
-            y_train=self.y_train,
-            y_test=self.y_test,
-            feature_names=self.feature_names,
-            class_names=self.class_names,
-            classes=self.classes,
-            description=self.description,
         )
 
     def representative(self, n: int = 200, strategy: str = "random", seed: int = 0) -> np.ndarray:

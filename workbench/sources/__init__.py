@@ -54,9 +54,6 @@ class Source:
 
         return converter_for(self.spec(), tf)
 
-    def close(self):
-        """Release temporary files."""
-
     def describe(self) -> str:
         return f"{self.name} ({self.kind}, input {self.input_shape})"
 
