@@ -87,8 +87,14 @@ class Converted:
         self._interpreter = None
         self._batch = None
         self._interpreter = self._new_interpreter()
-        self.inputs = tuple(_tensor_info(d) for d in self._interpreter.get_input_details())
-        self.outputs = tuple(_tensor_info(d) for d in self._interpreter.get_output_details())
+        input_details = self._interpreter.get_input_details()
+        output_details = self._interpreter.get_output_details()
+        self.inputs = tuple(_tensor_info(d) for d in input_details)
+        self.outputs = tuple(_tensor_info(d) for d in output_details)
+        # Looked up once: get_*_details() builds dicts for every tensor, which costs more
+        # per call than a small model takes to run.
+        self._input_index = input_details[0]["index"]
+        self._output_index = output_details[0]["index"]
         self.ops = _builtin_op_counts(self.content)
 
     # -------------------------------------------------------------------- basics
@@ -228,17 +234,15 @@ class Converted:
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             interpreter = self._interpreter
-            inp = interpreter.get_input_details()[0]
             if self._batch != len(batch):
                 if self.inputs[0].dynamic_batch:
-                    interpreter.resize_tensor_input(inp["index"], [len(batch), *self.input_shape])
+                    interpreter.resize_tensor_input(self._input_index, [len(batch), *self.input_shape])
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
                 self._batch = len(batch)
-            interpreter.set_tensor(inp["index"], _quantize(batch, self.inputs[0]))
+            interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
             interpreter.invoke()
-            out = interpreter.get_output_details()[0]
-            return _dequantize(interpreter.get_tensor(out["index"]), self.outputs[0])
+            return _dequantize(interpreter.get_tensor(self._output_index), self.outputs[0])
 
     @property
     def key(self) -> str:
