@@ -93,6 +93,9 @@ class ConverterWorker:
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
         handle, self._log_path = tempfile.mkstemp(prefix="workbench-converter-", suffix=".log")
+        # The worker must run this very copy of the package, whatever the current directory.
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "workbench._worker", str(child_reads), str(child_writes)],
@@ -101,6 +104,7 @@ class ConverterWorker:
                 stdout=handle,
                 stderr=handle,
                 close_fds=True,
+                env={**os.environ, "PYTHONPATH": path},
             )
         finally:
             os.close(handle)

@@ -10,6 +10,7 @@ import numpy as np
 from ..._native import captured_output
 from ...errors import DataMismatchError, ModelLoadError, NotFittedError, describe_array
 from .. import Source
+from ._checks import check_supported
 from ._registry import build, builder_for
 
 
@@ -21,6 +22,9 @@ class SklearnSource(Source):
     def __init__(self, estimator, *, name: str | None = None, path: str | None = None):
         _check_fitted(estimator)
         builder_for(_final_step(estimator))  # unsupported estimators fail here, before any work
+        self.output_kind = output_kind(estimator)
+        # Settings a builder cannot rebuild (e.g. kernel="precomputed") fail here, not in the converter.
+        check_supported(estimator, self.output_kind)
         self.estimator = estimator
         self.name = name or type(estimator).__name__
         self.path = path
@@ -32,10 +36,11 @@ class SklearnSource(Source):
                 fix="Fit it on numeric features (scikit-learn 1.0 or newer records their count).",
             )
         self.input_shape = (int(n_features),)
-        self.output_kind = output_kind(estimator)
         self.classes = (
             getattr(estimator, "classes_", None) if self.output_kind in ("proba", "decision") else None
         )
+        if _one_vs_one(estimator, self.classes):
+            self.classes = None  # one column per pair of classes: an argmax would not be a label
 
     @classmethod
     def from_file(cls, path: str, trust: bool = False) -> SklearnSource:
@@ -79,7 +84,8 @@ class SklearnSource(Source):
             "values": "predict",
             "transform": "transform",
         }[self.output_kind]
-        out = np.asarray(getattr(self.estimator, method)(X), dtype=np.float64)
+        out = getattr(self.estimator, method)(X)
+        out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
         return out.reshape(len(out), -1)
 
     def predict_one(self, x):
@@ -118,12 +124,20 @@ class SklearnSource(Source):
         """The estimator as a ``tf.function`` of float32 (batch, n_features) input."""
         estimator, kind = self.estimator, self.output_kind
 
-        @tf.function(input_signature=[tf.TensorSpec([None, self.input_shape[0]], tf.float32, name="x")])
+        # autograph=False: builders are plain graph construction; autograph would also rewrite
+        # the scikit-learn code some builders call (slow, and not meant for it).
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, self.input_shape[0]], tf.float32, name="x")],
+            autograph=False,
+        )
         def model(x):
             out = build(estimator, x, kind)
             return tf.identity(out, name="output")
 
         return model
+
+    def spec(self):
+        return ("sklearn", self.estimator)
 
     def converter(self, tf):
         module = tf.Module()
@@ -148,6 +162,12 @@ def output_kind(estimator) -> str:
     if _has(estimator, "transform") and not _has(estimator, "predict"):
         return "transform"
     return "values"
+
+
+def _one_vs_one(estimator, classes) -> bool:
+    final = _final_step(estimator)
+    ovo = getattr(final, "decision_function_shape", None) == "ovo"
+    return ovo and classes is not None and len(classes) > 2
 
 
 def _has(estimator, method: str) -> bool:

@@ -1,0 +1,517 @@
+"""The scikit-learn estimators the workbench rebuilds, each on real data, and the exactness check.
+
+``CASES`` holds ``pytest.param(factory, dataset_name, id=...)`` entries: ``factory()``
+returns a fresh, unfitted estimator with a fixed ``random_state``; ``dataset_name`` is one
+of :data:`DATASETS` (the bundled datasets plus synthetic ones). ``ALL_CASES`` adds the
+tree and ensemble cases of ``sklearn_tree_cases.py`` when that file exists.
+
+:func:`fit_case` fits a case on the training split; :func:`check_exact` is the one
+definition of "the .tflite agrees with scikit-learn" used by every test.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    Normalizer,
+    OneHotEncoder,
+    PolynomialFeatures,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVC, NuSVR, OneClassSVM
+
+import workbench
+from workbench.runtime import labels_from_scores
+
+# ------------------------------------------------------------------------------ data
+BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
+SYNTHETIC = ("synthetic", "synthetic_regression", "missing", "categorical", "categorical_known", "mixed")
+DATASETS = BUNDLED + ("digits_small",) + SYNTHETIC
+
+#: Grid values of the synthetic features, and the midpoints a tree would split at.
+GRID = np.array([-2.0, -1.0, -0.5, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0])
+
+
+def _near(values: np.ndarray) -> np.ndarray:
+    """``values`` and their float32 neighbours on both sides (the .tflite sees float32)."""
+    v = values.astype(np.float32)
+    return np.concatenate([v, np.nextafter(v, np.float32(-np.inf)), np.nextafter(v, np.float32(np.inf))])
+
+
+def _synthetic(seed: int = 0, n_train: int = 300, n_test: int = 300, n_features: int = 6):
+    """Features on a grid of typical values; the test rows sit exactly on grid values, on
+    midpoints between them, and one float32 step either side of both."""
+    rng = np.random.default_rng(seed)
+    X_train = rng.choice(GRID, size=(n_train, n_features))
+    special = np.concatenate([_near(GRID), _near((GRID[1:] + GRID[:-1]) / 2)]).astype(np.float64)
+    X_test = rng.choice(special, size=(n_test, n_features))
+    return X_train, X_test
+
+
+def _synthetic_target(X: np.ndarray) -> np.ndarray:
+    score = X[:, 0] + 0.5 * X[:, 1] - X[:, 2] * (X[:, 3] > 0)
+    return np.digitize(score, [-0.5, 1.0])
+
+
+@functools.cache
+def load_case_data(name: str):
+    """``(X_train, X_test, y_train, y_test)`` of a case dataset, as float64 arrays."""
+    if name in BUNDLED:
+        d = workbench.load_dataset(name)
+        return d.X_train, d.X_test, d.y_train, d.y_test
+    if name == "digits_small":  # for the slow fits (SVC probability=True does a 5-fold CV)
+        X_train, X_test, y_train, y_test = load_case_data("digits")
+        return X_train[:500], X_test[:250], y_train[:500], y_test[:250]
+    if name == "synthetic":
+        X_train, X_test = _synthetic()
+        return X_train, X_test, _synthetic_target(X_train), _synthetic_target(X_test)
+    if name == "synthetic_regression":
+        X_train, X_test = _synthetic(seed=1)
+        coef = np.array([3.0, -2.0, 0.5, 1.0, 0.0, -1.5])
+        rng = np.random.default_rng(1)
+        y_train = X_train @ coef + 10.0 + rng.normal(0, 0.1, len(X_train))
+        return X_train, X_test, y_train, X_test @ coef + 10.0
+    if name == "missing":
+        # wine with 10% of the entries missing, and column 3 never observed in training.
+        X_train, X_test, y_train, y_test = (a.copy() for a in load_case_data("wine"))
+        rng = np.random.default_rng(2)
+        X_train[rng.random(X_train.shape) < 0.1] = np.nan
+        X_test[rng.random(X_test.shape) < 0.1] = np.nan
+        X_train[:, 3] = np.nan
+        return X_train, X_test, y_train, y_test
+    if name in ("categorical", "categorical_known", "mixed"):
+        return _categorical(unknown=name != "categorical_known", continuous=name == "mixed")
+    raise KeyError(f"unknown case dataset {name!r}; expected one of {', '.join(DATASETS)}")
+
+
+def _categorical(unknown: bool, continuous: bool):
+    """Three numeric categorical columns: one with a rare category, one with NaN as a
+    category, one with 0.1, a category no float32 input can equal. ``continuous`` adds
+    two continuous columns (the second far from zero); ``unknown`` puts categories
+    unseen in training into the test split."""
+    rng = np.random.default_rng(3)
+
+    def draw(n, with_unknown):
+        a = rng.choice([0.0, 1.0, 2.0, 3.0, 4.0], size=n, p=[0.3, 0.3, 0.2, 0.17, 0.03])
+        b = rng.choice([-1.0, 0.5, 2.0, np.nan], size=n)
+        c = rng.choice([10.0, 20.0, 0.1], size=n)
+        if with_unknown:
+            a[::7] = 7.0
+            b[1::9] = 5.0
+        columns = [a, b, c]
+        if continuous:
+            columns += [rng.normal(size=n), rng.normal(1000.0, 100.0, size=n)]
+        return np.column_stack(columns)
+
+    X_train, X_test = draw(400, False), draw(200, unknown)
+    if not unknown:
+        # 0.1 is not a float32 number: its float32 input is an unknown category to scikit-learn.
+        X_test[:, 2] = np.where(X_test[:, 2] == 0.1, 10.0, X_test[:, 2])
+
+    def target(X):
+        return ((X[:, 0] >= 2) ^ (X[:, 1] > 0)).astype(int) + (X[:, 2] == 20.0)
+
+    return X_train, X_test, target(X_train), target(X_test)
+
+
+# ------------------------------------------------------------------------------ cases
+def case(factory, dataset: str, variant: str = "", marks=()):
+    """A ``pytest.param`` whose id names the estimator class (the last step of a pipeline)
+    and the dataset."""
+    estimator = factory()
+    name = type(estimator).__name__
+    if isinstance(estimator, Pipeline):
+        name = "Pipeline-" + type(estimator.steps[-1][1]).__name__
+    label = "-".join(p for p in (name, variant, dataset) if p)
+    return pytest.param(factory, dataset, id=label, marks=marks)
+
+
+def scaled(*steps):
+    return lambda: make_pipeline(StandardScaler(), *(s() for s in steps))
+
+
+def _mixed_columns(handle_unknown="ignore", **encoder):
+    return lambda: Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [
+                        (
+                            "onehot",
+                            OneHotEncoder(handle_unknown=handle_unknown, sparse_output=False, **encoder),
+                            [0, 1, 2],
+                        ),
+                        ("scale", StandardScaler(), [4]),
+                    ],
+                    remainder="passthrough",
+                ),
+            ),
+            ("model", LogisticRegression(max_iter=2000)),
+        ]
+    )
+
+
+CASES = [
+    # linear regressors
+    case(LinearRegression, "diabetes"),
+    case(LinearRegression, "synthetic_regression"),
+    case(lambda: Ridge(alpha=0.5), "diabetes"),
+    case(lambda: Lasso(alpha=0.05), "diabetes"),
+    case(lambda: ElasticNet(alpha=0.01, l1_ratio=0.3), "diabetes"),
+    case(lambda: SGDRegressor(random_state=0), "diabetes"),
+    case(lambda: LinearSVR(C=10.0, random_state=0, max_iter=20000), "diabetes"),
+    # linear classifiers
+    case(lambda: LogisticRegression(max_iter=5000), "iris"),
+    case(scaled(lambda: LogisticRegression(max_iter=2000)), "wine"),
+    case(lambda: LogisticRegression(max_iter=5000), "breast_cancer"),
+    case(lambda: LogisticRegression(max_iter=2000), "digits"),
+    case(lambda: LogisticRegression(max_iter=2000), "synthetic"),
+    case(scaled(lambda: SGDClassifier(loss="log_loss", random_state=0)), "iris", "log_loss"),
+    case(scaled(lambda: SGDClassifier(loss="log_loss", random_state=0)), "breast_cancer", "log_loss"),
+    case(scaled(lambda: SGDClassifier(loss="modified_huber", random_state=0)), "wine", "modified_huber"),
+    case(
+        scaled(lambda: SGDClassifier(loss="modified_huber", random_state=0)),
+        "breast_cancer",
+        "modified_huber",
+    ),
+    case(lambda: SGDClassifier(random_state=0), "digits", "hinge"),
+    case(RidgeClassifier, "breast_cancer"),
+    case(RidgeClassifier, "digits"),
+    case(lambda: LinearSVC(random_state=0), "iris"),
+    case(scaled(lambda: LinearSVC(random_state=0)), "breast_cancer"),
+    # kernel SVMs
+    case(SVC, "iris", "rbf"),
+    case(SVC, "wine", "rbf"),
+    case(SVC, "breast_cancer", "rbf"),
+    case(SVC, "digits", "rbf"),
+    case(SVC, "synthetic", "rbf"),
+    case(lambda: SVC(kernel="poly", degree=3), "iris", "poly"),
+    case(scaled(lambda: SVC(kernel="poly", degree=2, coef0=1.0)), "breast_cancer", "poly"),
+    case(scaled(lambda: SVC(kernel="sigmoid", gamma=0.05)), "wine", "sigmoid"),
+    case(scaled(lambda: SVC(kernel="linear")), "breast_cancer", "linear"),
+    case(lambda: SVC(kernel="linear"), "iris", "linear"),
+    case(lambda: SVC(decision_function_shape="ovo"), "wine", "ovo"),
+    case(lambda: SVC(kernel="poly", decision_function_shape="ovo"), "digits_small", "ovo"),
+    case(lambda: SVC(break_ties=True), "digits_small", "break_ties"),
+    case(lambda: SVC(probability=True, random_state=0), "iris", "proba"),
+    case(scaled(lambda: SVC(probability=True, random_state=0)), "breast_cancer", "proba"),
+    case(lambda: SVC(probability=True, random_state=0), "digits_small", "proba"),
+    case(scaled(lambda: NuSVC(nu=0.3)), "iris"),
+    case(scaled(lambda: NuSVC(nu=0.2, kernel="poly")), "breast_cancer"),
+    case(scaled(lambda: NuSVC(nu=0.3, probability=True, random_state=0)), "wine", "proba"),
+    case(lambda: SVR(C=100.0), "diabetes", "rbf"),
+    case(lambda: SVR(kernel="linear", C=100.0), "diabetes", "linear"),
+    case(lambda: SVR(kernel="poly", C=10.0, coef0=1.0), "synthetic_regression", "poly"),
+    case(lambda: NuSVR(C=100.0), "diabetes"),
+    case(scaled(lambda: OneClassSVM(nu=0.1)), "wine"),
+    case(lambda: OneClassSVM(nu=0.2, gamma=0.1), "synthetic"),
+    # neural networks
+    case(lambda: MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0), "digits", "relu"),
+    case(
+        scaled(lambda: MLPClassifier((16, 8), activation="tanh", max_iter=500, random_state=0)),
+        "iris",
+        "tanh",
+    ),
+    case(
+        scaled(lambda: MLPClassifier((16,), activation="logistic", max_iter=500, random_state=0)),
+        "breast_cancer",
+        "logistic",
+    ),
+    case(
+        scaled(lambda: MLPClassifier((8,), activation="identity", max_iter=500, random_state=0)),
+        "wine",
+        "identity",
+    ),
+    case(lambda: MLPClassifier((16,), max_iter=500, random_state=0), "synthetic", "relu"),
+    case(
+        lambda: MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500, random_state=0),
+        "diabetes",
+        "relu",
+    ),
+    case(
+        lambda: MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", max_iter=500, random_state=0),
+        "synthetic_regression",
+        "tanh",
+    ),
+    # neighbours
+    case(KNeighborsClassifier, "iris", "uniform"),
+    case(lambda: KNeighborsClassifier(n_neighbors=7), "digits", "uniform"),
+    case(scaled(lambda: KNeighborsClassifier(weights="distance")), "wine", "distance"),
+    case(lambda: KNeighborsClassifier(n_neighbors=4, weights="distance"), "breast_cancer", "distance"),
+    case(lambda: KNeighborsClassifier(n_neighbors=5, weights="distance"), "synthetic", "distance"),
+    case(KNeighborsRegressor, "diabetes", "uniform"),
+    case(lambda: KNeighborsRegressor(n_neighbors=3, weights="distance"), "diabetes", "distance"),
+    # naive Bayes
+    case(GaussianNB, "iris"),
+    case(GaussianNB, "wine"),
+    case(GaussianNB, "breast_cancer"),
+    case(GaussianNB, "digits"),
+    case(GaussianNB, "synthetic"),
+    # preprocessing, alone (transform output) and in pipelines
+    case(StandardScaler, "breast_cancer"),
+    case(lambda: StandardScaler(with_mean=False), "wine", "no_mean"),
+    case(MinMaxScaler, "wine"),
+    case(lambda: MinMaxScaler(feature_range=(-1, 2), clip=True), "synthetic", "clip"),
+    case(MaxAbsScaler, "diabetes"),
+    case(RobustScaler, "breast_cancer"),
+    case(lambda: Normalizer(norm="l1"), "iris", "l1"),
+    case(Normalizer, "wine", "l2"),
+    case(lambda: Normalizer(norm="max"), "synthetic", "max"),
+    case(lambda: PCA(n_components=10, random_state=0), "digits"),
+    case(lambda: PCA(n_components=5, whiten=True, random_state=0), "breast_cancer", "whiten"),
+    case(lambda: PolynomialFeatures(degree=3), "iris"),
+    case(
+        lambda: PolynomialFeatures(degree=2, interaction_only=True, include_bias=False), "wine", "interaction"
+    ),
+    case(SimpleImputer, "missing", "mean"),
+    case(lambda: SimpleImputer(strategy="median", add_indicator=True), "missing", "median"),
+    case(
+        lambda: SimpleImputer(strategy="most_frequent", keep_empty_features=True), "missing", "most_frequent"
+    ),
+    case(lambda: SimpleImputer(strategy="constant", fill_value=-3.5), "missing", "constant"),
+    case(lambda: SimpleImputer(missing_values=0.0, strategy="mean"), "digits", "zero_marker"),
+    case(
+        lambda: make_pipeline(
+            SimpleImputer(add_indicator=True), StandardScaler(), LogisticRegression(max_iter=2000)
+        ),
+        "missing",
+    ),
+    case(lambda: OneHotEncoder(handle_unknown="ignore", sparse_output=False), "categorical", "ignore"),
+    case(lambda: OneHotEncoder(handle_unknown="error"), "categorical_known", "error_sparse"),
+    case(
+        lambda: OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False),
+        "categorical",
+        "infrequent",
+    ),
+    case(
+        lambda: OneHotEncoder(drop="first", handle_unknown="ignore", sparse_output=False),
+        "categorical",
+        "drop",
+    ),
+    case(
+        lambda: OneHotEncoder(drop="if_binary", handle_unknown="warn", max_categories=3),
+        "categorical",
+        "warn",
+    ),
+    case(_mixed_columns(), "mixed", "columns"),
+    case(
+        _mixed_columns("infrequent_if_exist", min_frequency=20, drop="first"), "mixed", "columns_infrequent"
+    ),
+    case(
+        lambda: ColumnTransformer(
+            [("pca", PCA(n_components=2, random_state=0), slice(0, 6)), ("drop", "drop", [6])],
+            remainder=MinMaxScaler(),
+            transformer_weights={"pca": 2.0},
+        ),
+        "wine",
+        "weights",
+    ),
+    case(
+        lambda: ColumnTransformer(
+            [
+                ("keep", "passthrough", [0, 1]),
+                ("id", FunctionTransformer(), np.array([False, True, True, False])),
+            ]
+        ),
+        "iris",
+        "passthrough",
+    ),
+    case(FunctionTransformer, "diabetes"),
+    case(lambda: make_pipeline(StandardScaler(), PCA(n_components=8, random_state=0)), "breast_cancer"),
+    case(
+        lambda: make_pipeline(MinMaxScaler(), PolynomialFeatures(2), "passthrough", Ridge(alpha=0.1)),
+        "diabetes",
+        "passthrough",
+    ),
+]
+
+try:
+    from sklearn_tree_cases import TREE_CASES
+except ImportError:
+    TREE_CASES = []
+
+ALL_CASES = CASES + TREE_CASES
+
+
+def fit_case(factory, dataset: str):
+    """A fitted estimator of the case and its data ``(X_train, X_test, y_train, y_test)``."""
+    X_train, X_test, y_train, y_test = load_case_data(dataset)
+    estimator = factory()
+    with warnings.catch_warnings():
+        # Small max_iter for speed and deprecated-but-supported options (SVC probability=True)
+        # must not fail the fit; the rebuild is tested against what was fitted.
+        warnings.simplefilter("ignore")
+        estimator.fit(X_train, y_train)
+    return estimator, (X_train, X_test, y_train, y_test)
+
+
+# ------------------------------------------------------------------------------ the check
+PROBA_ATOL = 1e-5
+RTOL = 1e-5
+
+
+def reference_outputs(estimator, kind: str, X: np.ndarray) -> np.ndarray:
+    """What scikit-learn returns for ``kind`` (proba, decision, values, transform), as (n, k)."""
+    method = {
+        "proba": "predict_proba",
+        "decision": "decision_function",
+        "values": "predict",
+        "transform": "transform",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unknown categories, missing feature names
+        out = getattr(estimator, method[kind])(X)
+    out = out.toarray() if hasattr(out, "toarray") else out
+    out = np.asarray(out, dtype=np.float64)
+    return out.reshape(len(out), -1)
+
+
+def check_exact(estimator, converted, X) -> dict:
+    """Assert that a float32 ``.tflite`` reproduces a fitted scikit-learn estimator on ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted scikit-learn estimator or pipeline
+    converted : workbench.Converted
+        ``workbench.convert(estimator, "float32")``.
+    X : array-like of shape (n_samples, n_features)
+
+    Both sides see the same input: ``X`` rounded to float32 (the ``.tflite`` input type)
+    and given to scikit-learn as float64, so the check measures the rebuild, not the
+    rounding of the input. The rules are the same for every estimator:
+
+    - outputs (``converted.output_kind``: predict_proba, decision_function, predict or
+      transform) have scikit-learn's shape; probabilities are within 1e-5 (absolute);
+      decision values, regression outputs and transforms within
+      ``1e-5 * |reference| + 1e-5 * scale``, where ``scale`` is the column's largest
+      ``|reference|`` (1 for an all-zero column);
+    - labels: ``converted.predict(X)`` equals ``estimator.predict(X)`` on every sample,
+      except where scikit-learn's ``predict`` disagrees with its own outputs (SVC with
+      ``probability=True`` votes one-vs-one instead of taking the largest probability;
+      SVC without ``break_ties`` breaks tied votes by class order): on those samples the
+      .tflite label must equal the label scikit-learn's outputs imply. For one-vs-one
+      decision values (no labels in the .tflite) the labels are libsvm's votes on them;
+      for OneClassSVM they are the sign of the decision value.
+
+    Returns
+    -------
+    dict
+        ``max_abs`` and ``max_rel`` deviations of the outputs (``max_rel`` relative to the
+        column scale), ``n`` samples, and ``n_inconsistent``: samples where scikit-learn's
+        own ``predict`` disagrees with its outputs.
+    """
+    X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
+    kind = converted.output_kind
+    expected = reference_outputs(estimator, kind, X64)
+    got = np.asarray(converted.run(X64), dtype=np.float64)
+    got = got.reshape(len(got), -1)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert not np.isnan(got[~np.isnan(expected)]).any(), "the .tflite returned NaN where scikit-learn did not"
+    scale = np.max(np.abs(np.nan_to_num(expected)), axis=0)
+    scale[scale == 0] = 1.0
+    deviation = np.abs(np.nan_to_num(got) - np.nan_to_num(expected))
+    if kind == "proba":
+        allowed = np.full_like(expected, PROBA_ATOL)
+    else:
+        allowed = RTOL * np.abs(np.nan_to_num(expected)) + RTOL * scale[None, :]
+    bad = (deviation > allowed) | (np.isnan(got) != np.isnan(expected))
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        shown = ", ".join(
+            f"[{r}, {c}] tflite {got[r, c]:.9g} vs sklearn {expected[r, c]:.9g}"
+            for r, c in zip(rows[:5], cols[:5], strict=True)
+        )
+        raise AssertionError(
+            f"{bad.sum()} of {bad.size} {kind} outputs differ beyond the tolerance "
+            f"(max abs deviation {deviation.max():.3g}, max relative to scale {(deviation / scale).max():.3g}): {shown}"
+        )
+    report = {
+        "max_abs": float(deviation.max(initial=0.0)),
+        "max_rel": float((deviation / scale).max(initial=0.0)),
+        "n": len(X64),
+        "n_inconsistent": 0,
+    }
+    report.update(_check_labels(estimator, converted, X64, expected, got))
+    return report
+
+
+def _check_labels(estimator, converted, X64, expected, got) -> dict:
+    kind = converted.output_kind
+    classes = getattr(estimator, "classes_", None)
+    if kind == "transform" or (classes is None and kind != "decision"):
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sklearn_labels = np.asarray(estimator.predict(X64))
+    if classes is None:  # outlier detector: +1 inside, -1 outside, as libsvm (sum > 0)
+        implied = np.where(expected[:, 0] > 0, 1, -1)
+        labels = np.where(got[:, 0] > 0, 1, -1)
+    elif converted.classes is None:  # one-vs-one decision values
+        implied = ovo_votes(expected, classes)
+        labels = ovo_votes(got, classes)
+    else:
+        implied = labels_from_scores(expected, np.asarray(classes), kind)
+        labels = np.asarray(converted.predict(X64))
+    inconsistent = sklearn_labels != implied
+    np.testing.assert_array_equal(labels[~inconsistent], sklearn_labels[~inconsistent])
+    np.testing.assert_array_equal(labels[inconsistent], implied[inconsistent])
+    return {"n_inconsistent": int(inconsistent.sum())}
+
+
+def ovo_votes(decision: np.ndarray, classes) -> np.ndarray:
+    """libsvm's vote over one-vs-one decision values (ties go to the lower class)."""
+    classes = np.asarray(classes)
+    k = len(classes)
+    votes = np.zeros((len(decision), k), dtype=int)
+    p = 0
+    for i in range(k):
+        for j in range(i + 1, k):
+            wins = decision[:, p] > 0
+            votes[wins, i] += 1
+            votes[~wins, j] += 1
+            p += 1
+    return classes[np.argmax(votes, axis=1)]
+
+
+def estimator_classes(estimator) -> set[type]:
+    """Every estimator class inside ``estimator``: itself, pipeline steps, column parts."""
+    found = {type(estimator)}
+    for _, step in getattr(estimator, "steps", None) or []:
+        if not isinstance(step, str) and step is not None:
+            found |= estimator_classes(step)
+    for _, part, _ in getattr(estimator, "transformers", None) or []:
+        if not isinstance(part, str):
+            found |= estimator_classes(part)
+    if isinstance(estimator, ColumnTransformer):
+        remainder = estimator.remainder
+        if remainder == "passthrough":
+            found.add(FunctionTransformer)  # fitted ColumnTransformers pass through with it
+        elif not isinstance(remainder, str):
+            found |= estimator_classes(remainder)
+    return found

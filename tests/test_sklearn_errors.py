@@ -1,0 +1,160 @@
+"""What a user gets for an estimator the workbench cannot rebuild, or for wrong data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVC
+from sklearn_cases import check_exact
+
+import workbench
+from workbench import DataMismatchError, NotFittedError, UnsupportedEstimatorError
+from workbench.sources.sklearn import SklearnSource
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return workbench.load_dataset("iris")
+
+
+def test_unfitted_estimator_is_not_fitted_error():
+    with pytest.raises(NotFittedError, match="LogisticRegression.fit"):
+        workbench.convert(LogisticRegression())
+
+
+def test_unfitted_pipeline_is_not_fitted_error():
+    with pytest.raises(NotFittedError):
+        workbench.convert(make_pipeline(StandardScaler(), LogisticRegression()))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: KMeans(n_clusters=3, n_init=1, random_state=0).fit(d.X_train),
+        lambda d: IsotonicRegression().fit(d.X_train[:, 0], d.y_train),
+    ],
+    ids=["KMeans", "IsotonicRegression"],
+)
+def test_unsupported_estimator_lists_the_supported_ones(iris, make):
+    estimator = make(iris)
+    with pytest.raises(UnsupportedEstimatorError) as info:
+        workbench.convert(estimator)
+    message = str(info.value)
+    assert type(estimator).__name__ in message
+    for supported in ("LogisticRegression", "SVC", "Pipeline", "KNeighborsClassifier", "StandardScaler"):
+        assert supported in message
+
+
+def test_unsupported_step_inside_a_pipeline_fails_before_conversion(iris):
+    pipeline = make_pipeline(KMeans(n_clusters=3, n_init=1, random_state=0), LogisticRegression()).fit(
+        iris.X_train, iris.y_train
+    )
+    with pytest.raises(UnsupportedEstimatorError, match="KMeans"):
+        SklearnSource(pipeline)
+
+
+def _linear_kernel(a, b):
+    return a @ b.T
+
+
+@pytest.mark.parametrize(
+    "make, setting",
+    [
+        (lambda d: SVC(kernel="precomputed").fit(d.X_train @ d.X_train.T, d.y_train), "precomputed"),
+        (lambda d: SVC(kernel=_linear_kernel).fit(d.X_train, d.y_train), "callable kernel"),
+        (lambda d: KNeighborsClassifier(metric="manhattan").fit(d.X_train, d.y_train), "manhattan"),
+        (
+            lambda d: KNeighborsClassifier(weights=lambda dist: 1 / (1 + dist)).fit(d.X_train, d.y_train),
+            "weights",
+        ),
+    ],
+    ids=["precomputed-kernel", "callable-kernel", "manhattan", "callable-weights"],
+)
+def test_unsupported_setting_names_what_is_supported(iris, make, setting):
+    estimator = make(iris)
+    with pytest.raises(UnsupportedEstimatorError) as info:
+        workbench.convert(estimator)
+    message = str(info.value)
+    assert setting in message
+    assert type(estimator).__name__ in message
+    assert info.value.fix
+
+
+def test_precomputed_kernel_message_lists_the_kernels(iris):
+    estimator = SVC(kernel="precomputed").fit(iris.X_train @ iris.X_train.T, iris.y_train)
+    with pytest.raises(UnsupportedEstimatorError, match="'linear', 'rbf', 'poly' or 'sigmoid'"):
+        workbench.convert(estimator)
+
+
+def test_multilabel_mlp_is_unsupported(iris):
+    y = np.column_stack([iris.y_train == 0, iris.y_train == 1]).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator = MLPClassifier((4,), max_iter=20, random_state=0).fit(iris.X_train, y)
+    with pytest.raises(UnsupportedEstimatorError, match="multi-label"):
+        workbench.convert(estimator)
+
+
+def test_string_categories_are_unsupported():
+    X = np.array([["a"], ["b"], ["a"]], dtype=object)
+    with pytest.raises(UnsupportedEstimatorError, match="numeric categories"):
+        SklearnSource(OneHotEncoder().fit(X))
+
+
+def test_column_selection_by_name_is_unsupported():
+    df = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0]})
+    transformer = ColumnTransformer([("scale", StandardScaler(), ["a"])], remainder="passthrough").fit(df)
+    with pytest.raises(UnsupportedEstimatorError, match="by position"):
+        workbench.convert(transformer)
+
+
+def test_wrong_feature_count_to_converted_predict(iris):
+    converted = workbench.convert(LogisticRegression(max_iter=1000).fit(iris.X_train, iris.y_train))
+    with pytest.raises(DataMismatchError, match="shape"):
+        converted.predict(iris.X_test[:, :3])
+
+
+def test_reference_path_rejects_strings_and_sparse_input(iris):
+    source = SklearnSource(LogisticRegression(max_iter=1000).fit(iris.X_train, iris.y_train))
+    with pytest.raises(DataMismatchError, match="Numeric features"):
+        source.predict(np.array([["a", "b", "c", "d"]]))
+    with pytest.raises(DataMismatchError, match="toarray"):
+        source.predict(sparse.csr_matrix(iris.X_test))
+    with pytest.raises(DataMismatchError, match="4 features"):
+        source.predict(iris.X_test[:, :2])
+
+
+def test_one_vs_one_svc_outputs_pair_decisions_not_labels():
+    data = workbench.load_dataset("wine")
+    estimator = SVC(decision_function_shape="ovo").fit(data.X_train, data.y_train)
+    converted = workbench.convert(estimator)
+    assert converted.classes is None  # an argmax over pairs would not be a class label
+    assert converted.decision_function(data.X_test).shape == (len(data.X_test), 3)
+    check_exact(estimator, converted, data.X_test)  # labels by libsvm's vote on the pairs
+
+
+def test_family_modules_do_not_import_tensorflow():
+    code = """
+        import sys
+        from workbench.sources.sklearn import _ops, linear, svm, neural_network, neighbors
+        from workbench.sources.sklearn import naive_bayes, preprocessing, pipeline
+        print("tensorflow" in sys.modules)
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,516 @@
+"""TensorFlow building blocks for the scikit-learn rebuilds.
+
+Every function takes float32 tensors plus numpy arrays that the family modules have
+already read and folded in float64; constants become float32 here, once. Only ops with
+TFLite builtin kernels are used. TensorFlow is imported lazily; scikit-learn never.
+
+Precision habits (scikit-learn computes in float64, TFLite in float32):
+
+- an offset is subtracted as ``(x - hi) - lo`` with ``hi + lo`` equal to the float64
+  value, so centring costs no accuracy even when the offset dwarfs the spread;
+- squared distances are sums of squared differences, not ``|x|² + |s|² - 2 x·s``,
+  unless the tensor would be too large (then the expansion runs on centred data);
+- long weighted sums whose terms cancel (SVM dual coefficients) are summed in an
+  order that keeps the running sum small, because float32 accumulation error grows
+  with the size of the partial sums;
+- where float64 resolves what float32 cannot (neighbours whose distances agree to 8
+  digits), candidates are re-ranked with error-free sums and products (double-float);
+- quantities that only matter through differences (GaussianNB log-likelihoods) are
+  taken as differences term by term, so the large terms two classes share cancel exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Above this many float32 values per sample, (batch, n_points, n_features) difference
+#: tensors are replaced by the centred expansion (256 samples x 2**16 values = 64 MiB).
+DIRECT_DISTANCE_LIMIT = 2**16
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def constant(values, dtype=np.float32):
+    """A TensorFlow constant of ``values`` cast once to ``dtype``."""
+    return _tf().constant(np.asarray(values, dtype=dtype))
+
+
+def split(values) -> tuple[np.ndarray, np.ndarray]:
+    """float64 ``values`` as float32 ``hi`` plus float32 ``lo``, ``hi + lo`` ≈ ``values``."""
+    values = np.asarray(values, dtype=np.float64)
+    hi = values.astype(np.float32)
+    lo = (values - hi.astype(np.float64)).astype(np.float32)
+    return hi, lo
+
+
+def subtract(x, offset):
+    """``x - offset`` with ``offset`` kept to float64 accuracy."""
+    hi, lo = split(offset)
+    out = x - constant(hi)
+    if np.any(lo):
+        out = out - constant(lo)
+    return out
+
+
+def matmul(x, weights):
+    """``x @ weights`` for a (n_in, n_out) numpy matrix."""
+    return _tf().matmul(x, constant(weights))
+
+
+def affine(x, weights, bias=None, offset=None):
+    """``(x - offset) @ weights + bias``; ``offset`` and ``bias`` may be None."""
+    if offset is not None:
+        x = subtract(x, offset)
+    out = matmul(x, weights)
+    if bias is not None:
+        out = out + constant(bias)
+    return out
+
+
+def columns(x, index):
+    """The columns ``index`` of ``x`` (all of them, unchanged, when ``index`` is 0..n-1)."""
+    index = np.asarray(index, dtype=np.int64)
+    width = x.shape[-1]
+    if width is not None and len(index) == width and np.array_equal(index, np.arange(width)):
+        return x
+    return _tf().gather(x, constant(index, np.int32), axis=1)
+
+
+def concat(parts):
+    """Concatenate (batch, k) tensors along columns."""
+    return parts[0] if len(parts) == 1 else _tf().concat(parts, axis=1)
+
+
+def where(condition, yes, no):
+    return _tf().where(condition, yes, no)
+
+
+def is_nan(x):
+    # TFLite has no IS_NAN kernel; NOT_EQUAL(x, x) is true exactly for NaN.
+    return _tf().not_equal(x, x)
+
+
+def as_float(mask):
+    return _tf().cast(mask, _tf().float32)
+
+
+# ---------------------------------------------------------------------- classifiers
+def sigmoid(z):
+    return _tf().math.sigmoid(z)
+
+
+def two_columns(p):
+    """``[1 - p, p]`` for a (batch, 1) probability of the second class."""
+    return _tf().concat([1.0 - p, p], axis=1)
+
+
+def softmax(z):
+    tf = _tf()
+    shifted = z - tf.reduce_max(z, axis=1, keepdims=True)
+    e = tf.exp(shifted)
+    return e / tf.reduce_sum(e, axis=1, keepdims=True)
+
+
+def normalise_rows(p):
+    """Divide each row by its sum; a row of zeros becomes uniform (as scikit-learn's OvR)."""
+    tf = _tf()
+    total = tf.reduce_sum(p, axis=1, keepdims=True)
+    empty = tf.equal(total, 0.0)
+    n = float(p.shape[1])
+    p = tf.where(empty, tf.ones_like(p), p)
+    total = tf.where(empty, tf.fill(tf.shape(total), n), total)
+    return p / total
+
+
+def modified_huber_proba(scores):
+    """``(clip(scores, -1, 1) + 1) / 2``: SGDClassifier(loss="modified_huber")."""
+    tf = _tf()
+    return (tf.clip_by_value(scores, -1.0, 1.0) + 1.0) / 2.0
+
+
+def logistic_ovr_proba(scores):
+    """Sigmoid of each one-vs-rest score, normalised per row."""
+    return normalise_rows(sigmoid(scores))
+
+
+# ---------------------------------------------------------------------- distances
+def squared_distances(x, points, *, exact_integers=False):
+    """(batch, n_points) squared euclidean distances to the rows of ``points`` (float64).
+
+    Sums squared differences when the (batch, n_points, n_features) tensor is small
+    enough; otherwise expands ``|x - c|² + |s - c|² - 2 (x - c)·(s - c)`` around the
+    points' centre ``c``. With ``exact_integers`` (all points are small integers) the
+    centre is rounded, so integer inputs give exact, tie-preserving distances.
+    """
+    tf = _tf()
+    points = np.asarray(points, dtype=np.float64)
+    n_points, n_features = points.shape
+    if n_points * n_features <= DIRECT_DISTANCE_LIMIT:
+        hi, lo = split(points)
+        diff = x[:, None, :] - constant(hi)[None]
+        if np.any(lo):
+            diff = diff - constant(lo)[None]
+        # diff * diff, not SQUARED_DIFFERENCE: that kernel has no int16 version (int16x8 mode).
+        return tf.reduce_sum(diff * diff, axis=2)
+    centre = points.mean(axis=0)
+    if exact_integers:
+        centre = np.round(centre)
+    xc = subtract(x, centre)
+    pc = points - centre
+    x_sq = tf.reduce_sum(xc * xc, axis=1, keepdims=True)
+    p_sq = np.einsum("ij,ij->i", pc, pc)
+    d2 = x_sq + constant(p_sq)[None, :] - 2.0 * matmul(xc, pc.T)
+    return tf.maximum(d2, 0.0)
+
+
+# ---------------------------------------------------------------------- kernels
+def kernel(x, vectors, kind: str, gamma: float, coef0: float, degree: int):
+    """libsvm's kernel between every row of ``x`` and every support vector."""
+    tf = _tf()
+    if kind == "rbf":
+        return tf.exp(np.float32(-gamma) * squared_distances(x, vectors))
+    dots = matmul(x, np.asarray(vectors, dtype=np.float64).T)
+    if kind == "linear":
+        return dots
+    inner = np.float32(gamma) * dots + np.float32(coef0)
+    if kind == "sigmoid":
+        return tf.tanh(inner)
+    return power(inner, degree)
+
+
+def power(z, degree: int):
+    """``z ** degree`` for an integer degree by repeated squaring, as libsvm's powi."""
+    tf = _tf()
+    result = None
+    base = z
+    times = int(degree)
+    while times > 0:
+        if times % 2 == 1:
+            result = base if result is None else result * base
+        times //= 2
+        if times:
+            base = base * base
+    return tf.ones_like(z) if result is None else result
+
+
+def weighted_sums(values, index, coef, bias):
+    """Columns ``sum_l values[:, index[p, l]] * coef[p, l] + bias[p]`` for each row p.
+
+    ``index`` and ``coef`` are (n_out, length) arrays padded with coefficient 0. The
+    caller orders each row so that positive and negative terms alternate.
+    """
+    tf = _tf()
+    index = np.asarray(index)
+    picked = tf.gather(values, constant(index, np.int32), axis=1)  # (batch, n_out, length)
+    terms = picked * constant(coef)[None]
+    return tf.reduce_sum(terms, axis=2) + constant(bias)
+
+
+def ovr_from_ovo(decision, n_classes: int):
+    """scikit-learn's ``_ovr_decision_function``: votes plus squashed summed confidences."""
+    tf = _tf()
+    first, second = _pair_matrices(n_classes)
+    second_wins = as_float(tf.less(decision, 0.0))
+    votes = matmul(second_wins, second) + matmul(1.0 - second_wins, first)
+    confidence = matmul(decision, first - second)
+    return votes + confidence / (3.0 * (tf.abs(confidence) + 1.0))
+
+
+def _pair_matrices(n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
+    first = np.zeros((len(pairs), n_classes))
+    second = np.zeros((len(pairs), n_classes))
+    for p, (i, j) in enumerate(pairs):
+        first[p, i] = 1.0
+        second[p, j] = 1.0
+    return first, second
+
+
+def svm_probability(decision, prob_a, prob_b, n_classes: int):
+    """libsvm's ``svm_predict_probability`` from its own one-vs-one decision values.
+
+    Platt sigmoids give pairwise probabilities clipped to [1e-7, 1 - 1e-7], which
+    ``multiclass_probability`` couples (Wu, Lin and Weng, method 2) with the same
+    iteration, order of updates and per-sample stopping rule as libsvm, so the result
+    is the same approximate solution, not merely a nearby one.
+    """
+    tf = _tf()
+    k = n_classes
+    f = decision * constant(prob_a) + constant(prob_b)
+    pairwise = tf.clip_by_value(tf.math.sigmoid(-f), 1e-7, 1.0 - 1e-7)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    r = [[None] * k for _ in range(k)]  # r[i][j]: (batch,) probability of i over j
+    for p, (i, j) in enumerate(pairs):
+        r[i][j] = pairwise[:, p]
+        r[j][i] = 1.0 - r[i][j]
+    zero = tf.zeros_like(pairwise[:, 0])
+    q = [[None] * k for _ in range(k)]
+    for t in range(k):
+        diagonal = zero
+        for j in range(k):
+            if j != t:
+                diagonal = diagonal + r[j][t] * r[j][t]
+        q[t][t] = diagonal
+        for j in range(t + 1, k):
+            q[t][j] = -r[j][t] * r[t][j]
+            q[j][t] = q[t][j]
+    # Q as (batch, k, k), built row by row.
+    q_matrix = tf.stack([tf.stack(row, axis=1) for row in q], axis=1)
+    eps = 0.005 / k
+    max_iter = max(100, k)
+
+    def products(p):
+        qp = tf.reduce_sum(q_matrix * p[:, None, :], axis=2)
+        return qp, tf.reduce_sum(p * qp, axis=1)
+
+    def body(iteration, p, done):
+        qp, pqp = products(p)
+        error = tf.reduce_max(tf.abs(qp - pqp[:, None]), axis=1)
+        done = tf.logical_or(done, error < eps)
+        new_p, new_qp, new_pqp = p, qp, pqp
+        for t in range(k):
+            q_tt = q_matrix[:, t, t]
+            diff = (-new_qp[:, t] + new_pqp) / q_tt
+            onehot = np.zeros(k, dtype=np.float32)
+            onehot[t] = 1.0
+            new_p = new_p + diff[:, None] * constant(onehot)[None]
+            grow = 1.0 + diff
+            new_pqp = (new_pqp + diff * (diff * q_tt + 2.0 * new_qp[:, t])) / grow / grow
+            new_qp = (new_qp + diff[:, None] * q_matrix[:, t, :]) / grow[:, None]
+            new_p = new_p / grow[:, None]
+        p = tf.where(done[:, None], p, new_p)
+        return iteration + 1, p, done
+
+    def keep_going(iteration, p, done):
+        return tf.logical_and(iteration < max_iter, tf.logical_not(tf.reduce_all(done)))
+
+    start = tf.fill(tf.shape(pairwise[:, :1]), np.float32(1.0 / k)) * tf.ones([1, k])
+    not_done = tf.fill(tf.shape(pairwise[:, 0]), False)
+    _, p, _ = tf.while_loop(keep_going, body, (tf.constant(0), start, not_done))
+    return p
+
+
+# ---------------------------------------------------------------------- networks
+def activation(z, name: str):
+    """An MLP activation by scikit-learn's name."""
+    tf = _tf()
+    if name == "identity":
+        return z
+    if name == "relu":
+        return tf.nn.relu(z)
+    if name == "tanh":
+        return tf.tanh(z)
+    if name == "logistic":
+        return tf.math.sigmoid(z)
+    if name == "softmax":
+        return softmax(z)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+# ---------------------------------------------------------------------- neighbours
+#: Candidates kept beyond the k nearest by float32 distance, re-ranked in double-float.
+EXTRA_CANDIDATES = 16
+
+
+def two_sum(a, b):
+    """``a + b`` as a rounded sum and its exact rounding error (Knuth)."""
+    total = a + b
+    b_part = total - a
+    error = (a - (total - b_part)) + (b - b_part)
+    return total, error
+
+
+def exact_square(a):
+    """``a * a`` as a rounded product and its exact rounding error (Dekker's split)."""
+    product = a * a
+    scaled = a * 4097.0  # 2**12 + 1 splits a float32 significand in two halves
+    high = scaled - (scaled - a)
+    low = a - high
+    error = ((high * high - product) + 2.0 * high * low) + low * low
+    return product, error
+
+
+def precise_squared_distances(x, points_hi, points_lo):
+    """Squared distances from ``x`` (batch, f) to ``points`` given as float32 hi and lo
+    parts (batch, m, f), as double-float ``(hi, lo)`` pairs (batch, m): about 44 bits."""
+    tf = _tf()
+    diff, diff_error = two_sum(x[:, None, :], -points_hi)
+    diff_error = diff_error - points_lo
+    square, square_error = exact_square(diff)
+    square_error = square_error + 2.0 * diff * diff_error + diff_error * diff_error
+    width = int(points_hi.shape[-1])
+    size = 1 << max(0, (width - 1).bit_length())
+    if size != width:
+        padding = [[0, 0], [0, 0], [0, size - width]]
+        square, square_error = tf.pad(square, padding), tf.pad(square_error, padding)
+    while size > 1:  # pairwise compensated summation over the features
+        size //= 2
+        total, error = two_sum(square[:, :, :size], square[:, :, size:])
+        square_error = square_error[:, :, :size] + square_error[:, :, size:] + error
+        square = total
+    high, low = two_sum(square[:, :, 0], square_error[:, :, 0])
+    return high, low
+
+
+def nearest(x, points, k: int, *, exact_integers=False):
+    """The ``k`` nearest of ``points`` (float64) to each row of ``x``.
+
+    Returns candidate indices (batch, m), their squared distances (batch, m) and a 0/1
+    mask (batch, m) of the ``k`` nearest among them. float32 distances pick ``k`` plus
+    :data:`EXTRA_CANDIDATES` candidates; those are ranked by double-float distance, then
+    by training index, so neighbours whose float64 distances differ in the 8th digit
+    (beyond float32) are ordered as scikit-learn orders them, and exact ties go to the
+    lower index as in its brute-force search.
+    """
+    tf = _tf()
+    points = np.asarray(points, dtype=np.float64)
+    n_candidates = min(len(points), k + EXTRA_CANDIDATES)
+    rough = squared_distances(x, points, exact_integers=exact_integers)
+    _, index = tf.math.top_k(-rough, k=n_candidates, sorted=True)
+    hi, lo = split(points)
+    high, low = precise_squared_distances(x, tf.gather(constant(hi), index), tf.gather(constant(lo), index))
+    # rank of candidate i = how many candidates j come first: (distance, index) order.
+    h_i, h_j = high[:, :, None], high[:, None, :]
+    l_i, l_j = low[:, :, None], low[:, None, :]
+    idx_i, idx_j = index[:, :, None], index[:, None, :]
+    same = tf.logical_and(tf.equal(h_j, h_i), tf.equal(l_j, l_i))
+    first = tf.logical_or(
+        tf.logical_or(tf.less(h_j, h_i), tf.logical_and(tf.equal(h_j, h_i), tf.less(l_j, l_i))),
+        tf.logical_and(same, tf.less(idx_j, idx_i)),
+    )
+    rank = tf.reduce_sum(as_float(first), axis=2)
+    chosen = as_float(tf.less(rank, float(k)))
+    return index, high, chosen
+
+
+def neighbour_weights(d2, chosen, weights: str):
+    """scikit-learn's ``_get_weights`` over the chosen neighbours: 1 (uniform) or
+    1/distance, where neighbours at distance 0 take all the weight of their row."""
+    tf = _tf()
+    if weights == "uniform":
+        return chosen
+    distance = tf.sqrt(d2)
+    zero = tf.logical_and(tf.equal(distance, 0.0), tf.greater(chosen, 0.0))
+    any_zero = tf.reduce_any(zero, axis=1, keepdims=True)
+    inverse = chosen / tf.where(tf.equal(distance, 0.0), tf.ones_like(distance), distance)
+    return tf.where(any_zero, as_float(zero), inverse)
+
+
+def neighbour_average(index, weight, table):
+    """``sum_j weight[:, j] * table[index[:, j]] / sum_j weight[:, j]`` for a (n_fit, m) table."""
+    tf = _tf()
+    rows = tf.gather(constant(table), index)  # (batch, k, m)
+    total = tf.reduce_sum(rows * weight[:, :, None], axis=1)
+    return total / tf.reduce_sum(weight, axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------------- naive Bayes
+def gaussian_nb_proba(x, theta, var, log_prior):
+    """GaussianNB's ``predict_proba``: the softmax of the joint log-likelihoods
+    ``log_prior - ½ Σ log(2π var) - ½ Σ (x - θ)² / var``.
+
+    Features a class never varied on have ``var`` = epsilon and terms of 1e7 and more,
+    so float32 log-likelihoods are off by units. Only their differences matter: each
+    class is compared with the most likely one feature by feature, where the terms two
+    classes share cancel exactly, before anything is summed.
+    """
+    tf = _tf()
+    theta = np.asarray(theta, dtype=np.float64)
+    var = np.asarray(var, dtype=np.float64)
+    n_classes = theta.shape[0]
+    bias = np.asarray(log_prior, dtype=np.float64) - 0.5 * np.sum(np.log(2.0 * np.pi * var), axis=1)
+    hi, lo = split(theta)
+    diff = x[:, None, :] - constant(hi)[None]
+    if np.any(lo):
+        diff = diff - constant(lo)[None]
+    terms = diff * diff / constant(var)[None]  # (batch, classes, features)
+    rough = constant(bias)[None, :] - 0.5 * tf.reduce_sum(terms, axis=2)
+    best = tf.one_hot(tf.argmax(rough, axis=1), n_classes, dtype=tf.float32)
+    best_terms = tf.reduce_sum(terms * best[:, :, None], axis=1)  # (batch, features)
+    bias_gap = bias[None, :] - bias[:, None]  # [r, c]: bias of c minus bias of r, in float64
+    relative = matmul(best, bias_gap) - 0.5 * tf.reduce_sum(terms - best_terms[:, None, :], axis=2)
+    return softmax(relative)
+
+
+# ---------------------------------------------------------------------- preprocessing
+def scale(x, offset=None, factor=None, divisor=None):
+    """``(x - offset) * factor / divisor``; any of them may be None."""
+    if offset is not None:
+        x = subtract(x, offset)
+    if factor is not None:
+        x = x * constant(factor)
+    if divisor is not None:
+        x = x / constant(divisor)
+    return x
+
+
+def add(x, values):
+    return x + constant(values)
+
+
+def clip(x, low, high):
+    return _tf().clip_by_value(x, constant(low), constant(high))
+
+
+def row_normalise(x, norm: str):
+    """Divide each row by its l1, l2 or max norm; zero rows stay zero (as ``normalize``)."""
+    tf = _tf()
+    if norm == "l1":
+        norms = tf.reduce_sum(tf.abs(x), axis=1, keepdims=True)
+    elif norm == "l2":
+        norms = tf.sqrt(tf.reduce_sum(x * x, axis=1, keepdims=True))
+    else:
+        norms = tf.reduce_max(tf.abs(x), axis=1, keepdims=True)
+    norms = tf.where(tf.equal(norms, 0.0), tf.ones_like(norms), norms)
+    return x / norms
+
+
+def monomials(x, factors):
+    """Products of columns: ``factors`` is (n_out, degree) column indices, where index
+    ``n_features`` stands for 1 (so lower-degree terms are padded with it)."""
+    tf = _tf()
+    padded = tf.concat([x, tf.ones_like(x[:, :1])], axis=1)
+    factors = np.asarray(factors)
+    if factors.shape[1] == 0:
+        return tf.ones_like(x[:, :1]) * tf.ones([1, factors.shape[0]])
+    picked = tf.gather(padded, constant(factors, np.int32), axis=1)  # (batch, n_out, degree)
+    result = picked[:, :, 0]
+    for d in range(1, factors.shape[1]):
+        result = result * picked[:, :, d]
+    return result
+
+
+def missing_mask(x, missing_value: float):
+    """True where ``x`` is the missing marker (NaN, or a number)."""
+    tf = _tf()
+    if np.isnan(missing_value):
+        return is_nan(x)
+    if np.float32(missing_value) != missing_value:
+        return tf.zeros_like(x, dtype=tf.bool)  # a float32 input can never equal it
+    return tf.equal(x, np.float32(missing_value))
+
+
+def one_hot(x, feature, values, is_nan_category, table, unknown):
+    """One-hot encode numeric categories by lookup tables.
+
+    ``feature[m]`` and ``values[m]`` name category m (NaN where a float32 input can never
+    equal it; ``is_nan_category[m]`` marks the NaN category); ``table`` (n_categories,
+    n_out) is the encoding of each category and ``unknown`` (n_features, n_out) the
+    encoding of a value that matches none of its feature's categories.
+    """
+    tf = _tf()
+    repeated = columns(x, feature)
+    match = tf.equal(repeated, constant(values)[None, :])
+    if np.any(is_nan_category):
+        nan_match = tf.logical_and(is_nan(repeated), constant(is_nan_category, np.bool_)[None, :])
+        match = tf.logical_or(match, nan_match)
+    match = as_float(match)
+    n_features = unknown.shape[0]
+    membership = np.zeros((len(feature), n_features))
+    membership[np.arange(len(feature)), feature] = 1.0
+    unmatched = 1.0 - matmul(match, membership)
+    return matmul(match, table) + matmul(unmatched, unknown)

@@ -1,0 +1,519 @@
+"""TensorFlow building blocks for decision trees and their ensembles.
+
+The family modules describe every fitted tree as a :class:`Tree` (numpy arrays only) and
+call :func:`forest_sum`, which adds up the leaf values the samples reach, for all trees at
+once, with TFLite builtin ops only: GATHER, comparisons, integer ADD, CAST, TRANSPOSE,
+CONCATENATION and one FULLY_CONNECTED. TensorFlow is imported lazily; scikit-learn never.
+
+Exactness. scikit-learn sends a sample left when ``x <= threshold`` with ``x`` a float32
+(or a float64 holding a float32, which is all a float32 ``.tflite`` input can be) and the
+threshold a float64. :func:`float32_thresholds` replaces each threshold by the largest
+float32 not above it, which gives the same answer for every float32 ``x``. NaN goes where
+each node's ``missing_left`` says, the "NaN only" splits of HistGradientBoosting
+(threshold +inf) included. No infinite constant enters the graph: the TFLite converter
+stores +-inf constants as +-FLT_MAX, which would send ``x = +inf`` the wrong way.
+
+Formulation, chosen by measurement on the LiteRT interpreter (one thread, XNNPACK on).
+A ``GATHER`` costs about 5-9 ns per gathered element there (a ``memcpy`` each), far more
+than a non-broadcast elementwise op (under 1 ns), so the traversal gathers as little as
+it can. (A GEMM formulation, as in hummingbird, needs a nodes x leaves path matrix per
+tree: far too large for deep forests, and NaN or inf inputs poison its products.)
+
+- *Tests.* Every node test is "column of the extended input > float32 threshold": the
+  extended input is ``x``, plus where needed ``x`` with NaN as FLT_MAX (NaN goes right)
+  and ``isnan(x)`` (NaN-only splits, and the never-true test of leaves). When an ensemble
+  has few distinct tests per tree step, they are all evaluated once per sample into a
+  (batch, n_tests) table (whole rows of the transposed input gathered at once, one
+  comparison), and a step gathers a node's test index then its result; otherwise a step
+  gathers the node's column and threshold and compares ("direct" tests).
+- *Layout.* Trees advance together one level per step, in groups of similar depth so a
+  few deep trees do not make every tree walk as far. In the "perfect" layout a node's
+  children sit at ``2 * slot`` and ``2 * slot + 1`` of the next level, so the next
+  position is ``slot + slot + went_right`` with no gather; trees are padded to the
+  group's depth, so it is used while the padding stays small (boosted trees, depth-limited
+  forests). Otherwise the "compact" layout stores each node's left child (the right one
+  follows it) and gathers it.
+- *Leaves.* Leaves absorb: their test is never true and their child is themselves, so a
+  sample that reaches a leaf early stays there. The leaf values of all trees are summed
+  into the outputs by one matrix product with a 0/1 matrix, which adds finite float32
+  values as a sum does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: "perfect" is used while its tables are at most this many times the compact ones: it
+#: saves one gather of three or four per level.
+PERFECT_SIZE_FACTOR = 4.0
+#: A table of precomputed tests is used while it has at most this many tests per tree
+#: step (tree x level). Measured: a precomputed test costs about 4 ns per sample in a batch
+#: of 256 and 5-10 ns alone, a gather 5-6 ns per element; 100 trees of depth 10 on digits
+#: (2,400 tests, 1,000 steps) run faster with direct tests, 1,000 trees of depth 3
+#: (3,000 steps) faster with the table.
+TESTS_PER_STEP = 0.5
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+# ------------------------------------------------------------------ numpy description
+@dataclass(frozen=True)
+class Tree:
+    """One fitted binary tree in scikit-learn's array layout; node 0 is the root.
+
+    Parameters
+    ----------
+    left, right : int arrays of shape (n_nodes,)
+        Child indices, -1 at leaves.
+    feature : int array of shape (n_nodes,)
+        Feature tested at each internal node.
+    threshold : float array of shape (n_nodes,)
+        A sample goes left when ``x[feature] <= threshold`` (float64, as fitted).
+    missing_left : bool array of shape (n_nodes,)
+        Where NaN goes.
+    value : float array of shape (n_nodes, n_values)
+        What a sample reaching the leaf adds to the outputs (scaled by the caller).
+    columns : int array of shape (n_values,), default=None
+        The output column each value adds to; ``None`` is ``0..n_values-1``.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    value: np.ndarray
+    columns: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.left)
+        value = np.asarray(self.value, dtype=np.float64)
+        if value.ndim == 1:
+            value = value[:, None]
+        object.__setattr__(self, "value", value)
+        columns = np.arange(value.shape[1]) if self.columns is None else np.asarray(self.columns)
+        object.__setattr__(self, "columns", columns.astype(np.int64))
+        for name in ("left", "right", "feature", "threshold", "missing_left"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Tree.{name} has {len(getattr(self, name))} entries for {n} nodes")
+        if len(value) != n or len(columns) != value.shape[1]:
+            raise ValueError("Tree.value must be (n_nodes, n_values) with one column index per value")
+
+    @property
+    def is_leaf(self) -> np.ndarray:
+        return np.asarray(self.left) < 0
+
+    def depth(self) -> int:
+        """Edges on the longest root-to-leaf path (0 for a single leaf)."""
+        depth, frontier = 0, np.array([0])
+        left, right = np.asarray(self.left), np.asarray(self.right)
+        while True:
+            inner = frontier[left[frontier] >= 0]
+            if len(inner) == 0:
+                return depth
+            frontier = np.concatenate([left[inner], right[inner]])
+            depth += 1
+
+
+def float32_thresholds(threshold) -> np.ndarray:
+    """The largest float32 ``t32 <= t`` of each float64 ``t``.
+
+    For every float32 ``x``, ``x <= t`` exactly when ``x <= t32``: a float32 above ``t32``
+    is above ``t`` too, since no float32 lies in ``(t32, t]``. Rounding to nearest instead
+    would send ``x = t32 + 1 ulp`` the wrong way whenever that rounds ``t`` up.
+    """
+    t = np.asarray(threshold, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        t32 = t.astype(np.float32)
+    above = t32.astype(np.float64) > t
+    t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
+    return t32
+
+
+# ------------------------------------------------------------------ compiled tables
+@dataclass
+class Group:
+    """Trees of similar depth, traversed together for ``depth`` levels."""
+
+    trees: list  # indices into the ensemble's trees
+    layout: str  # "perfect" or "compact"
+    depth: int
+    # per level for "perfect"; one table shared by every level for "compact"
+    step_code: list = field(default_factory=list)  # test index ("table") or input column ("direct")
+    step_threshold: list = field(default_factory=list)  # "direct" only
+    left: np.ndarray | None = None  # "compact": left child of each node (leaves: themselves)
+    start: np.ndarray | None = None  # (n_trees,) position of each root
+    leaf_of: np.ndarray | None = None  # final position -> leaf row (several values per leaf)
+    values: np.ndarray | None = None  # by final position (one value per leaf) or by leaf row
+
+    def arrays(self) -> list:
+        return [*self.step_code, *self.step_threshold, self.left, self.leaf_of, self.values]
+
+
+@dataclass
+class ForestPlan:
+    """The constant tables of one ensemble, ready to become a graph (see module doc)."""
+
+    tests: str  # "table" (precomputed tests) or "direct"
+    n_values: int
+    n_outputs: int
+    groups: list = field(default_factory=list)
+    summing: np.ndarray | None = None  # (n_trees * n_values, n_outputs) 0/1, in group order
+    # which blocks the extended input needs (see _extended_columns)
+    blocks: tuple = (0,)
+    # "table": the distinct tests, as a column of the extended input and a threshold
+    test_column: np.ndarray | None = None
+    test_threshold: np.ndarray | None = None
+
+    def nbytes(self) -> int:
+        arrays = [a for g in self.groups for a in g.arrays()]
+        arrays += [self.summing, self.test_column, self.test_threshold]
+        return int(sum(a.nbytes for a in arrays if a is not None))
+
+    def describe(self) -> str:
+        groups = ", ".join(f"{len(g.trees)} trees x {g.depth} levels {g.layout}" for g in self.groups)
+        return f"{self.tests} tests; {groups}; {self.nbytes():,} bytes of tables"
+
+
+def plan_forest(
+    trees: list[Tree], n_features: int, n_outputs: int, *, layout: str | None = None, tests: str | None = None
+) -> ForestPlan:
+    """Compile ``trees`` into a :class:`ForestPlan`; ``layout``/``tests`` force a choice."""
+    if not trees:
+        raise ValueError("an ensemble needs at least one tree")
+    n_values = trees[0].value.shape[1]
+    if any(t.value.shape[1] != n_values for t in trees):
+        raise ValueError("every tree of an ensemble must have the same number of values per leaf")
+    if layout not in (None, "perfect", "compact") or tests not in (None, "table", "direct"):
+        raise ValueError(f"unknown layout {layout!r} or tests {tests!r}")
+    depths = np.array([t.depth() for t in trees])
+
+    column, threshold, plan_blocks = _extended_columns(*_test_keys(trees), n_features)
+    keys = np.stack([column, threshold.view(np.int32)], axis=1)
+    unique, code = np.unique(keys, axis=0, return_inverse=True)
+    code = code.ravel()
+    if tests is None:
+        steps = int(np.sum(np.maximum(depths, 1)))
+        tests = "table" if len(unique) <= TESTS_PER_STEP * steps else "direct"
+
+    plan = ForestPlan(tests, n_values, n_outputs, blocks=plan_blocks)
+    if tests == "table":
+        plan.test_column = unique[:, 0].astype(np.int32)
+        plan.test_threshold = unique[:, 1].astype(np.int32).view(np.float32)
+        node_code, node_threshold = code.astype(np.int32), None
+    else:
+        node_code, node_threshold = column, threshold
+
+    offsets = np.cumsum([0] + [len(t.left) for t in trees])
+    order = []
+    for members in _depth_groups(depths):
+        group = Group(list(members), "compact", int(depths[members].max()))
+        chosen = [trees[i] for i in members]
+        codes = [node_code[offsets[i] : offsets[i + 1]] for i in members]
+        thresholds = (
+            None if node_threshold is None else [node_threshold[offsets[i] : offsets[i + 1]] for i in members]
+        )
+        group.layout = layout or _layout(chosen, group.depth)
+        (_perfect if group.layout == "perfect" else _compact)(group, chosen, codes, thresholds)
+        plan.groups.append(group)
+        order.extend(members)
+
+    summing = np.zeros((len(trees) * n_values, n_outputs), dtype=np.float32)
+    for row, i in enumerate(order):
+        summing[row * n_values + np.arange(n_values), trees[i].columns] = 1.0
+    plan.summing = summing
+    return plan
+
+
+#: Cost of one more level and of one more group, in tree-levels (what one tree costs for
+#: one level): the ops of a level run whatever the number of trees.
+LEVEL_COST = 32
+GROUP_COST = 64
+
+
+def _depth_groups(depths: np.ndarray) -> list[np.ndarray]:
+    """Split trees into groups of similar depth: a group costs ``trees x its depth`` plus
+    fixed costs, so a few deep trees do not make all the shallow ones walk as far."""
+    levels = np.unique(np.maximum(depths, 0))
+    count = np.array([np.sum(depths == d) for d in levels])
+    # best[j]: cheapest split of the trees up to levels[j - 1]; a group ends at its deepest level.
+    best = [0.0] + [np.inf] * len(levels)
+    cut = [0] * (len(levels) + 1)
+    for j in range(1, len(levels) + 1):
+        for i in range(j):
+            cost = best[i] + count[i:j].sum() * levels[j - 1] + LEVEL_COST * levels[j - 1] + GROUP_COST
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    bounds, j = [], len(levels)
+    while j > 0:
+        bounds.append((cut[j], j))
+        j = cut[j]
+    groups = []
+    for i, j in reversed(bounds):
+        groups.append(np.flatnonzero((depths >= levels[i]) & (depths <= levels[j - 1])))
+    return groups
+
+
+def _layout(trees, depth: int) -> str:
+    perfect = len(trees) * 2.0 ** (depth + 1)
+    compact = 3.0 * sum(len(t.left) for t in trees)
+    return "perfect" if perfect <= PERFECT_SIZE_FACTOR * compact and depth <= 24 else "compact"
+
+
+#: Kinds of node test, each "does the sample go right?" for float32 ``x`` and ``t``.
+#: Infinite constants are avoided: the TFLite converter stores them as +-FLT_MAX.
+NEVER, ABOVE, ABOVE_OR_NAN, NAN_ONLY = range(4)
+
+
+def _test_keys(trees):
+    """Per node of all trees: feature, float32 threshold and kind of its test.
+
+    - NEVER: leaves (they absorb) and "x <= +inf, NaN left" splits;
+    - ABOVE: ``x > t``, NaN goes left;
+    - ABOVE_OR_NAN: ``x > t or isnan(x)``, NaN goes right;
+    - NAN_ONLY: "x <= +inf, NaN right" (HistGradientBoosting's split of NaN from the rest).
+    """
+    feature, threshold, kind = [], [], []
+    for t in trees:
+        inner = ~t.is_leaf
+        t32 = float32_thresholds(np.where(inner, t.threshold, 0.0))
+        if np.any(np.isneginf(t32[inner])):
+            raise ValueError("a split at -inf sends only -inf left; scikit-learn never makes one")
+        infinite = np.isposinf(t32)
+        nan_left = np.asarray(t.missing_left, dtype=bool)
+        k = np.where(nan_left, ABOVE, ABOVE_OR_NAN)
+        k = np.where(infinite, np.where(nan_left, NEVER, NAN_ONLY), k)
+        k = np.where(inner, k, NEVER)
+        if np.any((k == ABOVE_OR_NAN) & (t32 == np.finfo(np.float32).max)):
+            # NaN stands in as the largest float32 for these tests (see _extended_columns).
+            raise ValueError("a NaN-right split at the largest float32 cannot be rebuilt")
+        f = np.where(inner & (k != NEVER), t.feature, 0)
+        feature.append(f.astype(np.int64))
+        threshold.append(np.where((k == ABOVE) | (k == ABOVE_OR_NAN), t32, 0.0).astype(np.float32))
+        kind.append(k.astype(np.int64))
+    return np.concatenate(feature), np.concatenate(threshold), np.concatenate(kind)
+
+
+def _extended_columns(feature, threshold, kind, n_features: int):
+    """Each test as a column of the extended input and a threshold: ``column > threshold``
+    is "go right", one comparison whatever the kind of test.
+
+    The extended input is ``x`` (block 0: NaN compares false, goes left), then if needed
+    ``x`` with NaN as the largest float (block 1: NaN goes right of any threshold below
+    it) and ``isnan(x)`` as 0/1 (block 2: against 0 for NAN_ONLY, against 1 for NEVER).
+    """
+    block = np.choose(kind, [2, 0, 1, 2])
+    blocks = tuple(sorted({0, *(int(b) for b in np.unique(block))}))
+    position = np.searchsorted(blocks, block)
+    column = (position * n_features + feature).astype(np.int32)
+    threshold = np.choose(kind, [np.ones_like(threshold), threshold, threshold, np.zeros_like(threshold)])
+    return column, threshold.astype(np.float32), blocks
+
+
+def _perfect(group: Group, trees, codes, thresholds) -> None:
+    depth, n_trees = group.depth, len(trees)
+    width = [2**level for level in range(depth + 1)]
+    step_code = [np.zeros(n_trees * w, dtype=np.int32) for w in width[:-1]]
+    step_threshold = [np.zeros(n_trees * w, dtype=np.float32) for w in width[:-1]]
+    final = np.zeros(n_trees * width[-1], dtype=np.int64)  # (tree, node) -> row of all_nodes
+    offsets = np.cumsum([0] + [len(t.left) for t in trees])
+    for i, t in enumerate(trees):
+        left, right = np.asarray(t.left), np.asarray(t.right)
+        nodes, slots = np.array([0]), np.array([0])
+        for level in range(depth):
+            inner = left[nodes] >= 0
+            positions = i * width[level] + slots
+            step_code[level][positions] = codes[i][nodes]
+            if thresholds is not None:
+                step_threshold[level][positions] = thresholds[i][nodes]
+            # A leaf above the last level fills both child slots: whatever its test says.
+            nodes = np.concatenate([left[nodes[inner]], right[nodes[inner]], nodes[~inner], nodes[~inner]])
+            slots = np.concatenate(
+                [2 * slots[inner], 2 * slots[inner] + 1, 2 * slots[~inner], 2 * slots[~inner] + 1]
+            )
+        final[i * width[-1] + slots] = offsets[i] + nodes
+    group.step_code = step_code
+    group.step_threshold = step_threshold if thresholds is not None else []
+    group.start = np.arange(n_trees, dtype=np.int32)  # slot of tree i at level 0
+    _leaf_tables(group, trees, final)
+
+
+def _compact(group: Group, trees, codes, thresholds) -> None:
+    # Breadth-first numbering per tree, the two children of a node next to each other.
+    offsets = np.cumsum([0] + [len(t.left) for t in trees])
+    n_nodes = int(offsets[-1])
+    old_of_new = np.zeros(n_nodes, dtype=np.int64)
+    left_new = np.zeros(n_nodes, dtype=np.int32)
+    starts = []
+    position = 0
+    for i, t in enumerate(trees):
+        left, right = np.asarray(t.left), np.asarray(t.right)
+        new = np.zeros(len(left), dtype=np.int64)
+        new[0] = position
+        starts.append(position)
+        position += 1
+        frontier = np.array([0])
+        while len(frontier):
+            inner = frontier[left[frontier] >= 0]
+            kids = np.stack([left[inner], right[inner]], axis=1).ravel()
+            new[kids] = position + np.arange(len(kids))
+            position += len(kids)
+            frontier = kids
+        old_of_new[new] = offsets[i] + np.arange(len(left))
+        is_leaf = left < 0
+        left_new[new] = np.where(is_leaf, new, new[np.where(is_leaf, 0, left)])
+    group.step_code = [np.concatenate(codes)[old_of_new]]
+    group.step_threshold = [np.concatenate(thresholds)[old_of_new]] if thresholds is not None else []
+    group.left = left_new
+    group.start = np.asarray(starts, dtype=np.int32)
+    _leaf_tables(group, trees, old_of_new)
+
+
+def _leaf_tables(group: Group, trees, node_at) -> None:
+    """Values by final position: directly for one value per leaf, else through a leaf row.
+
+    ``node_at`` is the node (counted over ``trees``) at each final position; only the
+    positions holding a leaf can be final, the others get 0 / row 0.
+    """
+    all_values = np.concatenate([t.value for t in trees]).astype(np.float32)
+    at_leaf = np.concatenate([t.is_leaf for t in trees])[node_at]
+    if all_values.shape[1] == 1:
+        group.values = np.where(at_leaf, all_values[node_at, 0], 0.0).astype(np.float32)
+        return
+    leaves, row = np.unique(node_at[at_leaf], return_inverse=True)
+    group.leaf_of = np.zeros(len(node_at), dtype=np.int32)
+    group.leaf_of[at_leaf] = row
+    group.values = all_values[leaves]
+
+
+# ------------------------------------------------------------------ the graph
+def forest_sum(x, trees: list[Tree], n_outputs: int, *, layout: str | None = None, tests: str | None = None):
+    """``sum over trees of value[leaf reached by x]`` as a (batch, n_outputs) float32 tensor.
+
+    Parameters
+    ----------
+    x : float32 tensor of shape (batch, n_features)
+    trees : list of Tree
+    n_outputs : int
+        Width of the output; each tree adds its values to its ``columns``.
+    layout, tests : str, default=None
+        Force "perfect"/"compact" and "table"/"direct" (for benchmarks and tests).
+    """
+    plan = plan_forest(trees, int(x.shape[1]), n_outputs, layout=layout, tests=tests)
+    return build_plan(x, plan)
+
+
+def build_plan(x, plan: ForestPlan):
+    tf = _tf()
+    columns = _extended_input(x, plan.blocks)
+    if plan.tests == "table":
+        results = _test_table(columns, plan)
+
+        def went_right(codes, thresholds, roots, position):
+            if position is None:  # the roots: the same tests for every sample
+                return tf.gather(results, codes[roots], axis=1)
+            return tf.gather(results, tf.gather(codes, position), batch_dims=1)
+    else:
+
+        def went_right(codes, thresholds, roots, position):
+            if position is None:
+                return tf.cast(tf.gather(columns, codes[roots], axis=1) > thresholds[roots], tf.int32)
+            chosen = tf.gather(columns, tf.gather(codes, position), batch_dims=1)
+            return tf.cast(chosen > tf.gather(thresholds, position), tf.int32)
+
+    parts = [_traverse(x, plan, group, went_right) for group in plan.groups]
+    values = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+    summing = plan.summing
+    if summing.shape[0] == summing.shape[1] and np.array_equal(summing, np.eye(len(summing))):
+        return values
+    return tf.matmul(values, summing)
+
+
+def _traverse(x, plan: ForestPlan, group: Group, went_right):
+    """(batch, n_trees * n_values): the values of the leaves the samples reach."""
+    tf = _tf()
+
+    def step(level):
+        table = level if group.layout == "perfect" else 0
+        thresholds = group.step_threshold[table] if group.step_threshold else None
+        return group.step_code[table], thresholds
+
+    if group.depth == 0:
+        position = tf.zeros(tf.stack([tf.shape(x)[0], len(group.trees)]), tf.int32) + group.start
+    else:
+        right = went_right(*step(0), group.start, None)
+        position = right + (2 * group.start if group.layout == "perfect" else group.left[group.start])
+    for level in range(1, group.depth):
+        codes, thresholds = step(level)
+        right = went_right(codes, thresholds, None, position)
+        if group.layout == "perfect":
+            position = position + position + right
+        else:
+            position = tf.gather(group.left, position) + right
+    if group.leaf_of is None:
+        return tf.gather(group.values, position)
+    values = tf.gather(group.values, tf.gather(group.leaf_of, position))
+    return tf.reshape(values, [-1, len(group.trees) * plan.n_values])
+
+
+def _test_table(columns, plan: ForestPlan):
+    """(batch, n_tests) int32: 1 where the test sends the sample right, from the extended input.
+
+    Computed as (n_tests, batch) so that each test gathers a whole row of the transposed
+    input at once, then compared with the thresholds as a column (one op for all tests).
+    """
+    tf = _tf()
+    rows = tf.transpose(columns)
+    chosen = tf.gather(rows, plan.test_column)
+    right = tf.greater(chosen, plan.test_threshold[:, None])
+    # Transposed as int8: TFLite's int32 transpose of this shape is four times slower.
+    return tf.cast(tf.transpose(tf.cast(right, tf.int8)), tf.int32)
+
+
+def _extended_input(x, blocks):
+    """``x`` and the NaN-handling blocks of :func:`_extended_columns`, side by side."""
+    tf = _tf()
+    if blocks == (0,):
+        return x
+    nan = tf.not_equal(x, x)  # TFLite has no IS_NAN kernel
+    parts = [x]
+    if 1 in blocks:
+        parts.append(tf.where(nan, tf.constant(np.finfo(np.float32).max, tf.float32), x))
+    if 2 in blocks:
+        parts.append(tf.cast(nan, tf.float32))
+    return tf.concat(parts, axis=1)
+
+
+# ------------------------------------------------------------------ after the sum
+def add_constant(raw, values):
+    """``raw + values`` for float64 ``values`` of shape (n_outputs,); skipped when all zero."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if not np.any(values):
+        return raw
+    return raw + values.astype(np.float32)
+
+
+def inverse_link(raw, link: str, *, proba: bool, scale: float = 1.0):
+    """scikit-learn's inverse link on (batch, k) raw predictions.
+
+    ``identity`` and ``log`` (exp) give values; ``logit`` (sigmoid) and ``half_logit``
+    (``sigmoid(2 z)``, the exponential loss) give ``[1 - p, p]`` when ``proba``;
+    ``multinomial`` is the softmax of ``scale * raw``.
+    """
+    tf = _tf()
+    if link == "identity":
+        return raw
+    if link == "log":
+        return tf.exp(raw)
+    if link in ("logit", "half_logit"):
+        p = tf.math.sigmoid(raw + raw if link == "half_logit" else raw)
+        return tf.concat([1.0 - p, p], axis=1) if proba else p
+    if link == "multinomial":
+        return tf.nn.softmax(raw * scale if scale != 1.0 else raw, axis=1)
+    raise ValueError(f"unknown link {link!r}")

@@ -1,0 +1,246 @@
+"""Tree ensembles: every tree of the ensemble traversed at once by ``_tree_ops``.
+
+- RandomForest / ExtraTrees classifiers: ``predict_proba`` is the mean of the trees'
+  class fractions; regressors: the mean of the trees' values.
+- GradientBoosting: the init estimator's constant raw prediction plus ``learning_rate``
+  times each stage's tree, then the loss's inverse link (sigmoid, ``sigmoid(2 z)`` for
+  the exponential loss, softmax). A custom ``init`` estimator is not rebuilt.
+- HistGradientBoosting: the baseline plus the trees' leaf values (shrinkage included),
+  then the inverse link (identity, exp, sigmoid, softmax). NaN follows each node's
+  ``missing_go_to_left``, and the "NaN only" splits (threshold +inf) too. Categorical
+  features are not rebuilt.
+- AdaBoostClassifier (SAMME, the only algorithm of scikit-learn 1.9): each tree votes
+  ``w`` for the class its leaf predicts and ``-w / (K - 1)`` for the others; the
+  decision is the vote over the total weight, and ``predict_proba`` its softmax.
+
+AdaBoostRegressor is not rebuilt: its weighted median compares float64 cumulative sums
+of estimator weights against half their total; float32 arithmetic cannot reproduce that
+comparison for every input, so the rebuild would not be exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    AdaBoostClassifier,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
+
+from . import _tree_ops
+from ._checks import checked_by, require_output, unsupported
+from .tree import check_single_output, class_fractions, regression_values, tree_of
+
+#: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
+_LINKS = {
+    "IdentityLink": "identity",
+    "LogLink": "log",
+    "LogitLink": "logit",
+    "HalfLogitLink": "half_logit",
+    "MultinomialLogit": "multinomial",
+}
+
+
+def _n_features(estimator) -> int:
+    return int(estimator.n_features_in_)
+
+
+def _link(estimator) -> str:
+    name = type(estimator._loss.link).__name__
+    if name not in _LINKS:
+        raise unsupported(
+            estimator,
+            f"a loss whose link is {name}",
+            "the identity, log, logit, half-logit or multinomial-logit link",
+            "Use one of scikit-learn's built-in losses.",
+        )
+    return _LINKS[name]
+
+
+# ------------------------------------------------------------------ random forests
+def check_forest_classifier(estimator, output: str) -> None:
+    require_output(estimator, output, ("proba",))
+    check_single_output(estimator)
+
+
+@checked_by(check_forest_classifier)
+def build_forest_classifier(estimator, x, output):
+    check_forest_classifier(estimator, output)
+    n = len(estimator.estimators_)
+    trees = [tree_of(e.tree_, class_fractions(e) / n) for e in estimator.estimators_]
+    return _tree_ops.forest_sum(x, trees, int(estimator.n_classes_))
+
+
+def check_forest_regressor(estimator, output: str) -> None:
+    require_output(estimator, output, ("values",))
+
+
+@checked_by(check_forest_regressor)
+def build_forest_regressor(estimator, x, output):
+    check_forest_regressor(estimator, output)
+    n = len(estimator.estimators_)
+    trees = [tree_of(e.tree_, regression_values(e) / n) for e in estimator.estimators_]
+    return _tree_ops.forest_sum(x, trees, int(estimator.n_outputs_))
+
+
+# ------------------------------------------------------------------ gradient boosting
+def _constant_init(estimator) -> bool:
+    init = estimator.init_
+    if isinstance(init, str):
+        return init == "zero"
+    if type(init) is DummyRegressor:
+        return True  # mean, median, quantile and constant all predict one value
+    return type(init) is DummyClassifier and init.strategy != "stratified"
+
+
+def check_gradient_boosting(estimator, output: str) -> None:
+    if hasattr(estimator, "classes_"):
+        require_output(estimator, output, ("proba", "decision"))
+    else:
+        require_output(estimator, output, ("values",))
+    if not _constant_init(estimator):
+        raise unsupported(
+            estimator,
+            f"init={type(estimator.init_).__name__}(...)",
+            "the default init (or 'zero', or a DummyClassifier/DummyRegressor with a constant prediction)",
+            "Refit with the default init: a custom init estimator's raw predictions are not rebuilt.",
+        )
+    _link(estimator)
+
+
+@checked_by(check_gradient_boosting)
+def build_gradient_boosting(estimator, x, output):
+    check_gradient_boosting(estimator, output)
+    stages = np.asarray(estimator.estimators_)  # (n_stages, n_trees_per_stage) of regressors
+    rate = float(estimator.learning_rate)
+    trees = [
+        tree_of(stage[k].tree_, rate * regression_values(stage[k]), columns=[k])
+        for stage in stages
+        for k in range(stages.shape[1])
+    ]
+    # The init estimator predicts a constant: its raw prediction for any one sample.
+    zeros = np.zeros((1, _n_features(estimator)), dtype=np.float32)
+    init = np.asarray(estimator._raw_predict_init(zeros), dtype=np.float64)[0]
+    raw = _tree_ops.forest_sum(x, trees, stages.shape[1])
+    raw = _tree_ops.add_constant(raw, init)
+    return _finish(estimator, raw, output)
+
+
+def _finish(estimator, raw, output):
+    """Raw predictions -> what ``output`` asks for, through the loss's inverse link."""
+    if output == "decision":
+        return raw
+    return _tree_ops.inverse_link(raw, _link(estimator), proba=output == "proba")
+
+
+# ------------------------------------------------------------------ histogram boosting
+def check_hist_gradient_boosting(estimator, output: str) -> None:
+    if hasattr(estimator, "classes_"):
+        require_output(estimator, output, ("proba", "decision"))
+    else:
+        require_output(estimator, output, ("values",))
+    categorical = getattr(estimator, "is_categorical_", None)
+    if getattr(estimator, "_preprocessor", None) is not None or (
+        categorical is not None and np.any(categorical)
+    ):
+        raise unsupported(
+            estimator,
+            "categorical features",
+            "numeric features only",
+            "Fit it with categorical_features=None, encoding categories yourself "
+            "(e.g. an OrdinalEncoder before the model, or one-hot columns).",
+        )
+    _link(estimator)
+
+
+def _hist_tree(estimator, predictor, column: int) -> _tree_ops.Tree:
+    nodes = predictor.nodes
+    leaf = nodes["is_leaf"].astype(bool)
+    if np.any(nodes["is_categorical"].astype(bool) & ~leaf):  # guard: check_... refuses these first
+        raise unsupported(
+            estimator, "categorical splits", "numeric splits only", "Fit with categorical_features=None."
+        )
+    return _tree_ops.Tree(
+        left=np.where(leaf, -1, nodes["left"].astype(np.int64)),
+        right=np.where(leaf, -1, nodes["right"].astype(np.int64)),
+        feature=nodes["feature_idx"].astype(np.int64),
+        threshold=nodes["num_threshold"].astype(np.float64),
+        missing_left=nodes["missing_go_to_left"].astype(bool),
+        value=nodes["value"].astype(np.float64),
+        columns=[column],
+    )
+
+
+@checked_by(check_hist_gradient_boosting)
+def build_hist_gradient_boosting(estimator, x, output):
+    check_hist_gradient_boosting(estimator, output)
+    trees = [
+        _hist_tree(estimator, p, k) for iteration in estimator._predictors for k, p in enumerate(iteration)
+    ]
+    n_outputs = int(estimator.n_trees_per_iteration_)
+    raw = _tree_ops.forest_sum(x, trees, n_outputs)
+    raw = _tree_ops.add_constant(raw, np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel())
+    return _finish(estimator, raw, output)
+
+
+# ------------------------------------------------------------------ AdaBoost
+def check_adaboost(estimator, output: str) -> None:
+    require_output(estimator, output, ("proba", "decision"))
+    for tree in estimator.estimators_:
+        if type(tree) not in (DecisionTreeClassifier, ExtraTreeClassifier):
+            raise unsupported(
+                estimator,
+                f"estimator={type(tree).__name__}(...)",
+                "DecisionTreeClassifier or ExtraTreeClassifier base estimators",
+                "Use the default estimator (a decision stump) or another tree classifier.",
+            )
+        check_single_output(tree)
+    if estimator.n_classes_ < 2:
+        raise unsupported(
+            estimator, "a single class", "two classes or more", "Fit it on at least two classes."
+        )
+
+
+@checked_by(check_adaboost)
+def build_adaboost(estimator, x, output):
+    check_adaboost(estimator, output)
+    classes = np.asarray(estimator.classes_)
+    k = len(classes)
+    weights = np.asarray(estimator.estimator_weights_, dtype=np.float64)
+    total = weights.sum()  # over every weight, as scikit-learn (unfitted stages weigh 0)
+    trees = []
+    for tree, w in zip(estimator.estimators_, weights[: len(estimator.estimators_)], strict=True):
+        # scikit-learn's tree.predict: the first class of largest value at the leaf.
+        label = np.asarray(tree.classes_)[np.argmax(np.asarray(tree.tree_.value)[:, 0, :], axis=1)]
+        voted = np.searchsorted(classes, label)  # classes_ is sorted (np.unique)
+        vote = np.where(np.arange(k)[None, :] == voted[:, None], w, -w / (k - 1)) / total
+        if k == 2:  # decision = vote for the second class minus vote for the first
+            vote = vote[:, 1:] - vote[:, :1]
+        trees.append(tree_of(tree.tree_, vote))
+    decision = _tree_ops.forest_sum(x, trees, 1 if k == 2 else k)
+    if output == "decision":
+        return decision
+    if k == 2:
+        return _tree_ops.inverse_link(decision, "logit", proba=True)  # softmax([-d, d] / 2)
+    return _tree_ops.inverse_link(decision, "multinomial", proba=True, scale=1.0 / (k - 1))
+
+
+BUILDERS = {
+    RandomForestClassifier: build_forest_classifier,
+    ExtraTreesClassifier: build_forest_classifier,
+    RandomForestRegressor: build_forest_regressor,
+    ExtraTreesRegressor: build_forest_regressor,
+    GradientBoostingClassifier: build_gradient_boosting,
+    GradientBoostingRegressor: build_gradient_boosting,
+    HistGradientBoostingClassifier: build_hist_gradient_boosting,
+    HistGradientBoostingRegressor: build_hist_gradient_boosting,
+    AdaBoostClassifier: build_adaboost,
+}

@@ -1,0 +1,95 @@
+"""k-nearest neighbours: distances to every training point, top-k, then a vote or an average.
+
+Supported: KNeighborsClassifier and KNeighborsRegressor with the euclidean metric
+(``metric="minkowski"`` with ``p=2``, ``"euclidean"`` or ``"l2"``) and ``weights``
+``"uniform"`` or ``"distance"``, single-output classification (multi-output regression is
+fine). Not supported: other metrics (manhattan, cosine, ...), ``metric="precomputed"``,
+callable weights, and multi-output classification.
+
+Neighbours are ranked by squared distances summed in double-float arithmetic (about
+44 bits), so points whose float64 distances differ only beyond float32's 7 digits are
+ordered as scikit-learn orders them. Among points at exactly the same distance the lower
+training index comes first, as in scikit-learn's brute-force search; its tree searches
+(``kd_tree``, ``ball_tree``, picked by ``algorithm="auto"`` for up to 15 features) may
+pick another of exactly tied points, so a sample whose k-th neighbour is exactly tied
+with a point of another class can get a different vote. The whole training set is
+stored in the .tflite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+from . import _ops
+from ._checks import checked_by, require_output, unsupported
+
+METRICS = ("euclidean",)
+WEIGHTS = ("uniform", "distance")
+
+
+def check_neighbors(estimator, output: str) -> None:
+    metric = getattr(estimator, "effective_metric_", estimator.metric)
+    if metric not in METRICS or estimator.effective_metric_params_:
+        raise unsupported(
+            estimator,
+            f"metric={estimator.metric!r} (effectively {metric!r})",
+            "the euclidean metric: metric='minkowski' with p=2, 'euclidean' or 'l2'",
+            "Refit with metric='euclidean'.",
+        )
+    if callable(estimator.weights) or estimator.weights not in WEIGHTS:
+        raise unsupported(
+            estimator,
+            f"weights={estimator.weights!r}",
+            "weights 'uniform' or 'distance'",
+            "Refit with one of those weightings.",
+        )
+    if isinstance(estimator, KNeighborsClassifier):
+        require_output(estimator, output, ("proba",))
+        if estimator.outputs_2d_:
+            raise unsupported(
+                estimator,
+                "a multi-output target",
+                "a single target column",
+                "Fit one classifier per target.",
+            )
+    else:
+        require_output(estimator, output, ("values",))
+    if estimator.n_neighbors > estimator.n_samples_fit_:
+        raise unsupported(
+            estimator,
+            f"n_neighbors={estimator.n_neighbors} and only {estimator.n_samples_fit_} training samples",
+            "n_neighbors at most the number of training samples",
+            "Lower n_neighbors.",
+        )
+
+
+def _fit_points(estimator) -> np.ndarray:
+    points = estimator._fit_X
+    return np.asarray(points.toarray() if hasattr(points, "toarray") else points, dtype=np.float64)
+
+
+def small_integers(points: np.ndarray) -> bool:
+    """Whether squared distances between integer inputs and ``points`` are exact in float32."""
+    if not np.all(points == np.round(points)):
+        return False
+    largest = float(np.abs(points).max()) if points.size else 0.0
+    return (2 * largest) ** 2 * points.shape[1] < 2**24
+
+
+@checked_by(check_neighbors)
+def build_neighbors(estimator, x, output):
+    check_neighbors(estimator, output)
+    points = _fit_points(estimator)
+    index, d2, chosen = _ops.nearest(
+        x, points, int(estimator.n_neighbors), exact_integers=small_integers(points)
+    )
+    weight = _ops.neighbour_weights(d2, chosen, estimator.weights)
+    if isinstance(estimator, KNeighborsClassifier):
+        table = np.eye(len(estimator.classes_))[np.asarray(estimator._y)]
+    else:
+        table = np.asarray(estimator._y, dtype=np.float64).reshape(len(points), -1)
+    return _ops.neighbour_average(index, weight, table)
+
+
+BUILDERS = {KNeighborsClassifier: build_neighbors, KNeighborsRegressor: build_neighbors}
