@@ -341,33 +341,24 @@ class Controller:
                 calibration if mode.calibrated else None,
                 settings.threads,
             )
-            if key in self._variants:
-                state.cached_hits += 1
-                state.variant_status[mode.label] = "cached"
-            else:
-                state.variant_status[mode.label] = "converting"
-                self._progress(f"{mode.label}: converting and measuring…")
-                self._variants[key] = bench.variant(mode, samples)
-                row = self._variants[key][0]
-                state.variant_status[mode.label] = "failed" if row["error"] else "done"
-            row, converted = self._variants[key]
+            row, converted = self._cached(
+                key, mode.label, "converting and measuring", lambda m=mode: bench.variant(m, samples)
+            )
             rows.append(row)
             if converted is not None:
-                variants[mode.label] = converted
+                variants[converted.label] = converted
             state.done += 1
             self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
         int8 = next((m for m in modes if m.name == "int8"), None)
         if settings.keep_float and int8 is not None and not cancelled and not self._cancel.is_set():
             label = f"int8+float({settings.keep_float})"
             key = (model_key, dataset_key, label, calibration, settings.threads)
-            if key in self._variants:
-                state.variant_status[label] = "cached"
-            else:
-                state.variant_status[label] = "converting"
-                self._progress(f"{label}: finding the worst layers and converting…")
-                self._variants[key] = bench.mixed_variant(int8, samples, settings.keep_float)
-                state.variant_status[label] = "failed" if self._variants[key][0]["error"] else "done"
-            row, converted = self._variants[key]
+            row, converted = self._cached(
+                key,
+                label,
+                "finding the worst layers and converting",
+                lambda: bench.mixed_variant(int8, samples, settings.keep_float),
+            )
             rows.append(row)
             if converted is not None:
                 variants[converted.label] = converted
@@ -375,6 +366,19 @@ class Controller:
         state.status = ("Cancelled: " if cancelled else "Done: ") + ", ".join(
             f"{label} {status}" for label, status in state.variant_status.items()
         )
+
+    def _cached(self, key: tuple, label: str, doing: str, measure) -> tuple[dict, object]:
+        """A variant's (row, converted) from the cache, or measured now and cached."""
+        status = self.state.variant_status
+        if key in self._variants:
+            self.state.cached_hits += 1
+            status[label] = "cached"
+        else:
+            status[label] = "converting"
+            self._progress(f"{label}: {doing}…")
+            self._variants[key] = measure()
+            status[label] = "failed" if self._variants[key][0]["error"] else "done"
+        return self._variants[key]
 
     def _bench(self, model_key: str, dataset_key: str, settings: Settings) -> Bench:
         key = (model_key, dataset_key, settings.threads, settings.latency_budget)
