@@ -14,6 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("WORKBENCH_CACHE_DIR", str(ROOT / ".pytest_cache" / "workbench-examples"))
+# Worker processes can unpickle the test helpers in this folder (see gates.py).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")) if p
+)
 
 import workbench  # noqa: E402  (after the cache directory is set)
 

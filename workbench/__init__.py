@@ -18,6 +18,7 @@ from .errors import (
     ConversionError,
     DataMismatchError,
     DatasetError,
+    InvalidArgumentError,
     ModelLoadError,
     NotFittedError,
     RepresentativeDataError,
@@ -27,7 +28,7 @@ from .errors import (
     WorkbenchError,
 )
 from .examples import EXAMPLES, load_example
-from .modes import MODE_NAMES, Mode
+from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
 
 __version__ = "0.1.0"
@@ -51,12 +52,16 @@ __all__ = [
     "DataMismatchError",
     "Dataset",
     "DatasetError",
+    "DEFAULT_MODES",
+    "ALL_MODES",
+    "InvalidArgumentError",
     "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
     "Mode",
     "ModelLoadError",
     "NotFittedError",
+    "QUANTIZER_MODES",
     "RepresentativeDataError",
     "TensorInfo",
     "UnknownModeError",

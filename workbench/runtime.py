@@ -96,6 +96,8 @@ class Converted:
         self._input_index = input_details[0]["index"]
         self._output_index = output_details[0]["index"]
         self.ops = _builtin_op_counts(self.content)
+        #: True for a quantizer variant whose recipe quantized no tensor of this model.
+        self.unchanged = False
 
     # -------------------------------------------------------------------- basics
     @property
@@ -352,6 +354,22 @@ def _builtin_op_names() -> dict[int, str]:
         for name, value in vars(schema.BuiltinOperator).items()
         if not name.startswith("_") and isinstance(value, int)
     }
+
+
+def stored_tensor_types(content: bytes) -> dict[str, int]:
+    """How many tensors with stored data (weights, constants) the file has, by type."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAsModel(content, 0)
+    counts: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if tensor.Buffer() and model.Buffers(tensor.Buffer()).DataLength():
+                counts[names.get(tensor.Type(), "?")] += 1
+    return dict(counts)
 
 
 def _builtin_op_counts(content: bytes) -> dict[str, int]:
