@@ -81,4 +81,6 @@ def mlp_variants(digits_mlp, digits):
 
 @pytest.fixture(scope="session")
 def cnn_comparison(digits_cnn, digits_images):
-    return workbench.compare(digits_cnn, digits_images, latency_budget=0.2, progress=False)
+    return workbench.compare(
+        digits_cnn, digits_images, modes=workbench.MODE_NAMES, latency_budget=0.2, progress=False
+    )

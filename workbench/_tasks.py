@@ -57,9 +57,61 @@ def _convert(spec, mode, samples, select_tf_ops=False):
 
 
 def _quantize(content, mode, samples, keep=None, validate=None):
-    from .quantize import apply_recipe
+    """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``);
+    with ``validate`` samples, also the library's per-tensor validation."""
+    import numpy as np
 
-    return apply_recipe(content, mode, samples, keep=keep, validate=validate)
+    quantizer = mode.quantizer(content, keep)
+    signature, input_name = _signature_input(content)
+    calibration = None
+    if quantizer.need_calibration:
+        calibration = quantizer.calibrate(
+            {signature: _signature_samples(input_name, samples)}, num_threads=_threads()
+        )
+    result = quantizer.quantize(calibration, enable_progress_report=False)
+    answer = {"content": bytes(result.quantized_model)}
+    if validate is not None:
+        from litert_quantizer.utils import validation_utils
+
+        metrics = [validation_utils.ValidationErrorMetric(m) for m in VALIDATION_METRICS]
+        compared = quantizer.validate(
+            test_data={signature: _signature_samples(input_name, validate)},
+            error_metrics=metrics,
+            num_threads=_threads(),
+        )
+        by_kind = compared.get_signature_comparison_result(signature)
+        answer["validation"] = [
+            {"tensor": tensor, "kind": kind, **{m: float(values.get(m, np.nan)) for m in VALIDATION_METRICS}}
+            for kind in ("output", "intermediate", "constant", "input")
+            for tensor, values in getattr(by_kind, f"{kind}_tensors").items()
+        ]
+    return answer
+
+
+#: Error metrics asked of the quantizer's validation, in the library's names.
+VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
+
+
+def _signature_input(content: bytes) -> tuple[str, str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_content=content).get_signature_list()
+    if not signatures:
+        raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
+    signature = next(iter(signatures))
+    return signature, signatures[signature]["inputs"][0]
+
+
+def _signature_samples(input_name: str, samples) -> list[dict]:
+    import numpy as np
+
+    return [{input_name: np.asarray(sample, dtype=np.float32)[None, ...]} for sample in samples]
+
+
+def _threads() -> int:
+    import os
+
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _graph_ops(spec):

@@ -86,6 +86,11 @@ def calibration_samples(source: Source, mode: Mode, representative) -> np.ndarra
     """Validated calibration samples for ``mode``, or None when the mode does not calibrate."""
     if not mode.calibrated:
         return None
+    return representative_samples(source, representative)
+
+
+def representative_samples(source: Source, representative) -> np.ndarray:
+    """``representative`` (samples, a generator or a Dataset) as validated float32 samples."""
     if representative is None:
         validate_representative(None, source.input_shape)
     if isinstance(representative, Dataset):

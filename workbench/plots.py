@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 _ORIGINAL_COLOR = "#444444"
@@ -111,6 +113,23 @@ def _pad_metric_axis(ax, values):
         low, high = values.min(), values.max()
         pad = max((high - low) * 0.25, 0.01)
         ax.set_ylim(low - pad, high + pad)
+
+
+_PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_PNG_CACHE_SIZE = 64
+
+
+def cached_png(key: tuple, draw) -> bytes:
+    """PNG bytes of the figure ``draw()`` makes, kept for the last few keys (same results,
+    same picture: toggling back to variants already shown does not draw again)."""
+    if key in _PNG_CACHE:
+        _PNG_CACHE.move_to_end(key)
+        return _PNG_CACHE[key]
+    png = figure_png(draw())
+    _PNG_CACHE[key] = png
+    while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
+        _PNG_CACHE.popitem(last=False)
+    return png
 
 
 def figure_png(figure, dpi: int = 110) -> bytes:

@@ -3,23 +3,22 @@
 The float32 bytes are the hub (``workbench.convert.float32_hub``); a recipe takes them to a
 variant in tens of milliseconds, without TensorFlow and without the converter. The library
 is native code in part, so the recipe is applied in the worker process, like conversion.
-This module knows only bytes: it never imports the converter side.
+This module knows only bytes: it never imports the converter side. What runs in the
+worker is ``workbench._tasks._quantize``.
 """
 
 from __future__ import annotations
 
-import os
+import re
 
 import numpy as np
+import pandas as pd
 
 from ._worker import DEFAULT_TIMEOUT
 from ._worker import run as run_in_worker
 from .errors import ConversionError, RepresentativeDataError
 from .modes import Mode
-from .runtime import Converted, stored_tensor_types
-
-#: Error metrics asked of the quantizer's validation, in the library's names.
-VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
+from .runtime import Converted, op_graph, stored_tensor_types
 
 
 class QuantizerError(ConversionError):
@@ -84,7 +83,8 @@ def validation(
     """The quantizer's own per-tensor validation of ``mode`` against the float32 model.
 
     Every tensor of the quantized model is compared with the float32 one on
-    ``test_samples`` (MSE, SNR in dB, cosine similarity, as the library computes them).
+    ``test_samples`` (MSE, SNR in dB, cosine similarity, as the library computes them; the
+    metrics are ``workbench._tasks.VALIDATION_METRICS``).
 
     Returns
     -------
@@ -132,59 +132,90 @@ def _apply(float32, mode, samples, *, keep, validate, timeout):
     return answer
 
 
-# ------------------------------------------------------------ in the worker process
-def apply_recipe(content: bytes, mode: Mode, samples, keep=None, validate=None) -> dict:
-    """Quantize ``content`` with ``mode``'s recipe (runs in the worker; see ``_tasks``)."""
-    quantizer = mode.quantizer(content, keep)
-    signature, input_name = _signature_input(content)
-    calibration = None
-    if quantizer.need_calibration:
-        calibration = quantizer.calibrate(
-            {signature: _signature_samples(input_name, samples)}, num_threads=_threads()
-        )
-    result = quantizer.quantize(calibration, enable_progress_report=False)
-    answer = {"content": bytes(result.quantized_model)}
-    if validate is not None:
-        answer["validation"] = _validate(quantizer, signature, input_name, validate)
-    return answer
+def tensor_errors(
+    float32: Converted,
+    mode: Mode,
+    samples: np.ndarray | None,
+    test_samples: np.ndarray,
+    layer_of=None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> pd.DataFrame:
+    """Per-layer error of a quantizer variant from LiteRT Quantizer's own validation, worst first.
 
+    The library compares every tensor of the quantized model with the float32 one, end to
+    end, so error that one layer makes shows in every layer after it. Each op's *own* share
+    is the SNR it loses: the SNR of its output below the worst SNR of its inputs
+    (``snr_drop_db``). Layers are ranked by that, so the blame falls where the damage is
+    done, not where it shows.
 
-def _validate(quantizer, signature, input_name, test_samples) -> list[dict]:
-    from litert_quantizer.utils import validation_utils
-
-    metrics = [validation_utils.ValidationErrorMetric(m) for m in VALIDATION_METRICS]
-    compared = quantizer.validate(
-        test_data={signature: _signature_samples(input_name, test_samples)},
-        error_metrics=metrics,
-        num_threads=_threads(),
-    )
-    result = compared.get_signature_comparison_result(signature)
-    rows = []
-    for kind in ("output", "intermediate", "constant", "input"):
-        for tensor, values in getattr(result, f"{kind}_tensors").items():
-            rows.append(
+    Returns
+    -------
+    pandas.DataFrame
+        ``layer, op, snr_drop_db, snr_db, mse, cosine_similarity, tensor`` for every op
+        output, worst first, and the weights' own error (``op="weights"``) after them.
+    """
+    rows = validation(float32, mode, samples, test_samples, timeout=timeout)
+    layer_of = layer_of or (lambda name: name)
+    by_tensor = {row["tensor"]: {**row, "snr": _decibels(row["snr"])} for row in rows}
+    table = []
+    for op in op_graph(float32.content):
+        for output in op["outputs"]:
+            measured = by_tensor.get(output)
+            if measured is None:
+                continue
+            before = [min(by_tensor[name]["snr"], _SNR_CAP) for name in op["inputs"] if name in by_tensor]
+            snr = measured["snr"]
+            drop = max(min(before, default=_SNR_CAP) - min(snr, _SNR_CAP), 0.0)
+            table.append(
                 {
-                    "tensor": tensor,
-                    "kind": kind,
-                    **{m: float(values.get(m, np.nan)) for m in VALIDATION_METRICS},
+                    "layer": layer_of(output),
+                    "op": op["op"],
+                    "snr_drop_db": float(drop),
+                    "snr_db": snr,
+                    "mse": measured["mse"],
+                    "cosine_similarity": measured["cosine_similarity"],
+                    "tensor": output,
                 }
             )
-    return rows
+    ops = pd.DataFrame(table, columns=_ERROR_COLUMNS).sort_values("snr_drop_db", ascending=False)
+    weights = pd.DataFrame(
+        [
+            {
+                "layer": layer_of(row["tensor"]),
+                "op": "weights",
+                "snr_drop_db": np.nan,
+                "snr_db": row["snr"],
+                "mse": row["mse"],
+                "cosine_similarity": row["cosine_similarity"],
+                "tensor": row["tensor"],
+            }
+            for row in by_tensor.values()
+            if row["kind"] == "constant"
+        ],
+        columns=_ERROR_COLUMNS,
+    ).sort_values("snr_db")
+    return pd.concat([ops, weights], ignore_index=True)
 
 
-def _signature_input(content: bytes) -> tuple[str, str]:
-    from ai_edge_litert.interpreter import Interpreter
-
-    signatures = Interpreter(model_content=content).get_signature_list()
-    if not signatures:
-        raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
-    signature = next(iter(signatures))
-    return signature, signatures[signature]["inputs"][0]
+# An exact match has (near) infinite SNR; counted as this many dB so drops stay finite.
+_SNR_CAP = 120.0
 
 
-def _signature_samples(input_name: str, samples) -> list[dict]:
-    return [{input_name: np.asarray(sample, dtype=np.float32)[None, ...]} for sample in samples]
+def _decibels(ratio: float) -> float:
+    """The library's SNR is a power ratio; tables show it in dB, capped at ``_SNR_CAP``."""
+    if not np.isfinite(ratio) or ratio <= 0:
+        return _SNR_CAP if ratio == np.inf else float("nan")
+    return float(min(10 * np.log10(ratio), _SNR_CAP))
 
 
-def _threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+_ERROR_COLUMNS = ["layer", "op", "snr_drop_db", "snr_db", "mse", "cosine_similarity", "tensor"]
+
+
+def keep_scopes(errors: pd.DataFrame, layers, precision: str) -> tuple[dict[str, str], list[str]]:
+    """The op scopes to keep at ``precision`` for the ``layers`` worst layers (a count or names),
+    as LiteRT Quantizer matches them (a regular expression over an op's output tensor names)."""
+    ranked = errors[errors["op"] != "weights"]
+    chosen = ranked.head(layers) if isinstance(layers, int) else ranked[ranked["layer"].isin(list(layers))]
+    scopes = {re.escape(tensor): precision for tensor in chosen["tensor"]}
+    return scopes, list(dict.fromkeys(chosen["layer"]))

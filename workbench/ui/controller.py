@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from ..compare import Bench, Comparison
 from ..datasets import DATASET_NAMES, Dataset, load_dataset
-from ..errors import DatasetError, ModelLoadError, WorkbenchError
+from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, WorkbenchError
 from ..examples import EXAMPLES
-from ..modes import MODE_NAMES, Mode
+from ..modes import ALL_MODES, DEFAULT_MODES, Mode
 from ..sources import _module_root
 
 MODEL_UPLOADS = (".keras", ".skops", ".tflite")
@@ -32,7 +32,7 @@ class Settings:
 
     model: str = "digits_cnn"
     dataset: str | None = None  # None: the example's own dataset
-    modes: tuple[str, ...] = ("float32", "int8")
+    modes: tuple[str, ...] = DEFAULT_MODES
     int8_io: str = "int8"
     representative: int = 200
     strategy: str = "random"
@@ -40,7 +40,7 @@ class Settings:
     threads: int = 1
     live: bool = False
     latency_budget: float = 0.3
-    keep_float: int = 0  # mixed precision: int8 with its worst K layers kept in float
+    keep_float: int = 0  # mixed precision: int8 and each recipe with its worst K layers kept higher
 
 
 @dataclass
@@ -190,8 +190,16 @@ class Controller:
         """Change settings; with ``live`` on, a change starts a run."""
         for key, value in changes.items():
             if not hasattr(self.settings, key):
-                raise AttributeError(f"no setting {key!r}")
-            setattr(self.settings, key, tuple(value) if key == "modes" else value)
+                raise InvalidArgumentError(
+                    received=f"a setting named {key!r}",
+                    expected=f"One of the settings {', '.join(vars(self.settings))}.",
+                    fix="Check the name of the setting.",
+                )
+            if key == "modes":
+                value = tuple(value)
+                for name in value:
+                    Mode.of(name)  # an unknown mode is an error here, never silently dropped
+            setattr(self.settings, key, value)
         self._notify("settings")
         turned_on = changes.get("live") is True
         if turned_on or (self.settings.live and changes.keys() - {"live"}):
@@ -349,15 +357,18 @@ class Controller:
                 variants[converted.label] = converted
             state.done += 1
             self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
-        int8 = next((m for m in modes if m.name == "int8"), None)
-        if settings.keep_float and int8 is not None and not cancelled and not self._cancel.is_set():
-            label = f"int8+float({settings.keep_float})"
-            key = (model_key, dataset_key, label, calibration, settings.threads)
+        kept = [m for m in modes if m.name == "int8" or m.backend == "quantizer"]
+        for mode in kept if settings.keep_float else []:
+            if cancelled or self._cancel.is_set():
+                cancelled = True
+                break
+            label = f"{mode.label}+keep({settings.keep_float})"
+            key = (model_key, dataset_key, label, calibration if mode.calibrated else None, settings.threads)
             row, converted = self._cached(
                 key,
                 label,
-                "finding the worst layers and converting",
-                lambda: bench.mixed_variant(int8, samples, settings.keep_float),
+                "finding the worst layers and quantizing",
+                lambda m=mode: bench.mixed_variant(m, samples, settings.keep_float),
             )
             rows.append(row)
             if converted is not None:
@@ -398,9 +409,11 @@ class Controller:
         return self._benches[key]
 
     def _modes(self, settings: Settings) -> list[Mode]:
+        for name in settings.modes:
+            Mode.of(name)  # an unknown mode stops the run with its error
         return [
             Mode(name, io=settings.int8_io) if name == "int8" else Mode(name)
-            for name in MODE_NAMES
+            for name in ALL_MODES
             if name in settings.modes
         ]
 
