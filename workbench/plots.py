@@ -17,13 +17,16 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     The original is a black star; Pareto-optimal variants (no other variant is at least as
     good on metric, size and latency and better on one) are red, joined in each panel.
     """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     table = comparison.table
     ok = table[table["error"] == ""]
     metric = comparison.metric
     pareto = set(comparison.pareto())
-    figure = new_figure(figsize)
+    # Fixed margins instead of constrained layout: the live loop redraws this on every change,
+    # and working the layout out takes as long as drawing.
+    figure = new_figure(figsize, layout=None)
+    figure.subplots_adjust(left=0.065, right=0.985, bottom=0.13, top=0.9, wspace=0.05)
     axes = figure.subplots(1, 2, sharey=True)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
@@ -57,7 +60,7 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())  # the 1-2-5 grid says enough, and draws fast
         ax.set_xlabel(xlabel)
         ax.grid(True, which="major", alpha=0.3)
         _pad_log_axis(ax, ok[column].to_numpy(dtype=float) * factor)
@@ -72,7 +75,7 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     return figure
 
 
-def new_figure(figsize):
+def new_figure(figsize, layout="constrained"):
     """A figure that notebooks display as an image, without pyplot keeping or re-showing it.
 
     Made through pyplot so that, in a Jupyter kernel, the inline backend registers its
@@ -80,7 +83,7 @@ def new_figure(figsize):
     """
     import matplotlib.pyplot as plt
 
-    figure = plt.figure(figsize=figsize, layout="constrained")
+    figure = plt.figure(figsize=figsize, layout=layout)
     plt.close(figure)
     return figure
 
@@ -91,6 +94,8 @@ def _annotate_without_overlap(ax, labels, gap_px=14.0):
     placed = []
     for x, y, text in sorted(labels, key=lambda item: (item[0], item[1])):
         px, py = ax.transData.transform((x, y))
+        # Points near the right edge get their label on the left, inside the axes.
+        left_side = px > ax.bbox.x0 + 0.78 * ax.bbox.width
         dy = 5.0
         while any(
             abs(px - qx) < 5.5 * scale * max(len(text), len(t)) and abs(py + dy * scale - qy) < gap_px * scale
@@ -98,7 +103,14 @@ def _annotate_without_overlap(ax, labels, gap_px=14.0):
         ):
             dy += gap_px
         placed.append((px, py + dy * scale, text))
-        ax.annotate(text, (x, y), xytext=(6, dy), textcoords="offset points", fontsize=9)
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(-6 if left_side else 6, dy),
+            textcoords="offset points",
+            fontsize=9,
+            ha="right" if left_side else "left",
+        )
 
 
 def _pad_log_axis(ax, values):
