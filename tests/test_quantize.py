@@ -275,3 +275,15 @@ def test_the_command_line_compares_both_paths(tmp_path):
     report = (tmp_path / "report" / "report.html").read_text()
     assert "LiteRT Quantizer code for this variant" in report and "recipe.static_wi8_ai8()" in report
     assert (tmp_path / "report" / "digits_cnn-static_wi8_ai8.tflite").stat().st_size > 0
+    # The recipe as applied, which litert_quantizer loads back: it makes the same file.
+    import json
+
+    from litert_quantizer import quantizer
+
+    recipe = json.loads((tmp_path / "report" / "digits_cnn-weight_only_wi4_afp32_recipe.json").read_text())
+    float32 = (tmp_path / "report" / "digits_cnn-float32.tflite").read_bytes()
+    again = quantizer.Quantizer(bytearray(float32), recipe).quantize(enable_progress_report=False)
+    assert (
+        bytes(again.quantized_model)
+        == (tmp_path / "report" / "digits_cnn-weight_only_wi4_afp32.tflite").read_bytes()
+    )

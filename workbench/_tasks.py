@@ -69,7 +69,7 @@ def _quantize(content, mode, samples, keep=None, validate=None):
             {signature: _signature_samples(input_name, samples)}, num_threads=_threads()
         )
     result = quantizer.quantize(calibration, enable_progress_report=False)
-    answer = {"content": bytes(result.quantized_model)}
+    answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
     if validate is not None:
         from litert_quantizer.utils import validation_utils
 

@@ -122,8 +122,9 @@ _QUANTIZER_TABLE: dict[str, dict] = {
     ),
     "dynamic_wi4b32_afp32": _recipe(
         "LiteRT Quantizer: dynamic, int4 weights in blocks of 32",
-        "4-bit weights with one scale per block of 32 values instead of one per channel: more "
-        "scales to store, less error where a channel's values spread widely.",
+        "4-bit weights with one float16 scale per block of 32 values instead of one per channel: "
+        "more scales, less error where a channel's values spread widely. The library quantizes "
+        "fully connected layers blockwise; other layers stay float32.",
         "dynamic",
         4,
         granularity="BLOCKWISE_32",

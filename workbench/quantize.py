@@ -53,7 +53,9 @@ def quantize_bytes(
     Returns
     -------
     Converted
-        ``unchanged`` is True when the recipe quantized no tensor of this model.
+        ``unchanged`` is True when the recipe quantized no tensor of this model; ``recipe``
+        is the recipe as the library applied it (JSON-ready; ``litert_quantizer`` loads it
+        with ``Quantizer.load_quantization_recipe``).
     """
     answer = _apply(float32, mode, samples, keep=keep, validate=None, timeout=timeout)
     content = answer["result"]["content"]
@@ -68,6 +70,7 @@ def quantize_bytes(
         output_kind=float32.output_kind,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
+    converted.recipe = answer["result"]["recipe"]
     return converted
 
 

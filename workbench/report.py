@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import json
 import os
 
 import pandas as pd
@@ -111,6 +112,9 @@ def write_report(comparison, directory: str) -> str:
     for label, converted in comparison.variants.items():
         name = f"{comparison.model_name}-{converted.key}.tflite"
         converted.save(os.path.join(directory, name))
+        if converted.recipe is not None:
+            with open(os.path.join(directory, name[: -len(".tflite")] + "_recipe.json"), "w") as handle:
+                json.dump(converted.recipe, handle, indent=1)
         files.append((label, name, converted))
     encoded = base64.b64encode(png).decode()
     page = [
@@ -125,7 +129,11 @@ def write_report(comparison, directory: str) -> str:
         "<h2>Variants</h2>",
     ]
     for label, name, converted in files:
-        page.append(f"<h3>{html.escape(label)} — <a href='{html.escape(name)}'>{html.escape(name)}</a></h3>")
+        links = f"<a href='{html.escape(name)}'>{html.escape(name)}</a>"
+        if converted.recipe is not None:
+            recipe_file = name[: -len(".tflite")] + "_recipe.json"
+            links += f" · LiteRT Quantizer recipe <a href='{html.escape(recipe_file)}'>{html.escape(recipe_file)}</a>"
+        page.append(f"<h3>{html.escape(label)} — {links}</h3>")
         io_lines = [f"input  {t.describe()}" for t in converted.inputs]
         io_lines += [f"output {t.describe()}" for t in converted.outputs]
         ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())

@@ -102,6 +102,8 @@ class Converted:
         self.ops = _builtin_op_counts(self.content)
         #: True for a quantizer variant whose recipe quantized no tensor of this model.
         self.unchanged = False
+        #: For a LiteRT Quantizer variant: the recipe as the library applied it (a list of dicts).
+        self.recipe: list | None = None
         #: True when LiteRT could not prepare the model for a batch of several samples, so
         #: it runs one sample per call.
         self.single_sample_only = False
@@ -295,6 +297,7 @@ class Converted:
             output_kind=self.output_kind,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
+        copy.unchanged, copy.recipe = self.unchanged, self.recipe
         return copy
 
     def _new_interpreter(self):

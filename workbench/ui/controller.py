@@ -262,7 +262,7 @@ class Controller:
                 samples, _ = bench.calibration(
                     settings.representative, settings.strategy, settings.seed, [chosen]
                 )
-            self.state.diagnosis = diagnose(bench.source, chosen, samples)
+            self.state.diagnosis = diagnose(bench.source, chosen, samples, dataset=bench.data)
         except WorkbenchError as err:
             self.state.diagnosis = err
         except Exception as err:  # shown in the widget with its traceback; the kernel stays up
