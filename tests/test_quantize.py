@@ -110,7 +110,7 @@ def test_the_table_knows_which_path_made_each_variant(digits_mlp, digits):
     )
     path = dict(zip(result.table["variant"], result.table["path"], strict=True))
     assert path["int8"] == "converter PTQ (deprecated)"
-    assert path["static_wi8_ai8"] == "LiteRT Quantizer (recommended)"
+    assert path["static_wi8_ai8"] == "LiteRT Quantizer"
     assert path["float32"] == "converter"
     static = result.table.set_index("variant").loc["static_wi8_ai8"]
     assert static["agreement"] > 0.95 and static["convert_s"] > 0
@@ -270,7 +270,7 @@ def test_the_command_line_compares_both_paths(tmp_path):
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    for label in ("int8", "static_wi8_ai8", "weight_only_wi4_afp32", "LiteRT Quantizer (recommended)"):
+    for label in ("int8", "static_wi8_ai8", "weight_only_wi4_afp32", "LiteRT Quantizer"):
         assert label in result.stdout
     report = (tmp_path / "report" / "report.html").read_text()
     assert "LiteRT Quantizer code for this variant" in report and "recipe.static_wi8_ai8()" in report

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from ._args import whole_number
 from ._native import last_lines
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
@@ -77,6 +78,7 @@ def convert(
     """
     mode = Mode.of(mode)
     timeout = check_timeout(timeout)
+    threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
     source = as_source(model)
     samples = calibration_samples(source, mode, representative)
     return convert_source(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)

@@ -139,6 +139,12 @@ def _source_from_path(path: str, trust: bool) -> Source:
         )
     from .keras import KerasSource
 
+    if path.lower().endswith((".tflite", ".csv")) and os.path.isdir(path):
+        raise ModelLoadError(
+            received=f"path {path!r}, which is a directory",
+            expected="A .tflite file." if path.lower().endswith(".tflite") else "A model file.",
+            fix="Pass the path of the file itself.",
+        )
     if path.lower().endswith(".tflite"):
         from .tflite import TFLiteSource
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import weakref
+import zipfile
 
 import numpy as np
 
@@ -44,6 +45,16 @@ class KerasSource(Source):
         tf = import_tensorflow()  # noqa: F841 -- Keras needs its backend loaded first
         import keras
 
+        if path.lower().endswith(".keras") and not zipfile.is_zipfile(path):
+            size = os.path.getsize(path)
+            raise ModelLoadError(
+                received=(
+                    f"{path!r}, which exists but is not a complete .keras file "
+                    f"({'empty' if size == 0 else f'{size:,} bytes that are not a zip archive'})"
+                ),
+                expected="A .keras file as model.save('model.keras') writes it: a zip archive.",
+                fix="The file was cut short or is something else: save or copy the model again.",
+            )
         try:
             with captured_output():
                 model = keras.saving.load_model(path, compile=False)
@@ -102,14 +113,34 @@ class KerasSource(Source):
             import_tensorflow()  # quiets TensorFlow's Python loggers, which export writes to
             directory = tempfile.mkdtemp(prefix="workbench-export-")
             weakref.finalize(self, shutil.rmtree, directory, True)
-            with captured_output():
-                if self.flavour == "tf_keras":
-                    self.model.export(directory)
-                else:
-                    self.model.export(directory, format="tf_saved_model", verbose=False)
+            try:
+                with captured_output():
+                    if self.flavour == "tf_keras":
+                        self.model.export(directory)
+                    else:
+                        self.model.export(directory, format="tf_saved_model", verbose=False)
+            except (ValueError, TypeError, AttributeError, NotImplementedError, RuntimeError) as err:
+                raise self._export_error(err) from err
             self._saved_model_dir = directory
         return self._saved_model_dir
 
+    def _export_error(self, err: Exception) -> ModelLoadError:
+        custom = [
+            f"{layer.name} ({type(layer).__name__})"
+            for layer in getattr(self.model, "layers", [])
+            if not type(layer).__module__.startswith(("keras.", "tf_keras."))
+        ]
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        where = f"; custom layers in it: {', '.join(custom)}" if custom else ""
+        return ModelLoadError(
+            received=f"a model Keras could not trace for export ({type(err).__name__}: {first[:300]}){where}",
+            expected="A model whose call() can be traced into a TensorFlow graph.",
+            fix=(
+                "Make each custom layer's call() use only keras.ops or TensorFlow operations on its "
+                "tensors: no NumPy, no .numpy(), no Python if/for on tensor values (use keras.ops.where "
+                "or keras.ops.cond)."
+            ),
+        )
 
 class SavedModelSource(Source):
     """A SavedModel directory: converted directly, its serving signature is the reference."""
