@@ -145,7 +145,28 @@ MISTAKES = {
     # the widget's controller
     "controller unknown setting": lambda c: Controller().update(bogus=1),
     "controller unknown mode": lambda c: Controller().update(modes=("float32", "nope")),
+    # a custom layer that runs eagerly but cannot be traced for export
+    "untraceable custom layer": lambda c: workbench.convert(_untraceable_model()),
 }
+
+
+def _untraceable_model():
+    import keras
+
+    class SumScale(keras.layers.Layer):
+        def call(self, x):
+            return x * float(np.asarray(x).sum())  # NumPy on a tensor: fine eagerly, not in a graph
+
+        def compute_output_shape(self, shape):
+            return shape
+
+    return keras.Sequential([keras.Input((4,)), SumScale(name="sum_scale"), keras.layers.Dense(2)])
+
+
+def test_an_untraceable_layer_is_named_with_the_way_out():
+    with pytest.raises(workbench.ModelLoadError) as info:
+        workbench.convert(_untraceable_model())
+    assert "sum_scale (SumScale)" in info.value.received and "keras.ops" in info.value.fix
 
 
 def test_the_table_of_mistakes_is_long():
