@@ -48,6 +48,11 @@ class Source:
         (see :func:`converter_for`)."""
         raise NotImplementedError
 
+    def fingerprint(self) -> str | None:
+        """A digest of the model's state, under which its float32 conversion is kept across
+        calls; ``None`` keeps it on this source only."""
+        return None
+
     def converter(self, tf):
         """A fresh ``tf.lite.TFLiteConverter`` for this model, in this process."""
         return converter_for(self.spec(), tf)
