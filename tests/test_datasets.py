@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import workbench
 from workbench import DATASET_NAMES, Dataset, DatasetError, RepresentativeDataError, load_dataset
 from workbench.datasets import validate_representative
 
@@ -115,3 +116,78 @@ def test_validation_does_not_modify_the_users_array():
     out = validate_representative(samples, (64,))
     out[:] = -1
     np.testing.assert_array_equal(samples, before)
+
+
+def test_a_tf_data_dataset_feeds_compare_and_the_widget(digits_mlp, digits):
+    import tensorflow as tf
+
+    from workbench.ui.controller import Controller
+
+    raw = workbench.load_dataset("digits")
+    X = np.concatenate([raw.X_train, raw.X_test])
+    y = np.concatenate([raw.y_train, raw.y_test])
+    batched = tf.data.Dataset.from_tensor_slices((X, y)).batch(100)
+    data = workbench.Dataset.from_tf_data(batched, name="digits via tf.data", progress=False)
+    assert len(data.X_train) + len(data.X_test) == len(X) and data.n_classes == 10
+    one_by_one = workbench.Dataset.from_tf_data(tf.data.Dataset.from_tensor_slices((X, y)), progress=False)
+    np.testing.assert_array_equal(one_by_one.X_test, data.X_test)
+    capped = workbench.Dataset.from_tf_data(batched, max_samples=250, progress=False)
+    assert len(capped.X_train) + len(capped.X_test) == 250
+    result = workbench.compare(
+        digits_mlp, data, modes=["float32", "int8"], latency_budget=0.05, progress=False
+    )
+    assert (result.table["error"] == "").all() and result.table.iloc[0]["accuracy"] > 0.9
+    # A tf.data dataset also calibrates directly, as TFLite's own docs write it.
+    int8 = workbench.convert(digits_mlp, "int8", tf.data.Dataset.from_tensor_slices(X[:100]).batch(10))
+    assert int8.inputs[0].dtype == "int8"
+    controller = Controller(datasets={"digits via tf.data": batched})
+    controller.update(
+        model="digits_mlp", dataset="digits via tf.data", modes=("float32",), latency_budget=0.05
+    )
+    controller.run(wait=True)
+    assert controller.state.error is None and list(controller.table()["variant"]) == ["original", "float32"]
+
+
+def test_tf_data_without_labels_and_empty_sets_are_refused():
+    import tensorflow as tf
+
+    with pytest.raises(workbench.DatasetError, match="labels are what accuracy"):
+        workbench.Dataset.from_tf_data(tf.data.Dataset.from_tensor_slices(np.zeros((10, 3))))
+    with pytest.raises(workbench.DatasetError, match="empty"):
+        workbench.Dataset.from_tf_data(tf.data.Dataset.from_tensor_slices((np.zeros((0, 3)), np.zeros(0))))
+    with pytest.raises(workbench.DatasetError, match="max_samples"):
+        workbench.Dataset.from_tf_data(
+            tf.data.Dataset.from_tensor_slices((np.zeros((9, 3)), np.zeros(9))), max_samples=2
+        )
+
+
+def test_an_image_folder_feeds_compare(tmp_path, digits_cnn, digits_images):
+    from PIL import Image
+
+    raw = workbench.load_dataset("digits_images")
+    images = np.concatenate([raw.X_train, raw.X_test]).astype(np.uint8)  # pixel values 0-16
+    labels = np.concatenate([raw.y_train, raw.y_test])
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = tmp_path / "digits" / f"class_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[:, :, 0], mode="L").save(folder / f"{i:04d}.png")
+    data = workbench.Dataset.from_directory(
+        tmp_path / "digits", image_size=(8, 8), color_mode="grayscale", progress=False
+    )
+    assert data.feature_shape == (8, 8, 1) and data.class_names == [f"class_{k}" for k in range(10)]
+    assert sorted(np.unique(data.X_train)) == list(range(17))  # the pixels, exactly
+    result = workbench.compare(
+        digits_cnn, data, modes=["float32", "weight_only_wi8_afp32"], latency_budget=0.05, progress=False
+    )
+    assert result.table.iloc[0]["accuracy"] > 0.9 and (result.table["error"] == "").all()
+
+
+def test_image_folders_with_one_class_or_no_images_are_refused(tmp_path):
+    (tmp_path / "one" / "cats").mkdir(parents=True)
+    with pytest.raises(workbench.DatasetError, match="1 class folder"):
+        workbench.Dataset.from_directory(tmp_path / "one", image_size=(8, 8))
+    (tmp_path / "none" / "cats").mkdir(parents=True)
+    (tmp_path / "none" / "dogs").mkdir(parents=True)
+    (tmp_path / "none" / "dogs" / "notes.txt").write_text("no images here")
+    with pytest.raises(workbench.DatasetError, match="image"):
+        workbench.Dataset.from_directory(tmp_path / "none", image_size=(8, 8))

@@ -202,6 +202,145 @@ class Dataset:
         kwargs.setdefault("name", os.path.splitext(os.path.basename(path))[0])
         return cls.from_dataframe(df, target, **kwargs)
 
+    @classmethod
+    def from_tf_data(
+        cls,
+        dataset,
+        *,
+        name: str = "tf.data",
+        max_samples: int | None = None,
+        progress: bool = True,
+        **kwargs,
+    ) -> Dataset:
+        """Read a ``tf.data.Dataset`` of ``(x, y)`` pairs, batched or element by element.
+
+        Parameters
+        ----------
+        dataset : tf.data.Dataset
+            Elements ``(features, label)``; a dataset of features alone is refused (it has no
+            labels to measure accuracy with).
+        max_samples : int, default=None
+            Stop after this many samples (big or endless datasets).
+        progress : bool, default=True
+            A progress bar on stderr while the samples are read.
+        **kwargs
+            As for :meth:`from_arrays` (``task``, ``test_size``, ``seed``, ``allow_missing``...).
+        """
+        if not hasattr(dataset, "as_numpy_iterator") or not hasattr(dataset, "element_spec"):
+            raise DatasetError(
+                received=f"a {type(dataset).__name__}",
+                expected="A tf.data.Dataset of (features, label) pairs.",
+                fix="Build one with tf.data.Dataset.from_tensor_slices((X, y)), or use Dataset.from_arrays.",
+            )
+        spec = dataset.element_spec
+        if not (isinstance(spec, tuple) and len(spec) == 2):
+            raise DatasetError(
+                received=f"a tf.data.Dataset whose elements are {_describe_spec(spec)}",
+                expected="Elements (features, label): labels are what accuracy is measured against.",
+                fix="Map it to pairs, e.g. ds.map(lambda x: (x, label_of(x))), or zip it with its labels.",
+            )
+        if max_samples is not None:
+            whole = isinstance(max_samples, (int, np.integer)) and not isinstance(max_samples, bool)
+            if not whole or max_samples < 4:
+                raise DatasetError(
+                    received=f"max_samples={max_samples!r}",
+                    expected="A whole number of samples, 4 or more, or None for all of them.",
+                    fix="Pass e.g. max_samples=5000.",
+                )
+        batched = spec[0].shape.rank is not None and spec[0].shape.rank > 0 and spec[0].shape[0] is None
+        features, labels, count = [], [], 0
+        bar = _progress_bar(progress, f"reading {name}", max_samples)
+        for x, y in dataset.as_numpy_iterator():
+            x, y = (np.asarray(x), np.asarray(y)) if batched else (np.asarray(x)[None], np.asarray(y)[None])
+            if max_samples is not None:
+                x, y = x[: max_samples - count], y[: max_samples - count]
+            features.append(x)
+            labels.append(y)
+            count += len(x)
+            bar.update(len(x))
+            if max_samples is not None and count >= max_samples:
+                break
+        bar.close()
+        if not features:
+            raise DatasetError(
+                received="an empty tf.data.Dataset",
+                expected="At least a few (features, label) pairs.",
+                fix="Check the pipeline that builds the dataset (filters, take(), file patterns).",
+            )
+        return cls.from_arrays(np.concatenate(features), np.concatenate(labels), name=name, **kwargs)
+
+    @classmethod
+    def from_directory(
+        cls,
+        path,
+        *,
+        image_size: tuple[int, int],
+        color_mode: str = "rgb",
+        name: str | None = None,
+        max_samples: int | None = None,
+        progress: bool = True,
+        **kwargs,
+    ) -> Dataset:
+        """Images in one folder per class, read with Keras's own loader
+        (``keras.utils.image_dataset_from_directory``), labels in the folders' sorted order.
+
+        Parameters
+        ----------
+        path : str or Path
+            A folder holding one sub-folder of images per class.
+        image_size : (height, width)
+            What every image is resized to: the model's input size.
+        color_mode : {"rgb", "grayscale", "rgba"}, default="rgb"
+        **kwargs
+            As for :meth:`from_arrays`; ``max_samples`` and ``progress`` as for :meth:`from_tf_data`.
+        """
+        path = os.fspath(path)
+        if not os.path.isdir(path):
+            raise DatasetError(
+                received=f"path {path!r}, which is not a directory",
+                expected="A folder with one sub-folder of images per class.",
+                fix="Pass the folder that holds the class folders.",
+            )
+        classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
+        if len(classes) < 2:
+            raise DatasetError(
+                received=f"{path!r} with {len(classes)} class folder(s) {classes}",
+                expected="At least two sub-folders, one per class, each holding that class's images.",
+                fix="Put each class's images in a folder of its own under the path.",
+            )
+        from ._native import captured_output, import_tensorflow
+
+        import_tensorflow()
+        import keras
+
+        try:
+            with captured_output():
+                images = keras.utils.image_dataset_from_directory(
+                    path,
+                    labels="inferred",
+                    label_mode="int",
+                    class_names=classes,
+                    color_mode=color_mode,
+                    image_size=tuple(image_size),
+                    batch_size=64,
+                    shuffle=False,
+                )
+        except ValueError as err:
+            raise DatasetError(
+                received=f"{path!r}, which Keras's image loader refuses ({err})",
+                expected="Image files (jpeg, png, bmp, gif) in each class folder.",
+                fix="Check that every class folder holds images in one of those formats.",
+            ) from None
+        return cls.from_tf_data(
+            images,
+            name=name or os.path.basename(os.path.normpath(path)),
+            class_names=classes,
+            max_samples=max_samples,
+            progress=progress,
+            task="classification",
+            **kwargs,
+        )
+
     # ------------------------------------------------------------------- properties
     @property
     def feature_shape(self) -> tuple[int, ...]:
@@ -349,6 +488,8 @@ def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarr
         )
     if isinstance(samples, Dataset):
         samples = samples.representative()
+    if hasattr(samples, "as_numpy_iterator") and hasattr(samples, "element_spec"):
+        samples = _from_tf_data(samples, feature_shape)
     if callable(samples):
         samples = _from_generator(samples, feature_shape)
     if isinstance(samples, pd.DataFrame):
@@ -394,6 +535,20 @@ def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarr
 
 
 # ----------------------------------------------------------------------- helpers
+def _describe_spec(spec) -> str:
+    if isinstance(spec, dict):
+        return f"dicts of {', '.join(map(str, spec))}"
+    if isinstance(spec, tuple):
+        return f"tuples of {len(spec)}"
+    return f"single tensors of shape {getattr(spec, 'shape', '?')}"
+
+
+def _progress_bar(enabled: bool, description: str, total):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit=" samples", disable=not enabled, leave=False)
+
+
 def _from_generator(generator, feature_shape, limit: int = 10_000) -> np.ndarray:
     """Samples from a TFLite-style representative_dataset function: each item a list
     holding one array of shape (1, *input_shape) (a bare array is taken too)."""
@@ -413,6 +568,20 @@ def _from_generator(generator, feature_shape, limit: int = 10_000) -> np.ndarray
         item = np.asarray(item)
         rows.append(item[0] if item.ndim == len(feature_shape) + 1 and len(item) == 1 else item)
     return np.asarray(rows) if rows else np.zeros((0, *feature_shape), np.float32)
+
+
+def _from_tf_data(dataset, feature_shape, limit: int = 10_000) -> np.ndarray:
+    """Calibration samples from a tf.data.Dataset of features, or of (features, label) pairs,
+    batched or not (at most ``limit`` samples)."""
+    rows, count = [], 0
+    for element in dataset.as_numpy_iterator():
+        x = np.asarray(element[0] if isinstance(element, tuple) else element)
+        x = x if x.ndim == len(feature_shape) + 1 else x[None]
+        rows.append(x)
+        count += len(x)
+        if count >= limit:
+            break
+    return np.concatenate(rows)[:limit] if rows else np.zeros((0, *feature_shape), np.float32)
 
 
 def _numeric_features(X, name: str, feature_names=None, allow_missing: bool = False) -> np.ndarray:

@@ -121,10 +121,15 @@ class Controller:
             dataset = Dataset.from_dataframe(data, target=data.columns[-1], name=name)
         elif isinstance(data, tuple) and len(data) == 2:
             dataset = Dataset.from_arrays(data[0], data[1], name=name)
+        elif hasattr(data, "as_numpy_iterator") and hasattr(data, "element_spec"):
+            dataset = Dataset.from_tf_data(data, name=name, progress=False)
         else:
             raise DatasetError(
                 received=f"dataset {name!r} of type {type(data).__name__}",
-                expected="A Dataset, a pandas DataFrame (last column = target) or an (X, y) pair.",
+                expected=(
+                    "A Dataset, a pandas DataFrame (last column = target), an (X, y) pair or a "
+                    "tf.data.Dataset of (x, y) pairs."
+                ),
                 fix="Wrap it with Dataset.from_arrays(X, y) or Dataset.from_dataframe(df, target=...).",
             )
         self.datasets[name] = dataset
