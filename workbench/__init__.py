@@ -21,6 +21,7 @@ from .errors import (
     ModelLoadError,
     NotFittedError,
     RepresentativeDataError,
+    TargetError,
     UnknownModeError,
     UnsupportedEstimatorError,
     UnsupportedOpsError,
@@ -29,6 +30,8 @@ from .errors import (
 from .examples import EXAMPLES, load_example
 from .modes import MODE_NAMES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
+from .targets import PRESETS as TARGETS
+from .targets import MicroCheck, Target, check_micro
 
 __version__ = "0.1.0"
 
@@ -54,16 +57,21 @@ __all__ = [
     "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
+    "MicroCheck",
     "Mode",
     "ModelLoadError",
     "NotFittedError",
     "RepresentativeDataError",
+    "TARGETS",
+    "Target",
+    "TargetError",
     "TensorInfo",
     "UnknownModeError",
     "UnsupportedEstimatorError",
     "UnsupportedOpsError",
     "Workbench",
     "WorkbenchError",
+    "check_micro",
     "compare",
     "convert",
     "diagnose",
