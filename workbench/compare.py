@@ -18,6 +18,7 @@ from .evaluate import Latency, check_outputs, fidelity, measure_latency, score
 from .modes import MODE_NAMES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
+from .targets import as_target, blank_deployment, deployment
 
 ORIGINAL = "original"
 BATCH_SIZE = 256
@@ -45,6 +46,8 @@ class Comparison:
     representative: str
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
+    #: The deployment target the table's ``fits`` column is for (a ``workbench.Target``), if any.
+    target: object = None
 
     @property
     def metric(self) -> str:
@@ -86,6 +89,12 @@ class Comparison:
 
         return write_report(self, os.fspath(directory))
 
+    def fitting(self) -> list[str]:
+        """The variants that run on the target within its budget (empty without a target)."""
+        if "fits" not in self.table:
+            return []
+        return [v for v, f in zip(self.table["variant"], self.table["fits"], strict=True) if f is True]
+
     def summary(self) -> str:
         """The table as aligned text, for terminals and logs."""
         from .report import format_table
@@ -117,6 +126,7 @@ def compare(
     progress: bool | Callable = True,
     cancel=None,
     keep_float: int | tuple[int, ...] = (),
+    target=None,
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
 
@@ -145,6 +155,10 @@ def compare(
     keep_float : int or tuple of int, default=()
         Mixed precision: for each calibrated mode (int8) and each K here, add a variant with
         the K layers of largest quantization error kept in float, e.g. ``int8+float(2 layers)``.
+    target : str, dict or Target, default=None
+        A device to deploy to: a preset (``"cortex-m4"``, ``"esp32-s3"``, ``"phone"``, see
+        ``workbench.TARGETS``) or a budget (``{"ram": "256KB", "flash": "1MB"}``). Every variant
+        is then also loaded and run on TFLite Micro, and the table says whether it fits.
 
     Returns
     -------
@@ -152,11 +166,15 @@ def compare(
         ``.table`` has the columns ``variant, mode, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
         batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
-        or ``r2``.
+        or ``r2``. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
+        (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
+        model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
+        against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
+        tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
     """
     modes = parse_modes(modes)
     report = _progress_reporter(progress)
-    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget)
+    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget, target=target)
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [
         (m, k)
@@ -208,12 +226,13 @@ class Bench:
 
     Parameters
     ----------
-    model, dataset, threads, latency_budget
+    model, dataset, threads, latency_budget, target
         As for :func:`compare`. Model/dataset mismatches (input shape, number of classes,
-        task) raise here, before any conversion.
+        task) and unknown targets raise here, before any conversion.
     """
 
-    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0):
+    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0, target=None):
+        self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
         data = _resolve_dataset(dataset, self.source)
         self.notes: list[str] = []
@@ -240,8 +259,8 @@ class Bench:
         if self._original_row is None:
             self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
-            self._original_row = self._row(
-                ORIGINAL, "", self._original_size, self.reference, self._original_latency
+            self._original_row = self._deployed(
+                self._row(ORIGINAL, "", self._original_size, self.reference, self._original_latency)
             )
         return self._original_row
 
@@ -265,7 +284,7 @@ class Bench:
         row = self._row(
             mode.label, mode.name, converted.size_bytes, outputs, latency, converted.convert_seconds
         )
-        return row, converted
+        return self._deployed(row, converted, outputs), converted
 
     def mixed_variant(self, mode, samples, layers: int) -> tuple[dict, Converted | None]:
         """``mode`` with its worst ``layers`` kept in float, measured like any variant."""
@@ -285,7 +304,7 @@ class Bench:
         row = self._row(
             converted.label, mode.name, converted.size_bytes, outputs, latency, time.perf_counter() - started
         )
-        return row, converted
+        return self._deployed(row, converted, outputs), converted
 
     def comparison(self, rows, variants, representative: str, cancelled: bool = False) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
@@ -300,7 +319,19 @@ class Bench:
             representative=representative,
             notes=list(self.notes),
             cancelled=cancelled,
+            target=self.target,
         )
+
+    def _deployed(self, row: dict, converted: Converted | None = None, outputs=None) -> dict:
+        """With a target: where the variant runs and whether it fits (``targets.deployment``)."""
+        if self.target is None:
+            return row
+        if converted is None:
+            return {**row, **blank_deployment(self.target)}
+        columns = deployment(
+            converted, outputs, self.X, target=self.target, dataset=self.data, output_kind=self.output_kind
+        )
+        return {**row, **columns}
 
     def _time(self, call) -> Latency:
         return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)

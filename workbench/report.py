@@ -25,7 +25,14 @@ _FORMATS = {
     "batch_latency_ms": "{:.3f}",
     "speedup": "{:.1f}×",
     "convert_s": "{:.2f}",
+    "tflm_arena_bytes": "{:,.0f}",
+    "flash_bytes": "{:,.0f}",
+    "tflm_agreement": "{:.2%}",
+    "tflm_max_abs_diff": "{:.2e}",
+    "litert_memory_bytes": "{:,.0f}",
 }
+# Yes/no columns (None: not applicable, e.g. the original has no .tflite).
+_FLAGS = ("tflm", "fits")
 
 # Which direction is better, to highlight the best value of each column.
 _BETTER = {
@@ -59,6 +66,9 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     for column, fmt in _FORMATS.items():
         if column in shown:
             shown[column] = ["" if pd.isna(v) else fmt.format(v) for v in shown[column]]
+    for column in _FLAGS:
+        if column in shown:
+            shown[column] = [{True: "yes", False: "no"}.get(v, "") for v in shown[column]]
     if "error" in shown:
         shown["error"] = [_short(e) for e in shown["error"]]
         if not (shown["error"] != "").any():
