@@ -112,7 +112,7 @@ def comparison_html(comparison, figure: bool = True) -> str:
 
 
 def write_report(comparison, directory: str) -> str:
-    """Write report.html, results.csv, tradeoff.png and one .tflite per variant."""
+    """Write report.html, results.csv, tradeoff.png and per variant its .tflite and C source (.cc/.h)."""
     os.makedirs(directory, exist_ok=True)
     comparison.table.to_csv(os.path.join(directory, "results.csv"), index=False)
     png = figure_png(comparison.plot())
@@ -122,6 +122,7 @@ def write_report(comparison, directory: str) -> str:
     for label, converted in comparison.variants.items():
         name = f"{comparison.model_name}-{converted.key}.tflite"
         converted.save(os.path.join(directory, name))
+        converted.save_c(os.path.join(directory, name[: -len(".tflite")] + ".cc"))
         files.append((label, name, converted))
     encoded = base64.b64encode(png).decode()
     page = [
@@ -136,7 +137,11 @@ def write_report(comparison, directory: str) -> str:
         "<h2>Variants</h2>",
     ]
     for label, name, converted in files:
-        page.append(f"<h3>{html.escape(label)} — <a href='{html.escape(name)}'>{html.escape(name)}</a></h3>")
+        stem = html.escape(name[: -len(".tflite")])
+        page.append(
+            f"<h3>{html.escape(label)} — <a href='{html.escape(name)}'>{html.escape(name)}</a> "
+            f"(C source for TFLite Micro: <a href='{stem}.cc'>{stem}.cc</a>, <a href='{stem}.h'>{stem}.h</a>)</h3>"
+        )
         io_lines = [f"input  {t.describe()}" for t in converted.inputs]
         io_lines += [f"output {t.describe()}" for t in converted.outputs]
         ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())

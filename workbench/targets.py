@@ -590,6 +590,19 @@ def fits(columns: dict, target) -> tuple[bool, str]:
     return bool(ok), ", ".join(parts)
 
 
+def fit_summary(comparison) -> str:
+    """Which variants fit the comparison's target, then one line per variant saying why (not)."""
+    target = comparison.target
+    table = comparison.table
+    rows = table[(table["variant"] != "original") & table["fits"].notna()]
+    fitting = ", ".join(comparison.fitting()) or "none"
+    lines = [f"Fits {target.name} ({target.describe().split(': ', 1)[1]}): {fitting}"]
+    for _, row in rows.iterrows():
+        why = row["fits_detail"] if row["tflm"] or target.runtime != "tflm" else row["tflm_reason"]
+        lines.append(f"  {row['variant']}: {'yes' if row['fits'] else 'no'}: {why}")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------- C source
 def c_source(content: bytes, name: str = "g_model") -> tuple[str, str]:
     """The ``.tflite`` as a C array, as TFLite Micro's examples compile it: (``.cc``, ``.h``) text.

@@ -1,0 +1,200 @@
+"""Where a variant runs, with the real TFLite Micro interpreter: runs-on, arena, agreement, budgets, C source."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import workbench
+from workbench import Target, TargetError, check_micro
+from workbench.targets import as_target, litert_memory_estimate
+
+
+# ------------------------------------------------------------------------------ TFLite Micro
+@pytest.mark.slow
+def test_int8_runs_on_tflm_with_litert_labels_and_the_smallest_arena(cnn_variants, digits_images):
+    int8 = cnn_variants["int8"]
+    X = digits_images.X_test
+    check = check_micro(int8, X)
+    assert check.runs and check.reason == ""
+    assert check.flash_bytes == int8.size_bytes
+    litert = int8.run(X)
+    assert check.outputs.shape == litert.shape == (len(X), 10)
+    np.testing.assert_array_equal(np.argmax(check.outputs, axis=1), np.argmax(litert, axis=1))
+    # The figure allocates and invokes; 10% less does not.
+    assert check_micro(int8, X[:1], arena_bytes=check.arena_bytes).runs
+    smaller = check_micro(int8, X[:1], arena_bytes=int(check.arena_bytes * 0.9))
+    assert not smaller.runs and "largest arena tried" in smaller.reason
+
+
+@pytest.mark.slow
+def test_the_converters_dynamic_variant_does_not_run_on_tflm(cnn_variants):
+    check = check_micro(cnn_variants["dynamic"])
+    assert not check.runs and check.arena_bytes is None
+    assert "hybrid" in check.reason and "int8" in check.reason
+    assert "Hybrid models are not supported" in check.log
+
+
+@pytest.mark.slow
+def test_float16_weights_are_refused_with_their_reason(cnn_variants):
+    check = check_micro(cnn_variants["float16"])
+    assert not check.runs and "float16" in check.reason
+
+
+@pytest.mark.slow
+def test_float32_and_int16x8_run_and_need_more_arena_than_int8(cnn_variants):
+    arenas = {mode: check_micro(cnn_variants[mode]).arena_bytes for mode in ("float32", "int16x8", "int8")}
+    assert arenas["int8"] < arenas["int16x8"] < arenas["float32"]
+
+
+@pytest.mark.slow
+def test_a_model_larger_than_every_arena_tried_says_so(cnn_variants):
+    check = check_micro(cnn_variants["float32"], max_arena_bytes=4096)
+    assert not check.runs and "4 KB" in check.reason and "largest arena tried" in check.reason
+
+
+@pytest.mark.slow
+def test_litert_memory_estimate_counts_activations_not_weights(cnn_variants):
+    float32, int8 = cnn_variants["float32"], cnn_variants["int8"]
+    estimate = litert_memory_estimate(float32.content)
+    assert 8 * 8 * 4 + 10 * 4 <= estimate < float32.size_bytes
+    assert litert_memory_estimate(int8.content) * 4 == estimate  # same graph, 1-byte activations
+
+
+# ---------------------------------------------------------------------------------- C source
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("c++") is None, reason="needs a C++ compiler")
+def test_the_c_source_compiles_and_holds_the_exact_bytes(cnn_variants, tmp_path):
+    int8 = cnn_variants["int8"]
+    cc, header = int8.save_c(tmp_path, name="g_model")
+    assert os.path.basename(cc) == "g_model_data.cc" and os.path.basename(header) == "g_model_data.h"
+    text = open(cc).read()
+    assert "alignas(16) const unsigned char g_model[]" in text
+    assert bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", text)) == int8.content
+    subprocess.run(["c++", "-c", cc, "-o", str(tmp_path / "model.o")], check=True, timeout=120)
+    main = tmp_path / "main.cc"
+    main.write_text(
+        '#include <cstdio>\n#include <cstdint>\n#include "g_model_data.h"\n'
+        'int main() { std::printf("%u %d %.4s\\n", g_model_len, '
+        "(int)(reinterpret_cast<std::uintptr_t>(g_model) % 16), g_model + 4); }\n"
+    )
+    subprocess.run(
+        ["c++", "-I", str(tmp_path), str(main), str(tmp_path / "model.o"), "-o", str(tmp_path / "main")],
+        check=True,
+        timeout=120,
+    )
+    out = subprocess.run([str(tmp_path / "main")], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(int8.size_bytes), "0", "TFL3"]
+
+
+def test_c_names_must_be_identifiers(tmp_path):
+    from workbench.targets import save_c
+
+    with pytest.raises(TargetError, match="C identifier"):
+        save_c(b"\0" * 8, tmp_path, name="2model")
+    cc, header = save_c(b"\1\2", tmp_path / "kws-model.cc")
+    assert cc.endswith("kws-model.cc") and header.endswith("kws-model.h")
+    assert '#include "kws-model.h"' in open(cc).read() and "kws_model_len = 2" in open(cc).read()
+
+
+# ------------------------------------------------------------------------------------ budgets
+@pytest.mark.slow
+def test_a_target_makes_the_table_mark_what_fits(digits_cnn, digits_images):
+    target = Target("tiny", ram_bytes="12KB", flash_bytes="64KB")
+    result = workbench.compare(
+        digits_cnn, digits_images, modes=["float32", "dynamic", "int8"], latency_budget=0.05,
+        progress=False, target=target,
+    )  # fmt: skip
+    table = result.table.set_index("variant")
+    assert list(table["tflm"]) == [None, True, False, True]
+    assert list(table["fits"]) == [None, False, False, True]
+    assert result.fitting() == ["int8"] and result.target is target
+    assert "> 12 KB" in table.loc["float32", "fits_detail"]  # float32 needs more arena (and flash)
+    assert table.loc["int8", "tflm_agreement"] == 1.0
+    assert table.loc["int8", "flash_bytes"] == table.loc["int8", "size_bytes"]
+    assert "hybrid" in table.loc["dynamic", "tflm_reason"]
+    html = result._repr_html_()
+    assert "tflm_arena_bytes" in html and "fits" in html
+
+
+def test_presets_are_rows_with_published_budgets():
+    m4 = as_target("cortex-m4")
+    assert (m4.ram_bytes, m4.flash_bytes, m4.runtime) == (256 * 1024, 1024 * 1024, "tflm")
+    assert as_target("ESP32-S3").ram_bytes == 512 * 1024
+    assert as_target("phone").runtime == "litert"
+    assert as_target("ram=256KB,flash=1MB") == Target(ram_bytes=262144, flash_bytes=1048576)
+    assert as_target({"ram": "1.5 MB"}).ram_bytes == 1536 * 1024
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("cortex-m3", "Did you mean 'cortex-m4'"),
+        ("arduino", "cortex-m4: 256 KB RAM"),
+        ({"ram": -5}, "positive whole number"),
+        ({"ram": 256}, "If you meant kilobytes, write '256KB'"),
+        ({"ram": "256 kg"}, "unit among B, KB, MB, GB"),
+        ({"sram": "256KB"}, "budget keys 'sram'"),
+        (3.5, "target of type float"),
+        (Target, "target of type type"),
+    ],
+    ids=["near-name", "unknown-name", "negative", "bytes-not-kb", "unit", "key", "type", "class"],
+)
+def test_bad_targets_say_what_to_do(target, message):
+    with pytest.raises(TargetError) as info:
+        as_target(target)
+    assert message in str(info.value)
+    assert isinstance(info.value, workbench.WorkbenchError)
+
+
+def test_a_bad_target_fails_before_any_conversion():
+    with pytest.raises(TargetError, match="cortex-m4"):
+        workbench.compare("digits_mlp", target="cortex-m99", progress=False)
+
+
+# -------------------------------------------------------------------------------------- CLI
+@pytest.mark.slow
+def test_cli_compare_with_a_target_prints_what_fits(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "compare", "--model", "digits_cnn", "--modes", "dynamic", "int8",
+         "--target", "cortex-m4", "--out", str(tmp_path / "out"), "--latency-budget", "0.05"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^Fits cortex-m4 .*: int8$", result.stdout, re.M), result.stdout
+    assert re.search(r"^  dynamic: no: hybrid dynamic-range ops", result.stdout, re.M), result.stdout
+    assert (tmp_path / "out" / "digits_cnn-int8.cc").exists()
+    assert "digits_cnn-int8.cc" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_cli_help_lists_the_presets_and_a_bad_target_is_one_line():
+    helped = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "compare", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "cortex-m4" in helped.stdout and "esp32-s3" in helped.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "compare", "--model", "digits_mlp", "--target", "m4"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert [line for line in bad.stderr.splitlines() if line.startswith("workbench: error:")]
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_cli_convert_writes_c_source(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "convert", "--model", "digits_mlp", "--mode", "float32",
+         "--format", "c", "--out", str(tmp_path / "model.cc")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "const unsigned int model_len" in (tmp_path / "model.cc").read_text()
+    assert (tmp_path / "model.h").exists()
