@@ -133,7 +133,7 @@ def test_presets_are_rows_with_published_budgets():
 @pytest.mark.parametrize(
     "target, message",
     [
-        ("cortex-m3", "Did you mean 'cortex-m4'"),
+        ("esp32s3", "Did you mean 'esp32-s3'"),
         ("arduino", "cortex-m4: 256 KB RAM"),
         ({"ram": -5}, "positive whole number"),
         ({"ram": 256}, "If you meant kilobytes, write '256KB'"),

@@ -340,7 +340,9 @@ def _call_micro(payload: dict, timeout: float):
     return answer["result"], None
 
 
-_ALLOCATION_FAILURE = re.compile(r"Failed to (allocate|resize)|missing: \d+|Arena size is too small", re.I)
+_ALLOCATION_FAILURE = re.compile(
+    r"Failed to (allocate|resize)|missing: \d+|Arena size is too small|Too many buffers", re.I
+)
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
 _FAILED_NODE = re.compile(r"Node ([A-Z0-9_]+) \(number \d+\) failed to (prepare|invoke)")
 
