@@ -66,6 +66,9 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     for column, fmt in _FORMATS.items():
         if column in shown:
             shown[column] = ["" if pd.isna(v) else fmt.format(v) for v in shown[column]]
+    for column in ("tflm_reason", "fits_detail"):
+        if column in shown:
+            shown[column] = [_short(v, 90) for v in shown[column]]
     for column in _FLAGS:
         if column in shown:
             shown[column] = [{True: "yes", False: "no"}.get(v, "") for v in shown[column]]
@@ -166,6 +169,15 @@ def _caption(comparison) -> str:
         f"{comparison.batch_size}, with {comparison.threads} interpreter thread(s); the original "
         f"is called as a user would call it on this CPU.",
     ]
+    target = getattr(comparison, "target", None)
+    if target is not None:
+        fitting = ", ".join(comparison.fitting()) or "none"
+        lines.append(
+            f"Target <b>{html.escape(target.describe())}</b> ({html.escape(target.description or 'custom budget')}): "
+            f"fits: <b>{html.escape(fitting)}</b>. Arena: the smallest that allocates and invokes on "
+            "TFLite Micro, found by bisection; flash: the model's bytes; LiteRT memory: an estimate "
+            "(peak live tensor bytes, batch 1)."
+        )
     lines += [html.escape(n) for n in comparison.notes]
     if comparison.cancelled:
         lines.append("<b>Cancelled</b>: only the variants above were measured.")
