@@ -198,3 +198,40 @@ def test_cli_convert_writes_c_source(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "const unsigned int model_len" in (tmp_path / "model.cc").read_text()
     assert (tmp_path / "model.h").exists()
+
+
+# ----------------------------------------------------------------------------------- widget
+@pytest.mark.slow
+def test_the_widget_takes_a_device_and_offers_the_c_source():
+    import base64
+
+    from workbench.ui.widgets import Workbench
+
+    wb = Workbench(scan_notebook=False)
+    wb.controller.settings.latency_budget = 0.05
+    wb.mode_buttons["dynamic"].value = True  # float32, dynamic, int8
+    wb.device.value = "cortex-m4"
+    wb.run_button.click()
+    assert wb.controller.wait(300) and wb.controller.state.error is None
+    table = wb.controller.table().set_index("variant")
+    assert list(table["fits"]) == [None, True, False, True]
+    assert "<th>fits</th>" in wb.table.value and "<th>tflm_arena_bytes</th>" in wb.table.value
+    wb.variant.value = "int8"
+    details = wb.details.value
+    assert "TFLite Micro:</b> runs, arena" in details and "cortex-m4:</b> fits" in details
+    links = dict(re.findall(r'download="([^"]+)" href="data:[^;]+;base64,([A-Za-z0-9+/=]+)"', details))
+    source = base64.b64decode(links["digits_cnn-int8.cc"]).decode()
+    assert (
+        '#include "digits_cnn-int8.h"' in source
+        and f"g_model_len = {table.loc['int8', 'size_bytes']}" in source
+    )
+    # Another device re-decides `fits` from the cached measurements, without measuring again.
+    hits = wb.controller.state.cached_hits
+    wb.device.value = None
+    wb.device.value = "esp32-s3"
+    wb.run_button.click()
+    assert wb.controller.wait(300)
+    assert wb.controller.state.cached_hits == hits + 3
+    assert wb.controller.state.comparison.target.name == "esp32-s3"
+    with pytest.raises(TargetError):
+        wb.controller.update(device="cortex-m99")

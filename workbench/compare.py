@@ -259,10 +259,10 @@ class Bench:
         if self._original_row is None:
             self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
-            self._original_row = self._deployed(
-                self._row(ORIGINAL, "", self._original_size, self.reference, self._original_latency)
+            self._original_row = self._row(
+                ORIGINAL, "", self._original_size, self.reference, self._original_latency
             )
-        return self._original_row
+        return self._deployed(self._original_row)
 
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
         """Validated calibration samples and a description of how they were picked."""

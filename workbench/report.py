@@ -68,7 +68,7 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
             shown[column] = ["" if pd.isna(v) else fmt.format(v) for v in shown[column]]
     for column in ("tflm_reason", "fits_detail"):
         if column in shown:
-            shown[column] = [_short(v, 90) for v in shown[column]]
+            shown[column] = [_short(v, 110) for v in shown[column]]
     for column in _FLAGS:
         if column in shown:
             shown[column] = [{True: "yes", False: "no"}.get(v, "") for v in shown[column]]

@@ -354,16 +354,13 @@ def _reason(answer: dict, converted, max_arena: int) -> str:
     if missing:
         return f"TFLite Micro has no kernel for {', '.join(missing)}; rebuild the model without these ops"
     if "Hybrid models are not supported" in log:
-        return (
-            "hybrid dynamic-range ops (int8 weights, float activations) are not in TFLite Micro; "
-            "use a fully integer variant (int8 or static_wi8_ai8)"
-        )
+        return "hybrid dynamic-range ops are not in TFLite Micro; use int8 or static_wi8_ai8 (fully integer)"
     custom = [op for op in converted.ops if op not in _builtin_names()]
     if custom and ("custom" in log.lower() or "registration" in log.lower()):
         return f"custom ops {', '.join(custom)} have no TFLite Micro kernel here; register them in your build"
     node = _FAILED_NODE.search(log)
     if node and node.group(1) == "DEQUANTIZE" and _has_float16(converted.content):
-        return "float16 weights are not in TFLite Micro (its DEQUANTIZE takes int8/int16); use int8"
+        return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
     if answer.get("allocation_failed"):
         return (
             f"does not allocate in the largest arena tried ({format_bytes(max_arena)}); "
@@ -590,6 +587,14 @@ def fits(columns: dict, target) -> tuple[bool, str]:
             f"{label} {format_bytes(used)} {'≤' if used <= budget else '>'} {format_bytes(budget)} ({share:.0%})"
         )
     return bool(ok), ", ".join(parts)
+
+
+def refit(row: dict, target) -> dict:
+    """A measured row with its ``fits`` columns for ``target`` (the other columns do not depend on it)."""
+    if target is None or row.get("tflm") is None or row.get("error"):
+        return row
+    fit, detail = fits(row, target)
+    return {**row, "fits": fit, "fits_detail": detail}
 
 
 def fit_summary(comparison) -> str:
