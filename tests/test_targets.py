@@ -119,6 +119,10 @@ def test_a_target_makes_the_table_mark_what_fits(digits_cnn, digits_images):
     assert "hybrid" in table.loc["dynamic", "tflm_reason"]
     html = result._repr_html_()
     assert "tflm_arena_bytes" in html and "fits" in html
+    roomy = result.with_target("cortex-m4")  # judged again, not measured again
+    assert roomy.fitting() == ["float32", "int8"] and roomy.target.name == "cortex-m4"
+    assert roomy.table["tflm_arena_bytes"].equals(result.table["tflm_arena_bytes"])
+    assert "Fits cortex-m4 (256 KB RAM, 1 MB flash, TFLite Micro): float32, int8" in roomy.fit_summary()
 
 
 def test_presets_are_rows_with_published_budgets():

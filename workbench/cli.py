@@ -170,9 +170,7 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
     for note in result.notes:
         print(f"note: {note}")
     if target is not None:
-        from .targets import fit_summary
-
-        print("\n" + fit_summary(result))
+        print("\n" + result.fit_summary())
     path = result.save(args.out)
     print(f"\nReport: {os.path.abspath(path)} ({time.perf_counter() - started:.0f} s)")
     return 0

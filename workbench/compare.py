@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -13,7 +14,7 @@ import pandas as pd
 
 from .convert import calibration_samples, convert_source
 from .datasets import Dataset, load_dataset
-from .errors import ConversionError, DatasetError, RepresentativeDataError
+from .errors import ConversionError, DatasetError, RepresentativeDataError, TargetError
 from .evaluate import Latency, check_outputs, fidelity, measure_latency, score
 from .modes import MODE_NAMES, Mode, parse_modes
 from .runtime import Converted
@@ -94,6 +95,27 @@ class Comparison:
         if "fits" not in self.table:
             return []
         return [v for v, f in zip(self.table["variant"], self.table["fits"], strict=True) if f is True]
+
+    def with_target(self, target) -> Comparison:
+        """The same measurements judged against another target's budget, without measuring again."""
+        from .targets import as_target, refit
+
+        if "tflm" not in self.table:
+            raise TargetError(
+                received="a comparison made without target=",
+                expected="A comparison whose variants were run on TFLite Micro.",
+                fix="Run compare(..., target=...) once; with_target() then re-judges it for any budget.",
+            )
+        target = as_target(target)
+        rows = [refit(row, target) for row in self.table.to_dict("records")]
+        table = pd.DataFrame(rows, columns=list(self.table.columns))
+        return dataclasses.replace(self, table=table, target=target)
+
+    def fit_summary(self) -> str:
+        """Which variants fit the target, and one line per variant saying why (not)."""
+        from .targets import fit_summary
+
+        return fit_summary(self)
 
     def summary(self) -> str:
         """The table as aligned text, for terminals and logs."""

@@ -601,6 +601,8 @@ def fit_summary(comparison) -> str:
     """Which variants fit the comparison's target, then one line per variant saying why (not)."""
     target = comparison.target
     table = comparison.table
+    if target is None or "fits" not in table:
+        return "No deployment target: pass compare(..., target='cortex-m4') or a budget to see what fits."
     rows = table[(table["variant"] != "original") & table["fits"].notna()]
     fitting = ", ".join(comparison.fitting()) or "none"
     lines = [f"Fits {target.name} ({target.describe().split(': ', 1)[1]}): {fitting}"]
