@@ -28,7 +28,8 @@ def test_int8_runs_on_tflm_with_litert_labels_and_the_smallest_arena(cnn_variant
     # The figure allocates and invokes; 10% less does not.
     assert check_micro(int8, X[:1], arena_bytes=check.arena_bytes).runs
     smaller = check_micro(int8, X[:1], arena_bytes=int(check.arena_bytes * 0.9))
-    assert not smaller.runs and "largest arena tried" in smaller.reason
+    assert not smaller.runs and "does not allocate in an arena of" in smaller.reason
+    assert f"({int(check.arena_bytes * 0.9):,} bytes)" in smaller.reason
 
 
 @pytest.mark.slow

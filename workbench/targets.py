@@ -300,7 +300,11 @@ def check_micro(
         )
     if not answer["runs"]:
         return MicroCheck(
-            False, _reason(answer, converted, max_arena_bytes), None, len(content), log=answer["log"]
+            False,
+            _reason(answer, converted, max_arena_bytes, payload["find_arena"]),
+            None,
+            len(content),
+            log=answer["log"],
         )
     outputs = _dequantize(np.asarray(answer["outputs"]), converted.outputs[0])
     return MicroCheck(
@@ -347,7 +351,7 @@ _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
 _FAILED_NODE = re.compile(r"Node ([A-Z0-9_]+) \(number \d+\) failed to (prepare|invoke)")
 
 
-def _reason(answer: dict, converted, max_arena: int) -> str:
+def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
     """Why TFLite Micro refused the file, from its log and the file's own ops and types."""
     log = answer["log"]
     missing = sorted(set(_MISSING_OP.findall(log)))
@@ -361,10 +365,12 @@ def _reason(answer: dict, converted, max_arena: int) -> str:
     node = _FAILED_NODE.search(log)
     if node and node.group(1) == "DEQUANTIZE" and _has_float16(converted.content):
         return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
+    if answer.get("allocation_failed") and not searched:
+        return f"does not allocate in an arena of {format_bytes(max_arena)} ({max_arena:,} bytes)"
     if answer.get("allocation_failed"):
         return (
             f"does not allocate in the largest arena tried ({format_bytes(max_arena)}); "
-            "the model needs more working memory than any microcontroller has"
+            "the model needs more working memory than a microcontroller has"
         )
     if node:
         detail = _last_check(log)
