@@ -289,15 +289,22 @@ def check_micro(
     payload["find_arena"] = arena_bytes is None
     answer, crash = _call_micro(payload, timeout)
     if crash and payload["find_arena"]:
-        # A crash while bisecting must not cost the runs/outputs answer: ask again without it.
-        answer, second_crash = _call_micro({**payload, "find_arena": False}, timeout)
-        if answer is not None:
-            answer["arena_note"] = f"runs, but the arena search crashed TFLite Micro ({crash})"
-        crash = second_crash or crash
+        # TFLite Micro segfaults at some arena sizes just short of enough. Run once more without
+        # the search, then search from here, one probe per call: a probe that crashes fails.
+        answer, crash = _call_micro({**payload, "find_arena": False}, timeout)
+        if answer is not None and answer["runs"]:
+            probe = {**payload, "inputs": raw[:1], "find_arena": False}
+
+            def allocates(size):
+                result, _ = _call_micro({**probe, "first_arena": size, "max_arena": size}, timeout)
+                return result is not None and result["runs"]
+
+            answer["arena"], answer["probes"] = smallest_arena(
+                allocates, answer["allocated"], answer["recorded"]
+            )
     if answer is None:
-        return MicroCheck(
-            False, f"TFLite Micro crashed on this file ({crash})", None, len(content), log=crash
-        )
+        where = "on this file" if arena_bytes is None else f"with an arena of {max_arena_bytes:,} bytes"
+        return MicroCheck(False, f"TFLite Micro crashed {where} ({crash})", None, len(content), log=crash)
     if not answer["runs"]:
         return MicroCheck(
             False,
@@ -309,7 +316,7 @@ def check_micro(
     outputs = _dequantize(np.asarray(answer["outputs"]), converted.outputs[0])
     return MicroCheck(
         True,
-        answer.get("arena_note", ""),
+        "",
         answer["arena"] if arena_bytes is None else arena_bytes,
         len(content),
         outputs=outputs,
@@ -330,7 +337,7 @@ def _call_micro(payload: dict, timeout: float):
     try:
         answer = _micro_worker.call("tflm", payload, timeout)
     except WorkerCrashed as crash:
-        log = crash.log.strip().splitlines()[-3:]
+        log = [line for line in crash.log.strip().splitlines() if "runpy" not in line][-2:]
         what = crash.reason.replace("the converter process", "its process").replace("the converter", "it")
         return None, what + (": " + " / ".join(log) if log else "")
     if not answer["ok"]:
@@ -348,6 +355,7 @@ _ALLOCATION_FAILURE = re.compile(
     r"Failed to (allocate|resize)|missing: \d+|Arena size is too small|Too many buffers", re.I
 )
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
+_HYBRID = re.compile(r"Hybrid models are not supported|type: FLOAT32 with (filter|weights?) type: INT8")
 _FAILED_NODE = re.compile(r"Node ([A-Z0-9_]+) \(number \d+\) failed to (prepare|invoke)")
 
 
@@ -357,7 +365,7 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
     missing = sorted(set(_MISSING_OP.findall(log)))
     if missing:
         return f"TFLite Micro has no kernel for {', '.join(missing)}; rebuild the model without these ops"
-    if "Hybrid models are not supported" in log:
+    if _HYBRID.search(log):
         return "hybrid dynamic-range ops are not in TFLite Micro; use int8 or static_wi8_ai8 (fully integer)"
     custom = [op for op in converted.ops if op not in _builtin_names()]
     if custom and ("custom" in log.lower() or "registration" in log.lower()):
@@ -365,8 +373,12 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
     node = _FAILED_NODE.search(log)
     if node and node.group(1) == "DEQUANTIZE" and _has_float16(converted.content):
         return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
-    if answer.get("allocation_failed") and not searched:
-        return f"does not allocate in an arena of {format_bytes(max_arena)} ({max_arena:,} bytes)"
+    if not searched:  # one arena, given by the caller: anything else is that arena falling short
+        shortfall = (
+            f"does not allocate and invoke in an arena of {format_bytes(max_arena)} ({max_arena:,} bytes)"
+        )
+        detail = "" if answer.get("allocation_failed") else _last_check(log)
+        return shortfall + (f" (TFLite Micro: {detail})" if detail else "")
     if answer.get("allocation_failed"):
         return (
             f"does not allocate in the largest arena tried ({format_bytes(max_arena)}); "
@@ -441,34 +453,61 @@ def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pra
     if interpreter is None:
         return {"runs": False, "log": log, "allocation_failed": allocation_failed}
     outputs = invoke(interpreter, inputs)
-    if not find_arena:
-        return {"runs": True, "outputs": outputs, "arena": None}
     with captured_output() as report:
         interpreter.print_allocations()
     recorded = re.search(r"Arena allocation total (\d+) bytes", report[0] if report else "")
-    works, probes = arena, 0
-    recorded = int(recorded.group(1)) if recorded else None
-    if recorded is not None and SMALLEST_ARENA_PROBED <= recorded < works:
+    answer = {"runs": True, "outputs": outputs, "allocated": arena, "arena": None, "probes": 0}
+    answer["recorded"] = int(recorded.group(1)) if recorded else None
+    if find_arena:
+        probe = lambda size: attempt(size)[0] is not None  # noqa: E731
+        answer["arena"], answer["probes"] = smallest_arena(probe, arena, answer["recorded"])
+    return answer
+
+
+def smallest_arena(probe, works: int, recorded: int | None = None) -> tuple[int, int]:
+    """The smallest arena for which ``probe(arena)`` is true, knowing it is for ``works``.
+
+    Starts from the interpreter's own recorded total, brackets the answer between a size that
+    fails and one that works, then bisects to the byte. Returns (arena, probes made).
+    """
+    probes = 0
+
+    def check(size):
+        nonlocal probes
         probes += 1
-        if attempt(recorded)[0] is not None:
+        return probe(size)
+
+    floor = SMALLEST_ARENA_PROBED
+    fails = floor - 1  # sizes below the floor are never probed and count as failing
+    if recorded is not None and floor <= recorded < works:
+        if check(recorded):
             works = recorded
-    # Bracket the answer (fails < answer <= works), starting just below the recorded total.
-    fails = max(SMALLEST_ARENA_PROBED, works * 9 // 10)
-    while fails < works:
-        probes += 1
-        if attempt(fails)[0] is None:
-            break
-        works, fails = fails, max(SMALLEST_ARENA_PROBED, fails // 2)
-    else:
-        return {"runs": True, "outputs": outputs, "arena": works, "probes": probes}
+        else:
+            fails = recorded
+    if fails < floor:  # step down from a working size until one fails
+        low = max(floor, works * 9 // 10)
+        while low < works and check(low):
+            works, low = low, max(floor, low // 2)
+        if low >= works:
+            return works, probes
+        fails = low
+    else:  # the recorded total failed: step up until a size works
+        high = fails
+        while True:
+            high = min(works, high + max(high // 4, 16))
+            if high >= works:
+                break
+            if check(high):
+                works = high
+                break
+            fails = high
     while works - fails > 1:
         middle = (works + fails) // 2
-        probes += 1
-        if attempt(middle)[0] is not None:
+        if check(middle):
             works = middle
         else:
             fails = middle
-    return {"runs": True, "outputs": outputs, "arena": works, "probes": probes}
+    return works, probes
 
 
 # -------------------------------------------------------------------------------- LiteRT memory
