@@ -82,6 +82,22 @@ def test_litert_memory_estimate_counts_activations_not_weights(cnn_variants):
     assert litert_memory_estimate(int8.content) * 4 == estimate  # same graph, 1-byte activations
 
 
+@pytest.mark.parametrize("recorded", [None, 700, 5000, 5003, 5004, 6000, 99_999])
+@pytest.mark.parametrize("needed", [1024, 1500, 5004, 77_777])
+def test_the_arena_bisection_finds_the_threshold_from_any_hint(needed, recorded):
+    from workbench.targets import smallest_arena
+
+    tried = []
+
+    def probe(size):
+        tried.append(size)
+        return size >= needed
+
+    arena, probes = smallest_arena(probe, 1 << 20, recorded)
+    assert arena == needed and probes == len(tried) and min(tried) >= 1024
+    assert probe(arena) and (arena == 1024 or not probe(arena - 1))
+
+
 # ---------------------------------------------------------------------------------- C source
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("c++") is None, reason="needs a C++ compiler")
@@ -140,6 +156,7 @@ def test_a_target_makes_the_table_mark_what_fits(digits_cnn, digits_images):
     assert roomy.fitting() == ["float32", "int8"] and roomy.target.name == "cortex-m4"
     assert roomy.table["tflm_arena_bytes"].equals(result.table["tflm_arena_bytes"])
     assert "Fits cortex-m4 (256 KB RAM, 1 MB flash, TFLite Micro): float32, int8" in roomy.fit_summary()
+    assert result.with_target("phone").fitting() == ["float32", "dynamic", "int8"]  # LiteRT runs hybrid ops
 
 
 def test_presets_are_rows_with_published_budgets():

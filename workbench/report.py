@@ -44,6 +44,8 @@ _BETTER = {
     "latency_ms_p50": "min",
     "latency_ms_p90": "min",
     "batch_latency_ms": "min",
+    "tflm_arena_bytes": "min",
+    "tflm_agreement": "max",
 }
 
 _STYLE = """
