@@ -62,6 +62,34 @@ def test_float16_weights_are_refused_with_their_reason(cnn_variants):
     assert not check.runs and "float16" in check.reason
 
 
+def _with_custom_softmax(content: bytes, custom_code: str) -> bytes:
+    """The same flatbuffer with its SOFTMAX turned into a custom op named ``custom_code``."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
+    for code in model.operatorCodes:
+        if code.builtinCode == schema.BuiltinOperator.SOFTMAX:
+            code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+            code.customCode = custom_code
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "custom_code, reason",
+    [
+        ("MySoftmax", "custom op MySoftmax has no kernel"),
+        ("FlexSoftmax", "needs Select TF ops (Flex: FlexSoftmax)"),
+    ],
+)
+def test_custom_and_flex_ops_are_named(cnn_variants, custom_code, reason):
+    check = check_micro(_with_custom_softmax(cnn_variants["int8"].content, custom_code))
+    assert not check.runs and reason in check.reason
+
+
 @pytest.mark.slow
 def test_float32_and_int16x8_run_and_need_more_arena_than_int8(cnn_variants):
     arenas = {mode: check_micro(cnn_variants[mode]).arena_bytes for mode in ("float32", "int16x8", "int8")}

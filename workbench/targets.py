@@ -369,7 +369,11 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
         return "hybrid dynamic-range ops are not in TFLite Micro; use int8 or static_wi8_ai8 (fully integer)"
     custom = [op for op in converted.ops if op not in _builtin_names()]
     if custom and ("custom" in log.lower() or "registration" in log.lower()):
-        return f"custom ops {', '.join(custom)} have no TFLite Micro kernel here; register them in your build"
+        names = ", ".join(custom)
+        return (
+            f"custom op{'s' if len(custom) > 1 else ''} {names} {'have' if len(custom) > 1 else 'has'} no kernel "
+            "in TFLite Micro; write one and add it to your firmware's op resolver, or rebuild without it"
+        )
     node = _FAILED_NODE.search(log)
     if node and node.group(1) == "DEQUANTIZE" and _has_float16(converted.content):
         return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
