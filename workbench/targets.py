@@ -1,10 +1,11 @@
 """Where a variant can run: TFLite Micro (loads? invokes? arena, flash, same answers as LiteRT),
 LiteRT's memory beyond the file, a board's budget, and the model as C source.
 
-TFLite Micro is native code that aborts or segfaults on some inputs (an arena that is far too
-small, a file it cannot parse), so it runs in a worker process of its own: a crash there
-becomes a row that says why, and neither the caller's kernel nor the warm converter worker
-is touched. Nothing here imports TensorFlow.
+TFLite Micro is native code that aborts or segfaults on some inputs (an arena far too small,
+or, for some models, a few bytes short of enough; a file it cannot parse), so it runs in a
+worker process of its own: a crash there costs a fresh process and becomes a row that says
+why, and neither the caller's kernel nor the warm converter worker is touched. Nothing here
+imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,6 +229,8 @@ class MicroCheck:
         Its (dequantized) outputs on the samples given, one interpreter call per sample.
     log : str
         TFLite Micro's own last lines, when it refused the file.
+    probes : int
+        Interpreters the arena search built.
     """
 
     runs: bool
@@ -325,6 +329,7 @@ def check_micro(
 
 
 _micro_worker = None
+_micro_worker_lock = threading.Lock()
 
 
 def _call_micro(payload: dict, timeout: float):
@@ -332,8 +337,9 @@ def _call_micro(payload: dict, timeout: float):
     global _micro_worker
     from ._worker import ConverterWorker, WorkerCrashed
 
-    if _micro_worker is None:
-        _micro_worker = ConverterWorker()
+    with _micro_worker_lock:
+        if _micro_worker is None:
+            _micro_worker = ConverterWorker()  # not the converter's: a TFLite Micro crash must not cost it
     try:
         answer = _micro_worker.call("tflm", payload, timeout)
     except WorkerCrashed as crash:
