@@ -13,11 +13,10 @@ from pathlib import Path
 
 import workbench
 from workbench._native import captured_output, import_tensorflow
-from workbench._tasks import converter_for
 from workbench._worker import ConverterWorker, shared_worker
 from workbench.convert import apply_mode
 from workbench.modes import Mode
-from workbench.sources import as_source
+from workbench.sources import as_source, converter_for
 
 REPEATS = 7
 OUT = Path(__file__).with_name("worker_overhead.md")

@@ -14,6 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("WORKBENCH_CACHE_DIR", str(ROOT / ".pytest_cache" / "workbench-examples"))
+# Worker processes can unpickle the test helpers in this folder (see gates.py).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")) if p
+)
 
 import workbench  # noqa: E402  (after the cache directory is set)
 
@@ -77,4 +81,6 @@ def mlp_variants(digits_mlp, digits):
 
 @pytest.fixture(scope="session")
 def cnn_comparison(digits_cnn, digits_images):
-    return workbench.compare(digits_cnn, digits_images, latency_budget=0.2, progress=False)
+    return workbench.compare(
+        digits_cnn, digits_images, modes=workbench.MODE_NAMES, latency_budget=0.2, progress=False
+    )

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from workbench import MODE_NAMES, load_tflite
+from workbench.cli import DEMO_MODES
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +27,14 @@ def workbench_cli(*args, cwd=None) -> subprocess.CompletedProcess:
 def test_demo_prints_the_table_and_writes_a_report(tmp_path):
     result = workbench_cli("demo", "--out", str(tmp_path / "report"), "--latency-budget", "0.1")
     assert result.returncode == 0, result.stderr
-    rows = [line.split()[0] for line in result.stdout.splitlines()[2:8]]
-    assert rows == ["original", *MODE_NAMES], result.stdout
-    assert "[6/6] done" in result.stderr
+    rows = [line.split()[0] for line in result.stdout.splitlines()[2 : 3 + len(DEMO_MODES)]]
+    assert rows == ["original", *DEMO_MODES], result.stdout
+    # The converter's int8 and LiteRT Quantizer's static_wi8_ai8 side by side.
+    assert {"int8", "static_wi8_ai8"} <= set(DEMO_MODES) and set(MODE_NAMES) <= set(DEMO_MODES)
+    assert f"[{len(DEMO_MODES) + 1}/{len(DEMO_MODES) + 1}] done" in result.stderr
     csv = pd.read_csv(tmp_path / "report" / "results.csv")
-    assert list(csv["variant"]) == ["original", *MODE_NAMES]
+    assert list(csv["variant"]) == ["original", *DEMO_MODES]
+    assert csv["error"].isna().all()  # no mode failed
     assert (tmp_path / "report" / "report.html").read_text().count("data:image/png;base64,") == 1
     assert "Traceback" not in result.stderr
 

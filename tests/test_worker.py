@@ -1,43 +1,58 @@
-"""The converter runs in its own process: a crash or a hang there never reaches the caller."""
+"""The converter runs in its own process: a crash, a hang or an interrupt there never reaches
+the caller, and never hands back the answer to another request.
 
+Conversions are held busy with gated calibration samples (``gates.py``), never by making
+them long: nothing here depends on how fast the machine is.
+"""
+
+import _thread
+import glob
 import os
+import pickle
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
-import time
 
-import numpy as np
 import pytest
+from gates import GatedSamples
 
 import workbench
-from workbench import ConversionError
+from workbench import ConversionError, InvalidArgumentError
 from workbench._worker import shared_worker
+from workbench.convert import convert_source
+from workbench.modes import Mode
+from workbench.runtime import stored_tensor_types
+from workbench.sources import as_source
 
 pytestmark = pytest.mark.slow
 
 
-def long_calibration(data, n=6000):
-    """Enough int8 calibration samples that converting takes several seconds."""
-    return np.repeat(data.X_train, n // len(data.X_train) + 1, axis=0)[:n]
+@pytest.fixture
+def gate(digits_images, tmp_path):
+    gate = GatedSamples(digits_images.X_train[:50], tmp_path)
+    yield gate
+    gate.open()  # whatever happened, no worker waits on it any more
 
 
-def test_a_worker_killed_mid_conversion_is_a_clear_error_and_is_replaced(digits_cnn, digits_images):
+def test_a_worker_killed_mid_conversion_is_a_clear_error_and_is_replaced(digits_cnn, digits_images, gate):
     worker = shared_worker()
+    source = as_source(digits_cnn)
     workbench.convert(digits_cnn, "float32")  # a warm worker
     started = worker.started
     outcome = {}
 
     def convert():
         try:
-            workbench.convert(digits_cnn, "int8", long_calibration(digits_images))
+            convert_source(source, Mode("int8"), gate)
         except ConversionError as err:
             outcome["error"] = err
 
     thread = threading.Thread(target=convert)
     thread.start()
-    time.sleep(1.5)
-    pid = worker.pid
-    assert pid is not None and thread.is_alive(), "the conversion ended before it could be interrupted"
-    os.kill(pid, signal.SIGKILL)
+    gate.wait_until_started()  # the worker is calibrating, and will until the gate opens
+    os.kill(worker.pid, signal.SIGKILL)
     thread.join(60)
     error = outcome["error"]
     assert "killed by signal 9" in str(error) and "Nothing you had is lost" in str(error)
@@ -47,11 +62,88 @@ def test_a_worker_killed_mid_conversion_is_a_clear_error_and_is_replaced(digits_
     assert worker.started == started + 1
 
 
-def test_a_conversion_past_its_time_limit_is_stopped(digits_cnn, digits_images):
+def test_a_conversion_past_its_time_limit_is_stopped(digits_cnn, gate):
+    source = as_source(digits_cnn)
+    # The gate never opens: the conversion can only end by its time limit.
     with pytest.raises(ConversionError, match="time limit of 1 s") as info:
-        workbench.convert(digits_cnn, "int8", long_calibration(digits_images), timeout=1)
+        convert_source(source, Mode("int8"), gate, timeout=1)
     assert info.value.received.startswith("a conversion during which")
-    assert workbench.convert(digits_cnn, "float32").size_bytes > 0
+    assert workbench.convert(digits_cnn, "float16").size_bytes > 0
+
+
+def test_an_interrupted_conversion_never_hands_its_answer_to_the_next_call(digits_cnn, digits_images, gate):
+    """Ctrl-C in a notebook between sending a request and reading its answer."""
+    worker = shared_worker()
+    source = as_source(digits_cnn)
+    started = worker.started
+
+    def interrupt_when_calibrating():
+        gate.wait_until_started()
+        _thread.interrupt_main()  # what Ctrl-C does to the kernel's main thread
+
+    threading.Thread(target=interrupt_when_calibrating, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        convert_source(source, Mode("int8"), gate)
+    gate.open()  # had the int8 conversion survived, its answer would now be in the pipe
+    assert worker.started == started  # replaced lazily, on the next call
+
+    float16 = workbench.convert(digits_cnn, "float16")
+    dynamic = workbench.convert(digits_cnn, "dynamic")
+    int8 = workbench.convert(digits_cnn, "int8", digits_images.representative(100))
+    assert "float16" in stored_tensor_types(float16.content)
+    assert "int8" not in stored_tensor_types(float16.content)
+    assert "int8" in stored_tensor_types(dynamic.content) and "float16" not in stored_tensor_types(
+        dynamic.content
+    )
+    assert [t.dtype for t in dynamic.inputs] == ["float32"]
+    assert [t.dtype for t in int8.inputs] == ["int8"]
+    # The bytes are those each mode makes on its own: conversion is deterministic.
+    assert workbench.convert(digits_cnn, "float16").content == float16.content
+    assert worker.started == started + 1
+
+
+def test_an_answer_to_another_request_is_discarded():
+    worker = shared_worker()
+    worker.call("ping", {})
+    discarded = worker.discarded
+    # An answer nobody waits for, as a request sent earlier and then abandoned would leave.
+    worker._send.send((10**9, "ping", pickle.dumps({})))
+    assert worker.call("ping", {})["result"] == "pong"
+    assert worker.discarded == discarded + 2  # its acknowledgement and its answer
+
+
+@pytest.mark.parametrize("timeout", [None, "abc", 0, -5, float("nan"), float("inf"), True])
+def test_a_bad_time_limit_is_refused_before_anything_is_sent(digits_cnn, timeout):
+    worker = shared_worker()
+    worker.call("ping", {})
+    pid = worker.pid
+    with pytest.raises(InvalidArgumentError, match="timeout=") as info:
+        workbench.convert(digits_cnn, "float16", timeout=timeout)
+    assert info.value.fix
+    assert worker.pid == pid  # the worker was not touched
+
+
+def test_a_call_right_after_the_worker_was_killed_starts_a_fresh_one(digits_cnn):
+    worker = shared_worker()
+    worker.call("ping", {})
+    os.kill(worker.pid, signal.SIGKILL)
+    # No waiting: the worker may not even be reaped yet.
+    assert workbench.convert(digits_cnn, "float16").size_bytes > 0
+
+
+def test_the_workers_log_is_removed_when_the_process_ends(tmp_path):
+    code = """
+        import workbench
+        from workbench._worker import shared_worker
+        print(shared_worker().call("ping", {})["result"])
+    """
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pong"
+    assert glob.glob(str(tmp_path / "workbench-*.log")) == []
 
 
 def test_converter_errors_still_come_back_as_the_converters_own(digits_mlp):

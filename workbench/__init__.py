@@ -18,6 +18,7 @@ from .errors import (
     ConversionError,
     DataMismatchError,
     DatasetError,
+    InvalidArgumentError,
     ModelLoadError,
     NotFittedError,
     RepresentativeDataError,
@@ -28,7 +29,7 @@ from .errors import (
     WorkbenchError,
 )
 from .examples import EXAMPLES, load_example
-from .modes import MODE_NAMES, Mode
+from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
 from .targets import PRESETS as TARGETS
 from .targets import MicroCheck, Target, check_micro
@@ -54,6 +55,9 @@ __all__ = [
     "DataMismatchError",
     "Dataset",
     "DatasetError",
+    "DEFAULT_MODES",
+    "ALL_MODES",
+    "InvalidArgumentError",
     "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
@@ -61,6 +65,7 @@ __all__ = [
     "Mode",
     "ModelLoadError",
     "NotFittedError",
+    "QUANTIZER_MODES",
     "RepresentativeDataError",
     "TARGETS",
     "Target",

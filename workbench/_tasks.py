@@ -1,21 +1,25 @@
-"""What the converter worker process can be asked to do (see ``_worker``).
+"""What the worker process can be asked to do (see ``_worker``).
 
-Every task returns a plain dict that pickles: ``{"ok": True, ...}`` or
-``{"ok": False, "error": "Type: message", "log": "..."}``.
+Every task returns a plain dict that pickles: ``{"ok": True, "result": ..., "log": ...}``
+or ``{"ok": False, "error": "Type: message", "log": "..."}``. Tasks reach only downward:
+the sources (how to build a converter for a model), the mode table (how to configure a
+converter or a quantizer) and the quantizer; never the modules that call the worker.
 """
 
 from __future__ import annotations
 
+import pickle
 import time
 import traceback
 
 
-def dispatch(task: str, payload: dict) -> dict:
+def dispatch(task: str, message: bytes) -> dict:
     from ._native import captured_output
 
     started = time.perf_counter()
     log: list[str] = []
     try:
+        payload = pickle.loads(message)
         with captured_output(enabled=not payload.get("verbose")) as log:
             result = _TASKS[task](**{k: v for k, v in payload.items() if k != "verbose"})
     except Exception as err:  # reported to the parent, which raises a ConversionError
@@ -32,25 +36,13 @@ def dispatch(task: str, payload: dict) -> dict:
     }
 
 
-def converter_for(spec, tf):
-    """A fresh TFLiteConverter from a picklable description of the model."""
-    kind, value = spec
-    if kind == "saved_model":
-        return tf.lite.TFLiteConverter.from_saved_model(value)
-    if kind == "sklearn":
-        from .sources.sklearn import SklearnSource
-
-        return SklearnSource(value).converter(tf)
-    raise ValueError(f"unknown model description {kind!r}")
-
-
 def _converter(spec, mode, samples, select_tf_ops=False):
     from ._native import import_tensorflow
-    from .convert import apply_mode
+    from .sources import converter_for
 
     tf = import_tensorflow()
     converter = converter_for(spec, tf)
-    apply_mode(converter, mode, samples, tf)
+    mode.configure_converter(converter, samples, tf)
     if select_tf_ops:
         converter.target_spec.supported_ops = [
             *converter.target_spec.supported_ops,
@@ -64,18 +56,70 @@ def _convert(spec, mode, samples, select_tf_ops=False):
     return converter.convert()
 
 
+def _quantize(content, mode, samples, keep=None, validate=None):
+    """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``);
+    with ``validate`` samples, also the library's per-tensor validation."""
+    import numpy as np
+
+    quantizer = mode.quantizer(content, keep)
+    signature, input_name = _signature_input(content)
+    calibration = None
+    if quantizer.need_calibration:
+        calibration = quantizer.calibrate(
+            {signature: _signature_samples(input_name, samples)}, num_threads=_threads()
+        )
+    result = quantizer.quantize(calibration, enable_progress_report=False)
+    answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
+    if validate is not None:
+        from litert_quantizer.utils import validation_utils
+
+        metrics = [validation_utils.ValidationErrorMetric(m) for m in VALIDATION_METRICS]
+        compared = quantizer.validate(
+            test_data={signature: _signature_samples(input_name, validate)},
+            error_metrics=metrics,
+            num_threads=_threads(),
+        )
+        by_kind = compared.get_signature_comparison_result(signature)
+        answer["validation"] = [
+            {"tensor": tensor, "kind": kind, **{m: float(values.get(m, np.nan)) for m in VALIDATION_METRICS}}
+            for kind in ("output", "intermediate", "constant", "input")
+            for tensor, values in getattr(by_kind, f"{kind}_tensors").items()
+        ]
+    return answer
+
+
+#: Error metrics asked of the quantizer's validation, in the library's names.
+VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
+
+
+def _signature_input(content: bytes) -> tuple[str, str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_content=content).get_signature_list()
+    if not signatures:
+        raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
+    signature = next(iter(signatures))
+    return signature, signatures[signature]["inputs"][0]
+
+
+def _signature_samples(input_name: str, samples) -> list[dict]:
+    import numpy as np
+
+    return [{input_name: np.asarray(sample, dtype=np.float32)[None, ...]} for sample in samples]
+
+
+def _threads() -> int:
+    import os
+
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _graph_ops(spec):
     """(op type, node name) of every TensorFlow op the model's graph runs, in graph order."""
     from ._native import import_tensorflow
+    from .sources import graph_def_for
 
-    tf = import_tensorflow()
-    kind, value = spec
-    if kind == "saved_model":
-        graph_def = tf.saved_model.load(value).signatures["serving_default"].graph.as_graph_def()
-    else:
-        from .sources.sklearn import SklearnSource
-
-        graph_def = SklearnSource(value).graph(tf).get_concrete_function().graph.as_graph_def()
+    graph_def = graph_def_for(spec, import_tensorflow())
     nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
     return [(node.op, node.name) for node in nodes]
 
@@ -85,7 +129,7 @@ def _layer_errors(spec, mode, samples, debug_samples):
     import io
     import warnings
 
-    tf, converter = _converter(spec, _float_io(mode), samples)
+    tf, converter = _converter(spec, mode.with_float_io(), samples)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the debugger uses tf.lite.Interpreter internally
         debugger = tf.lite.experimental.QuantizationDebugger(
@@ -101,7 +145,7 @@ def _keep_float(spec, mode, samples, nodes):
     """The model quantized except for ``nodes`` (tensor names), which stay float."""
     import warnings
 
-    tf, converter = _converter(spec, _float_io(mode), samples)
+    tf, converter = _converter(spec, mode.with_float_io(), samples)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(nodes))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -113,19 +157,13 @@ def _keep_float(spec, mode, samples, nodes):
         return debugger.get_nondebug_quantized_model()
 
 
-def _float_io(mode):
-    # The debugger works on float-interface models; the I/O type does not change layer errors.
-    from .modes import Mode
-
-    return Mode(mode.name, io="float32") if "float32" in mode.settings["io_types"] else mode
-
-
 def _ping():
     return "pong"
 
 
 _TASKS = {
     "convert": _convert,
+    "quantize": _quantize,
     "graph_ops": _graph_ops,
     "layer_errors": _layer_errors,
     "keep_float": _keep_float,

@@ -1,16 +1,26 @@
-"""The TFLite converter in a separate process, so that it can never take the caller down.
+"""Native code in a separate process, so that it can never take the caller down.
 
-The converter is native code: it can abort, segfault or hang its process. Conversion
-therefore runs in one long-lived worker process (TensorFlow stays imported there, so a
-warm worker adds only the cost of sending the model's description and the bytes back).
-If the worker dies or runs past its time limit, the caller gets a ``ConversionError``
-with the converter's last log lines, the worker is replaced on the next call, and the
-caller's kernel, widget and results stay as they were.
+The TFLite converter, LiteRT Quantizer and the micro runtime are native code: they can
+abort, segfault or hang their process. They therefore run in a long-lived worker process
+(TensorFlow stays imported there, so a warm worker adds only the cost of sending the
+model's description and the bytes back). If the worker dies or runs past its time limit,
+the caller gets a ``ConversionError`` with the worker's last log lines, the worker is
+replaced on the next call, and the caller's kernel, widget and results stay as they were.
+
+The protocol cannot get out of step: every request carries an id, the worker echoes it
+first as an acknowledgement and then with the answer, and an answer whose id is not the
+one awaited is discarded. A call interrupted between sending and receiving (Ctrl-C in a
+notebook, any exception) stops the worker, so no stale answer can ever be read as the
+answer to a later request. The worker knows only task names; what a task does lives in
+``workbench._tasks``.
 """
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -19,7 +29,7 @@ import time
 from multiprocessing.connection import Connection
 
 from ._native import last_lines
-from .errors import ConversionError
+from .errors import InvalidArgumentError, WorkerCrashedError
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -33,14 +43,46 @@ class WorkerCrashed(Exception):
         super().__init__(reason)
 
 
+class _NotAccepted(Exception):
+    """Internal: the worker died before it acknowledged a request, which therefore never ran."""
+
+
+def check_timeout(timeout) -> float:
+    """``timeout`` as a positive number of seconds, or an :class:`InvalidArgumentError`."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidArgumentError(
+            received=f"timeout={timeout!r}",
+            expected="A time limit in seconds, a number greater than 0.",
+            fix=f"Leave timeout out for the default of {DEFAULT_TIMEOUT:g} s, or pass e.g. timeout=600.",
+        )
+    if timeout != timeout or timeout == float("inf"):
+        raise InvalidArgumentError(
+            received=f"timeout={timeout!r}",
+            expected="A finite time limit in seconds.",
+            fix="Pass a large finite number, e.g. timeout=3600.",
+        )
+    return float(timeout)
+
+
 class ConverterWorker:
-    def __init__(self):
+    """One worker process and the pipes to it, restarted whenever it is lost.
+
+    Parameters
+    ----------
+    name : str, default="converter"
+        What the process is called in error messages and in its temporary log's name.
+    """
+
+    def __init__(self, name: str = "converter"):
+        self.name = name
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._send: Connection | None = None
         self._receive: Connection | None = None
         self._log_path: str | None = None
+        self._ids = itertools.count(1)
         self.started = 0  # how many worker processes were started (1 + restarts)
+        self.discarded = 0  # answers read that belonged to no awaited request
 
     @property
     def pid(self) -> int | None:
@@ -48,41 +90,77 @@ class ConverterWorker:
 
     def call(self, task: str, payload: dict, timeout: float = DEFAULT_TIMEOUT):
         """Run ``task`` in the worker; returns its result or raises ``WorkerCrashed``."""
+        timeout = check_timeout(timeout)
         with self._lock:
-            self._ensure_started()
             try:
-                self._send.send((task, payload))
+                return self._call(task, payload, timeout)
+            except _NotAccepted:
+                # The worker was already dead (e.g. killed a moment ago): the request never
+                # started, so it is sent once more to a fresh worker.
+                return self._call(task, payload, timeout, retry=False)
+
+    def _call(self, task, payload, timeout, retry=True):
+        # Pickled here, so that what cannot be sent fails before anything is in the pipe.
+        message = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        self._ensure_started()
+        request = next(self._ids)
+        accepted = False
+        try:
+            try:
+                self._send.send((request, task, message))
             except OSError:
-                pass  # the worker is gone; reported below
+                pass  # the worker is gone; found out below
             deadline = time.monotonic() + timeout
             while True:
                 if self._receive.poll(0.05):
                     try:
-                        return self._receive.recv()
+                        answer_id, kind, value = self._receive.recv()
                     except (EOFError, OSError):
-                        pass  # the worker died while answering; reported below
+                        pass  # the worker died while answering; found out below
+                    else:
+                        if answer_id != request:
+                            self.discarded += 1
+                        elif kind == "accepted":
+                            accepted = True
+                        else:
+                            return value
                 code = self._process.poll()
                 if code is not None:
                     log = self._log_tail()
                     self._discard()
+                    if not accepted and retry:
+                        raise _NotAccepted
                     reason = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-                    raise WorkerCrashed(f"the converter process {reason}", log)
+                    raise WorkerCrashed(f"the {self.name} process {reason}", log)
                 if time.monotonic() > deadline:
                     log = self._log_tail()
-                    self._process.kill()
-                    self._process.wait(10)
-                    self._discard()
-                    raise WorkerCrashed(f"the converter ran past its time limit of {timeout:g} s", log)
+                    self._stop()
+                    raise WorkerCrashed(f"the {self.name} ran past its time limit of {timeout:g} s", log)
+        except (WorkerCrashed, _NotAccepted):
+            raise
+        except BaseException:
+            # Interrupted between sending and receiving: the answer would be left in the pipe
+            # for the next caller. Stop the worker instead; the next call starts a fresh one.
+            self._stop()
+            raise
 
     def close(self) -> None:
+        """End the worker process (politely, then by force) and remove its log."""
         with self._lock:
             if self._process is not None and self._process.poll() is None:
                 try:
-                    self._send.send(("exit", {}))
+                    self._send.send((0, "exit", b""))
                     self._process.wait(5)
                 except (OSError, subprocess.TimeoutExpired):
                     self._process.kill()
+                    self._process.wait(10)
             self._discard()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(10)
+        self._discard()
 
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -92,7 +170,7 @@ class ConverterWorker:
         # script), talking over two pipes; its stdout and stderr go to the log file.
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
-        handle, self._log_path = tempfile.mkstemp(prefix="workbench-converter-", suffix=".log")
+        handle, self._log_path = tempfile.mkstemp(prefix=f"workbench-{self.name}-", suffix=".log")
         # The worker must run this very copy of the package, whatever the current directory.
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
@@ -130,30 +208,41 @@ class ConverterWorker:
         self._process, self._send, self._receive, self._log_path = None, None, None, None
 
 
-_shared: ConverterWorker | None = None
+_shared: dict[str, ConverterWorker] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_worker() -> ConverterWorker:
-    """The process-wide worker, started on first use."""
-    global _shared
+def shared_worker(name: str = "converter") -> ConverterWorker:
+    """The process-wide worker of that name, started on first use."""
     with _shared_lock:
-        if _shared is None:
-            _shared = ConverterWorker()
-        return _shared
+        if name not in _shared:
+            _shared[name] = ConverterWorker(name)
+        return _shared[name]
 
 
-def run(task: str, payload: dict, timeout: float = DEFAULT_TIMEOUT, what: str = "conversion"):
-    """Run a task in the shared worker; a crash or time-out becomes a ConversionError."""
+@atexit.register
+def _close_all() -> None:
+    for worker in list(_shared.values()):
+        worker.close()
+
+
+def run(
+    task: str,
+    payload: dict,
+    timeout: float = DEFAULT_TIMEOUT,
+    what: str = "conversion",
+    worker: str = "converter",
+):
+    """Run a task in a shared worker; a crash or time-out becomes a WorkerCrashedError."""
     try:
-        return shared_worker().call(task, payload, timeout)
+        return shared_worker(worker).call(task, payload, timeout)
     except WorkerCrashed as crash:
-        raise ConversionError(
+        raise WorkerCrashedError(
             received=f"a {what} during which {crash.reason}",
-            expected="A converter that finishes and answers.",
+            expected=f"A {worker} that finishes and answers.",
             fix=(
-                "Nothing you had is lost and the next conversion starts a fresh converter. If it "
-                "happens again for this model and mode, read the converter's last lines (.log) and "
+                f"Nothing you had is lost and the next call starts a fresh {worker} process. If it "
+                "happens again for this model and mode, read the last lines of its log (.log) and "
                 "try another mode, or raise the time limit with timeout=."
             ),
             log=crash.log,
@@ -168,12 +257,13 @@ def _serve(receive_fd: int, send_fd: int) -> None:  # pragma: no cover -- runs i
     send = Connection(send_fd, readable=False)
     while True:
         try:
-            task, payload = receive.recv()
+            request, task, payload = receive.recv()
         except (EOFError, OSError):
             return
         if task == "exit":
             return
-        send.send(_tasks.dispatch(task, payload))
+        send.send((request, "accepted", None))
+        send.send((request, "answer", _tasks.dispatch(task, payload)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,20 @@ import sys
 import time
 
 from .errors import WorkbenchError
-from .modes import MODE_NAMES
+from .modes import DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES
+
+#: What the demo compares: the converter's int8 beside LiteRT Quantizer's static_wi8_ai8, and more.
+DEMO_MODES = (
+    "float32",
+    "float16",
+    "dynamic",
+    "int8",
+    "int16x8",
+    "dynamic_wi8_afp32",
+    "weight_only_wi4_afp32",
+    "static_wi8_ai8",
+    "static_wi8_ai16",
+)
 
 EXIT_USAGE = 2
 
@@ -39,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command")
 
-    demo = commands.add_parser("demo", help="the digits_cnn example on digits, all five modes")
+    demo = commands.add_parser(
+        "demo", help="the digits_cnn example on digits: the converter's modes beside LiteRT Quantizer's"
+    )
     demo.add_argument("--out", default="workbench-report", help="report directory (default: %(default)s)")
     _measurement_options(demo)
     demo.set_defaults(run=_demo)
@@ -52,16 +67,23 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--modes",
         nargs="+",
-        default=list(MODE_NAMES),
+        default=list(DEFAULT_MODES),
         metavar="MODE",
-        help="modes to compare; int8:float32 keeps float I/O (default: all)",
+        help=(
+            "modes to compare: the converter's " + ", ".join(MODE_NAMES) + " (int8:float32 keeps float "
+            "I/O) or LiteRT Quantizer recipes "
+            + ", ".join(QUANTIZER_MODES)
+            + " (default: "
+            + " ".join(DEFAULT_MODES)
+            + ")"
+        ),
     )
     compare.add_argument(
         "--representative",
         type=int,
         default=200,
         metavar="N",
-        help="calibration samples for int8/int16x8 (default: %(default)s)",
+        help="calibration samples for int8, int16x8 and static_* recipes (default: %(default)s)",
     )
     compare.add_argument(
         "--strategy",
@@ -76,9 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert a model in one mode and write the .tflite")
     _model_options(convert)
     convert.add_argument(
-        "--mode", default="float32", help="one of: " + ", ".join(MODE_NAMES) + " (default: %(default)s)"
+        "--mode",
+        default="float32",
+        help="one of: " + ", ".join((*MODE_NAMES, *QUANTIZER_MODES)) + " (default: %(default)s)",
     )
-    convert.add_argument("--dataset", help="dataset for calibration (int8, int16x8)")
+    convert.add_argument("--dataset", help="dataset for calibration (int8, int16x8, static_*)")
     convert.add_argument("--label", help="the column to predict, for a CSV dataset")
     convert.add_argument("--representative", type=int, default=200, metavar="N")
     convert.add_argument(
@@ -137,8 +161,12 @@ def _measurement_options(parser):
 
 
 def _demo(args) -> int:
-    print("workbench demo: the digits_cnn example on the digits images, in all five modes.", file=sys.stderr)
-    return _run_comparison("digits_cnn", None, None, list(MODE_NAMES), 200, "random", args)
+    print(
+        "workbench demo: the digits_cnn example on the digits images; the converter's quantization "
+        "(deprecated) beside LiteRT Quantizer's recipes (recommended).",
+        file=sys.stderr,
+    )
+    return _run_comparison("digits_cnn", None, None, list(DEMO_MODES), 200, "random", args)
 
 
 def _compare(args) -> int:

@@ -12,11 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .convert import calibration_samples, convert_source
+from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
-from .errors import ConversionError, DatasetError, RepresentativeDataError, TargetError
+from .errors import (
+    ConversionError,
+    DatasetError,
+    InvalidArgumentError,
+    RepresentativeDataError,
+    TargetError,
+    WorkbenchError,
+)
 from .evaluate import Latency, check_outputs, fidelity, measure_latency, score
-from .modes import MODE_NAMES, Mode, parse_modes
+from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
 from .targets import as_target, blank_deployment, deployment
@@ -81,6 +88,23 @@ class Comparison:
 
         return tradeoff_figure(self)
 
+    def figure_png(self) -> bytes:
+        """The trade-off figure as PNG bytes, drawn once for the same results.
+
+        The widget shows it and embeds it in the notebook's static copy; returning to a set
+        of variants already shown finds it drawn (see ``plots.cached_png``).
+        """
+        from .plots import cached_png
+
+        key = (
+            self.model_name,
+            self.dataset.name,
+            self.threads,
+            self.metric,
+            self.table.to_json(orient="split", double_precision=15),
+        )
+        return cached_png(key, self.plot)
+
     def save(self, directory="workbench-report") -> str:
         """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``.
 
@@ -138,7 +162,7 @@ class Comparison:
 def compare(
     model,
     dataset=None,
-    modes=MODE_NAMES,
+    modes=DEFAULT_MODES,
     representative=200,
     *,
     strategy: str = "random",
@@ -148,6 +172,7 @@ def compare(
     progress: bool | Callable = True,
     cancel=None,
     keep_float: int | tuple[int, ...] = (),
+    keep_precision: str = "auto",
     target=None,
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
@@ -159,10 +184,15 @@ def compare(
     dataset : Dataset or str, default=None
         The data to evaluate on (its test split) and calibrate with (its training split).
         ``None`` takes the dataset a built-in example was trained on.
-    modes : sequence of str or Mode, default=all five
+    modes : sequence of str or Mode, default=DEFAULT_MODES
+        Converter modes (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``: the
+        converter's post-training quantization, which Google now deprecates) and LiteRT
+        Quantizer recipes (``static_wi8_ai8``, ``weight_only_wi4_afp32``, ...; see
+        ``workbench.QUANTIZER_MODES``), which quantize the float32 ``.tflite`` and are the
+        recommended path. The default is float32 and the recommended recipes.
     representative : int or array-like, default=200
-        Calibration samples for ``int8`` and ``int16x8``: a number of training samples
-        picked with ``strategy``, or the samples themselves.
+        Calibration samples for ``int8``, ``int16x8`` and the ``static_*`` recipes: a number
+        of training samples picked with ``strategy``, or the samples themselves.
     strategy : {"random", "stratified", "first"}, default="random"
     seed : int, default=0
     threads : int, default=1
@@ -175,8 +205,12 @@ def compare(
     cancel : object with ``is_set()``, default=None
         Checked between variants; when set, the comparison stops and returns what it has.
     keep_float : int or tuple of int, default=()
-        Mixed precision: for each calibrated mode (int8) and each K here, add a variant with
-        the K layers of largest quantization error kept in float, e.g. ``int8+float(2 layers)``.
+        Mixed precision: for the converter's int8, every quantizer recipe in ``modes`` and
+        each K here, add a variant with the K layers of largest quantization error kept at
+        higher precision, e.g. ``int8+float(2 layers)`` or ``dynamic_wi4_afp32+int8(1 layer)``.
+    keep_precision : {"auto", "float", "int8"}, default="auto"
+        What the kept layers of a quantizer recipe get: ``"auto"`` keeps 8-bit weights under
+        4- and 2-bit recipes and float otherwise (see :func:`workbench.keep_float`).
     target : str, dict or Target, default=None
         A device to deploy to: a preset (``"cortex-m4"``, ``"esp32-s3"``, ``"phone"``, see
         ``workbench.TARGETS``) or a budget (``{"ram": "256KB", "flash": "1MB"}``). Every variant
@@ -185,7 +219,7 @@ def compare(
     Returns
     -------
     Comparison
-        ``.table`` has the columns ``variant, mode, size_bytes, size_ratio, <metric>,
+        ``.table`` has the columns ``variant, mode, path, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
         batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
         or ``r2``. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
@@ -195,16 +229,17 @@ def compare(
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
     """
     modes = parse_modes(modes)
+    keeps = _keep_counts(keep_float)
+    if keep_precision not in ("auto", "float", "int8"):
+        raise InvalidArgumentError(
+            received=f"keep_precision={keep_precision!r}",
+            expected="One of 'auto', 'float', 'int8'.",
+            fix="Leave keep_precision out for 8 bits under 4-bit recipes and float otherwise.",
+        )
     report = _progress_reporter(progress)
     bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget, target=target)
     samples, described = bench.calibration(representative, strategy, seed, modes)
-    mixed = [
-        (m, k)
-        for m in modes
-        if m.name == "int8"
-        for k in ((keep_float,) if isinstance(keep_float, int) else keep_float)
-        if k
-    ]
+    mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
     report(0, total, f"original {bench.source.name}: measuring on {len(bench.data.X_test)} test samples")
     rows = [bench.original()]
@@ -231,8 +266,8 @@ def compare(
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        report(done, total, f"{mode.label} keeping {k} layer(s) in float: converting")
-        row, converted = bench.mixed_variant(mode, samples, k)
+        report(done, total, f"{mode.label} keeping its {k} worst layer(s) at higher precision")
+        row, converted = bench.mixed_variant(mode, samples, k, keep_precision)
         rows.append(row)
         if converted is not None:
             variants[converted.label] = converted
@@ -282,7 +317,12 @@ class Bench:
             self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
             self._original_row = self._row(
-                ORIGINAL, "", self._original_size, self.reference, self._original_latency
+                ORIGINAL,
+                "",
+                self._original_size,
+                self.reference,
+                self._original_latency,
+                path=self.source.kind,
             )
         return self._deployed(self._original_row)
 
@@ -295,36 +335,72 @@ class Bench:
         """Convert and measure one mode. A conversion failure becomes a row with its error."""
         mode = Mode.of(mode)
         self.original()
+        failed = {"variant": mode.label, "mode": mode.name, "path": mode.path}
+        if mode.backend == "quantizer":
+            try:
+                float32_hub(self.source)
+            except ConversionError:
+                # The converter's error is in the float32 row (and ran once): not repeated here.
+                return {
+                    **failed,
+                    "error": "needs the float32 .tflite, which did not convert (see float32)",
+                }, None
         try:
             converted = convert_source(
                 self.source, mode, samples if mode.calibrated else None, threads=self.threads
             )
         except ConversionError as err:
-            return {"variant": mode.label, "mode": mode.name, "error": str(err)}, None
-        outputs = converted.run(self.X)
+            return {**failed, "error": str(err)}, None
+        if converted.unchanged:
+            return {
+                **failed,
+                "error": (
+                    f"unchanged: the recipe {mode.name} quantizes no tensor of this model (it has no "
+                    "weights of the kinds the recipe handles), so it is float32 again"
+                ),
+            }, None
+        try:
+            outputs = converted.run(self.X)
+        except WorkbenchError as err:
+            return {**failed, "error": str(err)}, None
         latency = self._time(converted.invoke_raw)
         row = self._row(
-            mode.label, mode.name, converted.size_bytes, outputs, latency, converted.convert_seconds
+            mode.label,
+            mode.name,
+            converted.size_bytes,
+            outputs,
+            latency,
+            converted.convert_seconds,
+            mode.path,
         )
         return self._deployed(row, converted, outputs), converted
 
-    def mixed_variant(self, mode, samples, layers: int) -> tuple[dict, Converted | None]:
-        """``mode`` with its worst ``layers`` kept in float, measured like any variant."""
+    def mixed_variant(
+        self, mode, samples, layers: int, precision: str = "auto"
+    ) -> tuple[dict, Converted | None]:
+        """``mode`` with its worst ``layers`` kept at higher precision, measured like any variant."""
         from .diagnose import keep_float
 
         mode = Mode.of(mode)
         self.original()
         started = time.perf_counter()
+        representative = samples if samples is not None else self.data.X_train[:100]
         try:
-            converted = keep_float(self.source, mode, samples, layers=layers)
+            converted = keep_float(self.source, mode, representative, layers=layers, precision=precision)
         except ConversionError as err:
-            label = f"{mode.name}+float({layers} layers)"
-            return {"variant": label, "mode": mode.name, "error": str(err)}, None
+            label = f"{mode.name}+keep({layers} layers)"
+            return {"variant": label, "mode": mode.name, "path": mode.path, "error": str(err)}, None
         converted = converted.with_threads(self.threads)
         outputs = converted.run(self.X)
         latency = self._time(converted.invoke_raw)
         row = self._row(
-            converted.label, mode.name, converted.size_bytes, outputs, latency, time.perf_counter() - started
+            converted.label,
+            mode.name,
+            converted.size_bytes,
+            outputs,
+            latency,
+            time.perf_counter() - started,
+            mode.path,
         )
         return self._deployed(row, converted, outputs), converted
 
@@ -358,13 +434,14 @@ class Bench:
     def _time(self, call) -> Latency:
         return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)
 
-    def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan) -> dict:
+    def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan, path="") -> dict:
         metric = score(self.data, outputs, self.output_kind)
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
         original_latency = self._original_latency or latency
         return {
             "variant": variant,
             "mode": mode,
+            "path": path,
             "size_bytes": int(size),
             "size_ratio": size / (self._original_size or size),
             self.data.metric: metric,
@@ -378,6 +455,21 @@ class Bench:
             "convert_s": convert_s,
             "error": "",
         }
+
+
+def _keep_counts(keep_float) -> tuple[int, ...]:
+    counts = (keep_float,) if isinstance(keep_float, (int, np.integer)) else keep_float
+    if (
+        isinstance(keep_float, bool)
+        or not isinstance(counts, (tuple, list))
+        or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in counts)
+    ):
+        raise InvalidArgumentError(
+            received=f"keep_float={keep_float!r}",
+            expected="A number of layers (0 or more) or a tuple of them, e.g. keep_float=(1, 2).",
+            fix="Pass whole numbers: keep_float=1 keeps the worst layer at higher precision.",
+        )
+    return tuple(int(k) for k in counts if k)
 
 
 def _short_error(message: str) -> str:

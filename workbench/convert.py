@@ -1,21 +1,31 @@
-"""``convert()``: run the real TFLite converter with the settings of one mode."""
+"""``convert()``: the float32 ``.tflite`` (the hub every variant derives from) and each mode.
+
+A converter mode runs the real TFLite converter with its row's settings. A LiteRT Quantizer
+mode takes the float32 ``.tflite``, converted once per source and cached on it, and applies
+its recipe to those bytes (``workbench.quantize``): the converter does not run again.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 
 from ._native import last_lines
-from ._worker import DEFAULT_TIMEOUT
+from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
 from .datasets import Dataset, validate_representative
-from .errors import ConversionError, UnsupportedOpsError
+from .errors import ConversionError, UnsupportedOpsError, WorkerCrashedError
 from .modes import Mode
+from .quantize import quantize_bytes
 from .runtime import Converted
 from .sources import Source, as_source
+
+#: How many times the TFLite converter ran in this process, by mode label (float32 included).
+converter_runs: Counter[str] = Counter()
 
 _OP_PATTERNS = (
     # "'tf.Erf' op is neither a custom op nor a flex op"
@@ -44,11 +54,14 @@ def convert(
         The model, a ``.keras`` file, a SavedModel directory, or a built-in example name.
         It is never modified.
     mode : str or Mode, default="float32"
-        ``float32``, ``float16``, ``dynamic``, ``int8`` or ``int16x8``; ``"int8:float32"``
-        is int8 with float input/output (or pass ``Mode("int8", io="float32")``).
+        A converter mode (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``;
+        ``"int8:float32"`` is int8 with float input/output) or a LiteRT Quantizer recipe
+        (``dynamic_wi8_afp32``, ``weight_only_wi4_afp32``, ``static_wi8_ai8``, ... see
+        ``workbench.QUANTIZER_MODES``), applied to the float32 ``.tflite``.
     representative : array-like or Dataset, default=None
-        Calibration samples shaped like the model's input; required by ``int8`` and
-        ``int16x8``. A :class:`Dataset` gives 200 random training samples.
+        Calibration samples shaped like the model's input; required by ``int8``,
+        ``int16x8`` and the ``static_*`` recipes. A :class:`Dataset` gives 200 random
+        training samples.
     threads : int, default=1
         Interpreter threads for :meth:`Converted.predict`.
     verbose : bool, default=False
@@ -63,6 +76,7 @@ def convert(
     Converted
     """
     mode = Mode.of(mode)
+    timeout = check_timeout(timeout)
     source = as_source(model)
     samples = calibration_samples(source, mode, representative)
     return convert_source(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
@@ -72,6 +86,11 @@ def calibration_samples(source: Source, mode: Mode, representative) -> np.ndarra
     """Validated calibration samples for ``mode``, or None when the mode does not calibrate."""
     if not mode.calibrated:
         return None
+    return representative_samples(source, representative)
+
+
+def representative_samples(source: Source, representative) -> np.ndarray:
+    """``representative`` (samples, a generator or a Dataset) as validated float32 samples."""
     if representative is None:
         validate_representative(None, source.input_shape)
     if isinstance(representative, Dataset):
@@ -93,11 +112,43 @@ def convert_source(
 ) -> Converted:
     """Convert an already wrapped source with validated calibration samples.
 
-    The converter runs in a separate worker process (see ``workbench._worker``): a crash,
-    abort or time-out there becomes a ``ConversionError`` and never reaches the caller.
+    The converter and the quantizer run in a separate worker process (see
+    ``workbench._worker``): a crash, abort or time-out there becomes a ``ConversionError``
+    and never reaches the caller.
     """
+    if mode.backend == "quantizer":
+        hub = float32_hub(source, verbose=verbose, timeout=timeout)
+        return quantize_bytes(hub, mode, samples, threads=threads, timeout=timeout)
+    if mode == Mode("float32"):
+        return float32_hub(source, verbose=verbose, timeout=timeout).with_threads(threads)
+    return _run_converter(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
+
+
+def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Converted:
+    """The source's float32 ``.tflite``, converted on first use and kept on the source.
+
+    Every quantizer variant derives from these bytes; a failed conversion raises its
+    ``ConversionError`` each time it is asked for, without running the converter again.
+    """
+    cached = getattr(source, "_float32_hub", None)
+    if isinstance(cached, ConversionError):
+        raise cached
+    if cached is None:
+        try:
+            cached = _run_converter(source, Mode("float32"), None, verbose=verbose, timeout=timeout)
+        except WorkerCrashedError:
+            raise  # a crash or time-out may not happen again: try again next time
+        except ConversionError as err:
+            source._float32_hub = err  # the model itself does not convert: say so once
+            raise
+        source._float32_hub = cached
+    return cached
+
+
+def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=DEFAULT_TIMEOUT):
     started = time.perf_counter()
     spec = source.spec()
+    converter_runs[mode.label] += 1
     answer = run_in_worker(
         "convert", {"spec": spec, "mode": mode, "samples": samples, "verbose": verbose}, timeout
     )
@@ -115,25 +166,6 @@ def convert_source(
         classes=source.classes,
         output_kind=source.output_kind,
     )
-
-
-def apply_mode(converter, mode: Mode, samples, tf) -> None:
-    """Apply the mode's row of the table to a converter."""
-    row = mode.settings
-    converter.optimizations = [getattr(tf.lite.Optimize, o) for o in row["optimizations"]]
-    if row["supported_types"]:
-        converter.target_spec.supported_types = [getattr(tf, t) for t in row["supported_types"]]
-    converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, o) for o in row["supported_ops"]]
-    if mode.calibrated:
-
-        def representative_dataset():
-            for sample in samples:
-                yield [sample[None, ...]]
-
-        converter.representative_dataset = representative_dataset
-    if mode.io != "float32":
-        converter.inference_input_type = getattr(tf, mode.io)
-        converter.inference_output_type = getattr(tf, mode.io)
 
 
 def unsupported_ops(message: str) -> list[str]:

@@ -4,6 +4,7 @@ size breakdown and the input/output contract, in the user's own terms."""
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,8 +12,14 @@ import pandas as pd
 
 from ._worker import DEFAULT_TIMEOUT
 from ._worker import run as run_in_worker
-from .convert import calibration_samples, convert_source
-from .errors import ConversionError, RepresentativeDataError, UnsupportedOpsError
+from .convert import calibration_samples, convert_source, float32_hub, representative_samples
+from .errors import (
+    ConversionError,
+    InvalidArgumentError,
+    RepresentativeDataError,
+    UnknownModeError,
+    UnsupportedOpsError,
+)
 from .modes import Mode
 from .runtime import Converted
 from .sources import Source, as_source
@@ -35,9 +42,13 @@ class Diagnosis:
     ops : pandas.DataFrame
         Every TensorFlow op the model runs: ``op, count, layers, builtin, advice``.
     layers : pandas.DataFrame or None
-        For int8: the per-layer quantization error, worst first: ``layer, op, rmse_per_step,
-        max_abs_error, mean_error, scale, tensor``. ``rmse_per_step`` is the RMSE of the layer's
-        quantized output against float, in units of its quantization step.
+        The per-layer quantization error, worst first. For the converter's int8 (the TFLite
+        quantization debugger): ``layer, op, rmse_per_step, max_abs_error, mean_error, scale,
+        tensor``, where ``rmse_per_step`` is the RMSE of the layer's quantized output against
+        float in units of its quantization step. For LiteRT Quantizer recipes (the library's
+        validation): ``layer, op, snr_drop_db, snr_db, mse, cosine_similarity, tensor``, where
+        ``snr_drop_db`` is the SNR the layer itself loses; the weights' own error follows
+        with ``op == "weights"``. ``layer_metric`` names the column ranked on.
     size : pandas.DataFrame
         Bytes per layer of the converted model, by tensor type, with the float32 bytes beside.
     io : pandas.DataFrame
@@ -54,13 +65,16 @@ class Diagnosis:
     error: ConversionError | None = None
     select_tf_ops_size: int | None = None
     notes: list[str] = field(default_factory=list)
+    layer_metric: str = "rmse_per_step"
 
     @property
     def unsupported(self) -> list[str]:
         return list(self.ops.loc[~self.ops["builtin"], "op"]) if len(self.ops) else []
 
     def worst_layers(self, k: int = 3) -> list[str]:
-        return [] if self.layers is None else list(self.layers["layer"].head(k))
+        if self.layers is None:
+            return []
+        return list(self.layers.loc[self.layers["op"] != "weights", "layer"].head(k))
 
     def __str__(self) -> str:
         lines = [f"Diagnosis of {self.model_name} in mode {self.mode.label}:"]
@@ -98,11 +112,19 @@ class Diagnosis:
                 )
         if self.layers is not None and len(self.layers):
             worst = self.layers.iloc[0]
-            lines.append(
-                f"- Quantization error is largest in {worst['layer']} ({worst['op']}): RMSE "
-                f"{worst['rmse_per_step']:.2f} of a quantization step, max |error| {worst['max_abs_error']:.3g}. "
-                f"Keep it in float with keep_float(..., layers=1) or compare(..., keep_float=1)."
-            )
+            if self.layer_metric == "rmse_per_step":
+                lines.append(
+                    f"- Quantization error is largest in {worst['layer']} ({worst['op']}): RMSE "
+                    f"{worst['rmse_per_step']:.2f} of a quantization step, max |error| "
+                    f"{worst['max_abs_error']:.3g}. Keep it in float with keep_float(..., layers=1) "
+                    "or compare(..., keep_float=1)."
+                )
+            else:
+                lines.append(
+                    f"- LiteRT Quantizer's validation: {worst['layer']} ({worst['op']}) loses the most, "
+                    f"{worst['snr_drop_db']:.1f} dB of SNR (its output is at {worst['snr_db']:.1f} dB). "
+                    "Keep it at higher precision with keep_float(..., layers=1) or compare(..., keep_float=1)."
+                )
         warnings = [w for w in self.io["warning"] if w] if len(self.io) else []
         lines += [f"- I/O: {w}" for w in warnings]
         lines += [f"- {note}" for note in self.notes]
@@ -142,11 +164,15 @@ class Diagnosis:
         axes[-1].set_title(f"bytes per layer ({self.mode.label})")
         axes[-1].legend(loc="lower right")
         if panels == 2:
-            errors = self.layers.iloc[::-1]
+            errors = self.layers[self.layers["op"] != "weights"].iloc[::-1]
             axes[0].barh(
-                errors["layer"] + " (" + errors["op"] + ")", errors["rmse_per_step"], color="#d62728"
+                errors["layer"] + " (" + errors["op"] + ")", errors[self.layer_metric], color="#d62728"
             )
-            axes[0].set_xlabel("RMSE of the quantized output, in quantization steps")
+            axes[0].set_xlabel(
+                "RMSE of the quantized output, in quantization steps"
+                if self.layer_metric == "rmse_per_step"
+                else "SNR the layer loses (dB), LiteRT Quantizer validation"
+            )
             axes[0].set_title("where quantization loses accuracy")
         return figure
 
@@ -191,13 +217,39 @@ def diagnose(
     ops = _ops_table(layer_of, error)
     layers = None
     notes: list[str] = []
-    if converted is not None and mode.calibrated:
+    layer_metric = "rmse_per_step"
+    if converted is not None and mode.backend == "quantizer":
+        from .quantize import tensor_errors
+
+        layer_metric = "snr_drop_db"
+        if dataset is not None:
+            test = (
+                dataset.reshaped(source.input_shape).X_test
+                if dataset.feature_shape != source.input_shape
+                else dataset.X_test
+            )
+        elif samples is not None:
+            test = samples
+        else:
+            test = np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
+            notes.append(
+                "Per-tensor error measured on seeded random inputs: pass dataset= for the error on your data."
+            )
+        layers = tensor_errors(
+            float32_hub(source, timeout=timeout),
+            mode,
+            samples,
+            np.asarray(test, dtype=np.float32)[:debug_samples],
+            layer_of,
+            timeout=timeout,
+        )
+    elif converted is not None and mode.calibrated:
         if mode.name == "int8":
             layers = layer_errors(source, mode, samples, samples[:debug_samples], layer_of, timeout)
         else:
             notes.append(
-                "Per-layer quantization error is measured for int8: the TFLite quantization debugger "
-                f"does not support {mode.name}."
+                "The TFLite quantization debugger measures per-layer error for int8 only; for 16-bit "
+                "activations use the LiteRT Quantizer recipe static_wi8_ai16, whose validation does."
             )
     reference = None
     if converted is not None and mode.name != "float32":
@@ -219,6 +271,7 @@ def diagnose(
         error=error,
         select_tf_ops_size=select_size,
         notes=notes,
+        layer_metric=layer_metric,
     )
 
 
@@ -352,20 +405,56 @@ def keep_float(
     representative=None,
     *,
     layers=1,
+    precision: str = "auto",
     dataset=None,
     debug_samples: int = 100,
     timeout=DEFAULT_TIMEOUT,
 ) -> Converted:
-    """Quantize ``model`` but keep its worst ``layers`` (a count, or layer names) in float.
+    """Quantize ``model`` but keep its worst ``layers`` (a count, or layer names) at higher precision.
 
-    The worst layers are those with the largest per-layer quantization error
-    (:attr:`Diagnosis.layers`). The result is labelled e.g. ``int8+float(2 layers)``.
+    For the converter's ``int8`` the worst layers are those with the largest per-layer
+    quantization error from the TFLite quantization debugger, kept in float. For a LiteRT
+    Quantizer recipe they are those that lose the most SNR in the library's own validation,
+    kept in float or at 8 bits. The result is labelled e.g. ``int8+float(2 layers)`` or
+    ``dynamic_wi4_afp32+int8(1 layer)``.
+
+    Parameters
+    ----------
+    precision : {"auto", "float", "int8"}, default="auto"
+        For quantizer recipes: what the kept layers get. ``"auto"`` keeps 8-bit weights for
+        recipes of fewer bits and float for 8-bit recipes. The converter's int8 keeps float.
+    debug_samples : int, default=100
+        Samples the per-layer error is measured on.
     """
     source = as_source(model)
     mode = Mode.of(mode)
     if representative is None and dataset is not None:
         representative = dataset
     samples = calibration_samples(source, mode, representative)
+    if precision not in ("auto", "float", "int8"):
+        raise InvalidArgumentError(
+            received=f"precision={precision!r}",
+            expected="One of 'auto', 'float', 'int8'.",
+            fix="Leave precision out to keep 8 bits under 4-bit recipes and float otherwise.",
+        )
+    _check_layers(layers)
+    if mode.backend == "quantizer":
+        # Recipes without calibration still need inputs to measure error on: the samples
+        # given, else seeded normal inputs (what the library itself validates with).
+        test = samples
+        if test is None:
+            test = (
+                representative_samples(source, representative)
+                if representative is not None
+                else np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
+            )
+        return _keep_with_recipe(source, mode, samples, test, layers, precision, debug_samples, timeout)
+    if not mode.calibrated:
+        raise UnknownModeError(
+            received=f"keep_float with mode {mode.label!r}",
+            expected="The converter's int8 mode or a LiteRT Quantizer recipe.",
+            fix="Use mode='int8' or a recipe such as 'static_wi8_ai8'.",
+        )
     errors = layer_errors(
         source, mode, samples, samples[:debug_samples], _layer_mapper(source, timeout), timeout
     )
@@ -384,15 +473,48 @@ def keep_float(
         )
     converted = Converted(
         answer["result"],
-        Mode.of(f"{mode.name}:float32") if "float32" in mode.settings["io_types"] else mode,
+        mode.with_float_io(),
         convert_seconds=answer["seconds"],
         source=source.name,
         classes=source.classes,
         output_kind=source.output_kind,
     )
-    converted.label_override = f"{mode.name}+float({len(chosen)} layer{'s' if len(chosen) != 1 else ''})"
+    converted.label_override = f"{mode.name}+float({_count(len(chosen))})"
     converted.float_layers = list(chosen["layer"])
     return converted
+
+
+def _keep_with_recipe(source, mode, samples, test, layers, precision, debug_samples, timeout) -> Converted:
+    from .quantize import keep_scopes, quantize_bytes, tensor_errors
+
+    started = time.perf_counter()
+    if precision == "auto":
+        precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+    hub = float32_hub(source, timeout=timeout)
+    test = np.asarray(test, dtype=np.float32)[:debug_samples]
+    errors = tensor_errors(hub, mode, samples, test, _layer_mapper(source, timeout), timeout=timeout)
+    scopes, kept = keep_scopes(errors, layers, precision)
+    converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout)
+    converted.convert_seconds = time.perf_counter() - started
+    converted.label_override = f"{mode.name}+{precision}({_count(len(kept))})"
+    converted.float_layers = kept
+    return converted
+
+
+def _count(n: int) -> str:
+    return f"{n} layer{'s' if n != 1 else ''}"
+
+
+def _check_layers(layers) -> None:
+    if isinstance(layers, bool) or not (
+        (isinstance(layers, (int, np.integer)) and layers >= 1)
+        or (isinstance(layers, (list, tuple, set)) and layers and all(isinstance(n, str) for n in layers))
+    ):
+        raise InvalidArgumentError(
+            received=f"layers={layers!r}",
+            expected="A number of layers (1 or more) or a list of layer names.",
+            fix="Pass layers=1, layers=2, or layers=['dense'] (names as in Diagnosis.layers).",
+        )
 
 
 # ----------------------------------------------------------------- size and I/O

@@ -18,6 +18,10 @@ class WorkbenchError(Exception):
         super().__init__(f"{expected} Received: {received}. {fix}")
 
 
+class InvalidArgumentError(WorkbenchError, ValueError):
+    """An argument of the wrong type or outside its range (a time limit, a count, a path)."""
+
+
 class UnknownModeError(WorkbenchError, ValueError):
     """A quantization mode that does not exist."""
 
@@ -44,6 +48,11 @@ class ConversionError(WorkbenchError, RuntimeError):
     def __init__(self, received: str, expected: str, fix: str, log: str = ""):
         self.log = log
         super().__init__(received, expected, fix)
+
+
+class WorkerCrashedError(ConversionError):
+    """The worker process that runs the converter or quantizer crashed, was killed or ran past
+    its time limit; the next call starts a fresh one."""
 
 
 class UnsupportedOpsError(ConversionError):

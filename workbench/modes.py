@@ -1,19 +1,30 @@
-"""The quantization modes: one table of converter settings, read by conversion and teaching alike.
+"""The quantization modes: one table, read by conversion and teaching alike.
 
-Nothing else in the package branches on a mode's name: :func:`workbench.convert` applies
-``Mode.settings``, and :meth:`Mode.snippet` prints the same settings as plain
-``tf.lite.TFLiteConverter`` code.
+Each row names its backend. ``converter`` rows are the TFLite converter's post-training
+quantization (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``: the converter
+re-runs with the row's settings). ``quantizer`` rows are LiteRT Quantizer recipes, named
+exactly as the library's recipe functions (``static_wi8_ai8``, ``weight_only_wi4_afp32``,
+...): they are applied to the float32 ``.tflite`` and never re-run the converter. Google's
+LiteRT documentation now recommends the quantizer path; the converter's quantization is
+deprecated.
+
+Nothing else in the package branches on a mode's name: :meth:`Mode.configure_converter`
+applies a converter row, :meth:`Mode.quantizer` builds a configured
+``litert_quantizer.Quantizer`` for a quantizer row, and :meth:`Mode.snippet` prints either
+as plain code.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from .errors import UnknownModeError
 
 # Values are names inside ``tf.lite`` / ``tf`` so this module never imports TensorFlow.
-_TABLE: dict[str, dict] = {
+_CONVERTER_TABLE: dict[str, dict] = {
     "float32": {
+        "backend": "converter",
         "title": "float32 (no quantization)",
         "description": "Weights and activations stay 32-bit float; the reference conversion.",
         "optimizations": (),
@@ -23,6 +34,7 @@ _TABLE: dict[str, dict] = {
         "io_types": ("float32",),
     },
     "float16": {
+        "backend": "converter",
         "title": "float16 weights",
         "description": "Weights stored as 16-bit float (half the size); computed in float32 on CPU.",
         "optimizations": ("DEFAULT",),
@@ -32,6 +44,7 @@ _TABLE: dict[str, dict] = {
         "io_types": ("float32",),
     },
     "dynamic": {
+        "backend": "converter",
         "title": "dynamic range (int8 weights)",
         "description": (
             "Weights stored as int8; activations quantized on the fly where kernels allow. "
@@ -44,6 +57,7 @@ _TABLE: dict[str, dict] = {
         "io_types": ("float32",),
     },
     "int8": {
+        "backend": "converter",
         "title": "full integer (int8)",
         "description": (
             "Weights and activations int8, calibrated on a representative dataset; "
@@ -56,6 +70,7 @@ _TABLE: dict[str, dict] = {
         "io_types": ("int8", "uint8", "float32"),
     },
     "int16x8": {
+        "backend": "converter",
         "title": "16-bit activations, 8-bit weights",
         "description": (
             "int8 weights with int16 activations, calibrated; more accurate than int8 "
@@ -69,27 +84,147 @@ _TABLE: dict[str, dict] = {
     },
 }
 
-MODE_NAMES: tuple[str, ...] = tuple(_TABLE)
+
+# LiteRT Quantizer recipes. ``config`` is what the recipe asks of the quantizer: the kind of
+# quantization (the ``Quantizer.add_<kind>_config`` it uses), the weight bits, granularity,
+# algorithm and, for static recipes, the activation bits. ``function`` is the name of the
+# ``litert_quantizer.recipe`` function that makes it, when the library has one.
+def _recipe(title, description, kind, bits, granularity="CHANNELWISE", algorithm=None, activation_bits=None):
+    config = {"kind": kind, "num_bits": bits, "granularity": granularity}
+    if algorithm:
+        config["algorithm"] = algorithm
+    if activation_bits:
+        config["activation_num_bits"] = activation_bits
+    return {
+        "backend": "quantizer",
+        "title": title,
+        "description": description,
+        "config": config,
+        "calibrated": kind == "static",
+        # Static recipes quantize the model's inputs and outputs too (the library's choice).
+        "io_types": (f"int{activation_bits}",) if activation_bits else ("float32",),
+    }
+
+
+_QUANTIZER_TABLE: dict[str, dict] = {
+    "dynamic_wi8_afp32": _recipe(
+        "LiteRT Quantizer: dynamic, int8 weights",
+        "int8 channelwise weights; activations stay float32 and are quantized on the fly by the "
+        "kernels. No calibration. The quantizer's counterpart of the converter's 'dynamic'.",
+        "dynamic",
+        8,
+    ),
+    "dynamic_wi4_afp32": _recipe(
+        "LiteRT Quantizer: dynamic, int4 weights",
+        "4-bit channelwise weights (a quarter of float32's size), activations quantized on the fly.",
+        "dynamic",
+        4,
+    ),
+    "dynamic_wi4b32_afp32": _recipe(
+        "LiteRT Quantizer: dynamic, int4 weights in blocks of 32",
+        "4-bit weights with one float16 scale per block of 32 values instead of one per channel: "
+        "more scales, less error where a channel's values spread widely. The library quantizes "
+        "fully connected layers blockwise; other layers stay float32.",
+        "dynamic",
+        4,
+        granularity="BLOCKWISE_32",
+    ),
+    "dynamic_wi4c_hr_afp32": _recipe(
+        "LiteRT Quantizer: dynamic, int4 weights, Hadamard-rotated",
+        "4-bit channelwise weights quantized after a Hadamard rotation, which spreads outliers "
+        "across the channel; the rotation is stored as extra ops and float matrices.",
+        "dynamic",
+        4,
+        algorithm="DECOMPOSED_HADAMARD_ROTATION",
+    ),
+    "dynamic_wi2c_afp32": _recipe(
+        "LiteRT Quantizer: dynamic, int2 weights",
+        "2-bit channelwise weights: four levels per channel. Shows where bits run out.",
+        "dynamic",
+        2,
+    ),
+    "weight_only_wi8_afp32": _recipe(
+        "LiteRT Quantizer: weight-only, int8",
+        "int8 weights stored, dequantized to float32 before each op: float compute, float accuracy "
+        "of activations, a quarter of the weight bytes.",
+        "weight_only",
+        8,
+    ),
+    "weight_only_wi4_afp32": _recipe(
+        "LiteRT Quantizer: weight-only, int4",
+        "4-bit weights stored, dequantized to float32 before each op.",
+        "weight_only",
+        4,
+    ),
+    "weight_only_wf16_afp32": _recipe(
+        "LiteRT Quantizer: weight-only, float16",
+        "Weights cast to float16 and dequantized before each op (the library's FLOAT_CASTING "
+        "algorithm); the quantizer's counterpart of the converter's 'float16'.",
+        "weight_only",
+        16,
+        algorithm="FLOAT_CASTING",
+    ),
+    "static_wi8_ai8": _recipe(
+        "LiteRT Quantizer: static, int8 weights and activations",
+        "Full integer compute with int8 weights and activations, calibrated on a representative "
+        "dataset; inputs and outputs become int8 too. The quantizer's counterpart of 'int8'.",
+        "static",
+        8,
+        activation_bits=8,
+    ),
+    "static_wi8_ai16": _recipe(
+        "LiteRT Quantizer: static, int8 weights, int16 activations",
+        "int8 weights with int16 activations (and int16 inputs and outputs), calibrated; the "
+        "quantizer's counterpart of 'int16x8'.",
+        "static",
+        8,
+        activation_bits=16,
+    ),
+}
+
+_TABLE: dict[str, dict] = {**_CONVERTER_TABLE, **_QUANTIZER_TABLE}
+
+#: The converter's five post-training quantization modes.
+MODE_NAMES: tuple[str, ...] = tuple(_CONVERTER_TABLE)
+#: LiteRT Quantizer recipes, applied to the float32 ``.tflite``.
+QUANTIZER_MODES: tuple[str, ...] = tuple(_QUANTIZER_TABLE)
+#: What ``compare()`` and the widget measure by default: float32 and the recommended recipes.
+DEFAULT_MODES: tuple[str, ...] = (
+    "float32",
+    "dynamic_wi8_afp32",
+    "weight_only_wi4_afp32",
+    "static_wi8_ai8",
+    "static_wi8_ai16",
+)
+ALL_MODES: tuple[str, ...] = tuple(_TABLE)
+
+_LIBRARY_GRANULARITY = {"CHANNELWISE": "CHANNELWISE", "BLOCKWISE_32": "BLOCKWISE_32"}
+_ADD_CONFIG = {"dynamic": "add_dynamic_config", "weight_only": "add_weight_only_config"}
 
 
 @dataclass(frozen=True)
 class Mode:
-    """A quantization mode and its converter settings.
+    """A quantization mode: converter settings or a LiteRT Quantizer recipe.
 
     Parameters
     ----------
-    name : {"float32", "float16", "dynamic", "int8", "int16x8"}
-        The mode.
+    name : str
+        A converter mode (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``) or a
+        LiteRT Quantizer recipe named as the library's recipe functions
+        (``dynamic_wi8_afp32``, ``weight_only_wi4_afp32``, ``static_wi8_ai8``, ... see
+        :data:`QUANTIZER_MODES`).
     io : str, default=None
         The type of the model's input and output tensors. ``None`` takes the mode's
-        default: ``int8`` for full-integer (deployable on integer-only hardware),
-        ``float32`` otherwise. ``int8`` also takes ``uint8`` and ``float32``;
-        ``int16x8`` takes ``int16``.
+        default: ``int8`` for the converter's full-integer mode (deployable on
+        integer-only hardware), ``float32`` otherwise. ``int8`` also takes ``uint8`` and
+        ``float32``; ``int16x8`` takes ``int16``.
 
     Examples
     --------
     >>> Mode("int8", io="float32").label
     'int8 (float32 io)'
+    >>> Mode("static_wi8_ai8").backend
+    'quantizer'
     """
 
     name: str
@@ -104,8 +239,11 @@ class Mode:
         if self.name not in _TABLE:
             raise UnknownModeError(
                 received=f"mode={self.name!r}",
-                expected=f"Expected one of {', '.join(MODE_NAMES)}.",
-                fix="Pick one of those names, e.g. mode='int8'.",
+                expected=(
+                    f"Expected one of the converter's modes {', '.join(MODE_NAMES)} or a LiteRT "
+                    f"Quantizer recipe {', '.join(QUANTIZER_MODES)}."
+                ),
+                fix=_nearest_hint(self.name),
             )
         row = _TABLE[self.name]
         io = row["io_types"][0] if self.io is None else self.io
@@ -126,11 +264,17 @@ class Mode:
         if not isinstance(mode, str):
             raise UnknownModeError(
                 received=f"mode={mode!r} ({type(mode).__name__})",
-                expected=f"Expected a mode name, one of {', '.join(MODE_NAMES)}, or a Mode.",
-                fix="Pass a string such as 'int8'.",
+                expected=f"Expected a mode name, one of {', '.join(ALL_MODES)}, or a Mode.",
+                fix="Pass a string such as 'int8' or 'static_wi8_ai8'.",
             )
         name, _, io = mode.partition(":")
         return cls(name, io or None)
+
+    @property
+    def backend(self) -> str:
+        """``"converter"`` (the TFLite converter re-runs) or ``"quantizer"`` (LiteRT Quantizer
+        applied to the float32 ``.tflite``)."""
+        return self.settings["backend"]
 
     @property
     def calibrated(self) -> bool:
@@ -159,9 +303,45 @@ class Mode:
     def description(self) -> str:
         return self.settings["description"]
 
+    @property
+    def path(self) -> str:
+        """Which path makes this variant, as tables and the widget say it."""
+        if self.backend == "quantizer":
+            return "LiteRT Quantizer (recommended)"
+        return "converter PTQ (deprecated)" if self.name != "float32" else "converter"
+
+    def with_float_io(self) -> Mode:
+        """The same mode with float32 input and output, where the mode allows it."""
+        return Mode(self.name, io="float32") if "float32" in self.settings["io_types"] else self
+
+    # ------------------------------------------------------------------ converter
+    def configure_converter(self, converter, samples, tf) -> None:
+        """Apply a converter row of the table to a ``tf.lite.TFLiteConverter``.
+
+        A quantizer mode configures the plain float32 conversion: its recipe is applied to
+        the converter's output afterwards.
+        """
+        row = self.settings if self.backend == "converter" else _CONVERTER_TABLE["float32"]
+        converter.optimizations = [getattr(tf.lite.Optimize, o) for o in row["optimizations"]]
+        if row["supported_types"]:
+            converter.target_spec.supported_types = [getattr(tf, t) for t in row["supported_types"]]
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, o) for o in row["supported_ops"]]
+        if row["calibrated"]:
+
+            def representative_dataset():
+                for sample in samples:
+                    yield [sample[None, ...]]
+
+            converter.representative_dataset = representative_dataset
+        if self.backend == "converter" and self.io != "float32":
+            converter.inference_input_type = getattr(tf, self.io)
+            converter.inference_output_type = getattr(tf, self.io)
+
     def converter_lines(self) -> list[str]:
         """The settings as statements on a variable ``converter`` (no imports, no source)."""
         row = self.settings
+        if self.backend != "converter":
+            return []
         lines = []
         if row["optimizations"]:
             opts = ", ".join(f"tf.lite.Optimize.{o}" for o in row["optimizations"])
@@ -179,8 +359,75 @@ class Mode:
             lines.append(f"converter.inference_output_type = tf.{self.io}")
         return lines
 
+    # ------------------------------------------------------------------ quantizer
+    def quantizer(self, float_model: bytes, keep: dict[str, str] | None = None):
+        """A ``litert_quantizer.Quantizer`` on the float32 bytes, loaded with this recipe.
+
+        Parameters
+        ----------
+        float_model : bytes
+            The float32 ``.tflite``.
+        keep : dict of str to {"float", "int8"}, default=None
+            Mixed precision: op scopes (regular expressions over the ops' output tensor
+            names, as the library matches them) to keep in float or at 8 bits.
+        """
+        if self.backend != "quantizer":
+            raise UnknownModeError(
+                received=f"mode {self.name!r} for LiteRT Quantizer",
+                expected=f"A quantizer recipe, one of {', '.join(QUANTIZER_MODES)}.",
+                fix="Convert converter modes with workbench.convert(model, mode).",
+            )
+        from litert_quantizer import quantizer as quantizer_module
+
+        quantizer = quantizer_module.Quantizer(bytearray(float_model))
+        self._add_config(quantizer, ".*", self.settings["config"])
+        for scope, precision in (keep or {}).items():
+            if precision == "float":
+                quantizer.update_quantization_recipe(scope, "*", algorithm_key="no_quantize")
+            else:
+                config = {**self.settings["config"], "num_bits": 8, "granularity": "CHANNELWISE"}
+                config.pop("algorithm", None)
+                self._add_config(quantizer, scope, config)
+        return quantizer
+
+    @staticmethod
+    def _add_config(quantizer, regex: str, config: dict) -> None:
+        from litert_quantizer import algorithm_manager, qtyping
+
+        granularity = qtyping.QuantGranularity[_LIBRARY_GRANULARITY[config["granularity"]]]
+        algorithm = algorithm_manager.AlgorithmName[config.get("algorithm", "MIN_MAX_UNIFORM_QUANT")]
+        if config["kind"] == "static":
+            quantizer.add_static_config(
+                regex, "*", config["activation_num_bits"], config["num_bits"], granularity, algorithm
+            )
+        else:
+            getattr(quantizer, _ADD_CONFIG[config["kind"]])(
+                regex, "*", config["num_bits"], granularity, algorithm
+            )
+
+    def quantizer_lines(self) -> list[str]:
+        """The recipe as statements on a variable ``qt`` (a ``litert_quantizer.Quantizer``)."""
+        config = self.settings.get("config")
+        if config is None:
+            return []
+        if self.name in _RECIPE_FUNCTIONS:
+            return [f"qt.load_quantization_recipe(recipe.{self.name}())"]
+        granularity = f"qtyping.QuantGranularity.{config['granularity']}"
+        algorithm = f"AlgorithmName.{config.get('algorithm', 'MIN_MAX_UNIFORM_QUANT')}"
+        if config["kind"] == "static":
+            args = f"{config['activation_num_bits']}, {config['num_bits']}"
+        else:
+            args = f"{config['num_bits']}"
+        return [
+            f"qt.{_ADD_CONFIG.get(config['kind'], 'add_static_config')}('.*', '*', {args}, {granularity}, {algorithm})"
+        ]
+
+    # ------------------------------------------------------------------ teaching
     def snippet(self, source: str = "saved_model_dir") -> str:
-        """Plain TensorFlow code that reproduces this conversion, for teaching and for scripts.
+        """Plain code that reproduces this variant, for teaching and for scripts.
+
+        Converter modes print ``tf.lite.TFLiteConverter`` code; quantizer recipes print the
+        float32 conversion and the ``litert_quantizer`` code applied to its bytes.
 
         Parameters
         ----------
@@ -188,7 +435,7 @@ class Mode:
             The expression naming the exported SavedModel directory.
         """
         lines = ["import tensorflow as tf", ""]
-        if self.calibrated:
+        if self.calibrated and self.backend == "converter":
             lines += [
                 "def representative_dataset():",
                 "    # A few hundred training samples, one at a time, as float32 with a batch axis.",
@@ -198,20 +445,73 @@ class Mode:
             ]
         lines.append(f"converter = tf.lite.TFLiteConverter.from_saved_model({source})")
         lines += self.converter_lines()
+        if self.backend == "converter":
+            lines += [
+                "tflite_model = converter.convert()",
+                f"open('model-{self.key}.tflite', 'wb').write(tflite_model)",
+            ]
+            return "\n".join(lines) + "\n"
+        library = self.name in _RECIPE_FUNCTIONS
         lines += [
-            "tflite_model = converter.convert()",
-            f"open('model-{self.key}.tflite', 'wb').write(tflite_model)",
+            "float_model = converter.convert()  # the float32 .tflite: LiteRT Quantizer's input",
+            "",
+            "from litert_quantizer import quantizer, recipe" + ("" if library else ", qtyping"),
         ]
+        if not library:
+            lines.append("from litert_quantizer.algorithm_manager import AlgorithmName")
+        lines.append("qt = quantizer.Quantizer(bytearray(float_model))")
+        lines += self.quantizer_lines()
+        if self.calibrated:
+            lines += [
+                "# Calibration samples by signature, each a dict of its inputs with a batch axis.",
+                "from ai_edge_litert.interpreter import Interpreter",
+                "signature = Interpreter(model_content=float_model).get_signature_list()['serving_default']",
+                "samples = [{signature['inputs'][0]: x[None, ...].astype('float32')} for x in calibration_samples]",
+                "calibration = qt.calibrate({'serving_default': samples})",
+                "result = qt.quantize(calibration)",
+            ]
+        else:
+            lines.append("result = qt.quantize()")
+        lines.append(f"result.export_model('model-{self.key}.tflite')")
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
         return self.label
 
 
+# The names above that are functions (or aliases) in ``litert_quantizer.recipe`` 0.11: the
+# snippet loads those by name, as Google's documentation does (a test checks they exist and
+# make the same recipe as the table's config).
+_RECIPE_FUNCTIONS = {
+    "dynamic_wi8_afp32",
+    "dynamic_wi4_afp32",
+    "dynamic_wi4b32_afp32",
+    "dynamic_wi4c_hr_afp32",
+    "dynamic_wi2c_afp32",
+    "weight_only_wi8_afp32",
+    "weight_only_wi4_afp32",
+    "static_wi8_ai8",
+    "static_wi8_ai16",
+}
+
+
+def _nearest_hint(name) -> str:
+    close = difflib.get_close_matches(str(name), ALL_MODES, n=1, cutoff=0.5)
+    if close:
+        return f"Did you mean mode={close[0]!r}?"
+    return "Pick one of those names, e.g. mode='int8' or mode='static_wi8_ai8'."
+
+
 def parse_modes(modes) -> list[Mode]:
     """Turn a mode, a name, or a sequence of them into a list of distinct :class:`Mode`."""
     if isinstance(modes, (str, Mode)):
         modes = [modes]
+    if modes is None or not hasattr(modes, "__iter__"):
+        raise UnknownModeError(
+            received=f"modes={modes!r}",
+            expected="A mode name, a Mode, or a list of them.",
+            fix="Pass e.g. modes=('float32', 'static_wi8_ai8'), or leave modes out for the defaults.",
+        )
     result: list[Mode] = []
     for mode in modes:
         parsed = Mode.of(mode)
@@ -220,7 +520,7 @@ def parse_modes(modes) -> list[Mode]:
     if not result:
         raise UnknownModeError(
             received="an empty list of modes",
-            expected=f"At least one of {', '.join(MODE_NAMES)}.",
-            fix="Pass modes=('float32', 'int8') or leave modes out for all five.",
+            expected=f"At least one of {', '.join(ALL_MODES)}.",
+            fix="Pass modes=('float32', 'static_wi8_ai8') or leave modes out for the defaults.",
         )
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 _ORIGINAL_COLOR = "#444444"
@@ -19,7 +21,7 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     With a target, a third panel shows the RAM each variant needs there, the budgets are
     green lines, and variants that do not fit are grey.
     """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     table = comparison.table
     ok = table[table["error"] == ""]
@@ -28,7 +30,12 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     budgets = budget_panels(comparison)
     if budgets:
         figsize = (figsize[0] * 1.4, figsize[1])
-    figure = new_figure(figsize)
+    # Fixed margins instead of constrained layout: the live loop redraws this on every change,
+    # and working the layout out takes as long as drawing.
+    figure = new_figure(figsize, layout=None)
+    figure.subplots_adjust(
+        left=0.065 / (1.4 if budgets else 1), right=0.985, bottom=0.13, top=0.9, wspace=0.05
+    )
     axes = figure.subplots(1, 2 + (len(budgets) > 1), sharey=True)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
@@ -66,7 +73,7 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())  # the 1-2-5 grid says enough, and draws fast
         ax.set_xlabel(xlabel)
         ax.grid(True, which="major", alpha=0.3)
         _pad_log_axis(ax, ok[column].to_numpy(dtype=float) * factor)
@@ -114,7 +121,7 @@ def _budget_line(ax, x, name):
     ax.set_xlim(min(low, x / 1.6), max(high, x * 1.6))
 
 
-def new_figure(figsize):
+def new_figure(figsize, layout="constrained"):
     """A figure that notebooks display as an image, without pyplot keeping or re-showing it.
 
     Made through pyplot so that, in a Jupyter kernel, the inline backend registers its
@@ -122,7 +129,7 @@ def new_figure(figsize):
     """
     import matplotlib.pyplot as plt
 
-    figure = plt.figure(figsize=figsize, layout="constrained")
+    figure = plt.figure(figsize=figsize, layout=layout)
     plt.close(figure)
     return figure
 
@@ -133,6 +140,8 @@ def _annotate_without_overlap(ax, labels, gap_px=14.0):
     placed = []
     for x, y, text in sorted(labels, key=lambda item: (item[0], item[1])):
         px, py = ax.transData.transform((x, y))
+        # Points near the right edge get their label on the left, inside the axes.
+        left_side = px > ax.bbox.x0 + 0.78 * ax.bbox.width
         dy = 5.0
         while any(
             abs(px - qx) < 5.5 * scale * max(len(text), len(t)) and abs(py + dy * scale - qy) < gap_px * scale
@@ -140,7 +149,14 @@ def _annotate_without_overlap(ax, labels, gap_px=14.0):
         ):
             dy += gap_px
         placed.append((px, py + dy * scale, text))
-        ax.annotate(text, (x, y), xytext=(6, dy), textcoords="offset points", fontsize=9)
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(-6 if left_side else 6, dy),
+            textcoords="offset points",
+            fontsize=9,
+            ha="right" if left_side else "left",
+        )
 
 
 def _pad_log_axis(ax, values):
@@ -155,6 +171,23 @@ def _pad_metric_axis(ax, values):
         low, high = values.min(), values.max()
         pad = max((high - low) * 0.25, 0.01)
         ax.set_ylim(low - pad, high + pad)
+
+
+_PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_PNG_CACHE_SIZE = 64
+
+
+def cached_png(key: tuple, draw) -> bytes:
+    """PNG bytes of the figure ``draw()`` makes, kept for the last few keys (same results,
+    same picture: toggling back to variants already shown does not draw again)."""
+    if key in _PNG_CACHE:
+        _PNG_CACHE.move_to_end(key)
+        return _PNG_CACHE[key]
+    png = figure_png(draw())
+    _PNG_CACHE[key] = png
+    while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
+        _PNG_CACHE.popitem(last=False)
+    return png
 
 
 def figure_png(figure, dpi: int = 110) -> bytes:

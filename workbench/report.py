@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import json
 import os
 
 import pandas as pd
 
 from .modes import Mode
-from .plots import figure_png
 
 _FORMATS = {
     "size_bytes": "{:,.0f}",
@@ -24,7 +24,7 @@ _FORMATS = {
     "latency_ms_p90": "{:.4f}",
     "batch_latency_ms": "{:.3f}",
     "speedup": "{:.1f}×",
-    "convert_s": "{:.2f}",
+    "convert_s": "{:.3f}",
     "tflm_arena_bytes": "{:,.0f}",
     "flash_bytes": "{:,.0f}",
     "tflm_agreement": "{:.2%}",
@@ -110,7 +110,7 @@ def comparison_html(comparison, figure: bool = True) -> str:
     """The table, and optionally the figure as an embedded PNG: readable with no kernel."""
     parts = [_STYLE, '<div class="workbench-report">', _caption(comparison), table_html(comparison.table)]
     if figure:
-        png = base64.b64encode(figure_png(comparison.plot())).decode()
+        png = base64.b64encode(comparison.figure_png()).decode()
         parts.append(f'<p><img alt="trade-off figure" src="data:image/png;base64,{png}"/></p>')
     parts.append("</div>")
     return "\n".join(parts)
@@ -120,7 +120,7 @@ def write_report(comparison, directory: str) -> str:
     """Write report.html, results.csv, tradeoff.png and per variant its .tflite and C source (.cc/.h)."""
     os.makedirs(directory, exist_ok=True)
     comparison.table.to_csv(os.path.join(directory, "results.csv"), index=False)
-    png = figure_png(comparison.plot())
+    png = comparison.figure_png()
     with open(os.path.join(directory, "tradeoff.png"), "wb") as handle:
         handle.write(png)
     files = []
@@ -128,6 +128,9 @@ def write_report(comparison, directory: str) -> str:
         name = f"{comparison.model_name}-{converted.key}.tflite"
         converted.save(os.path.join(directory, name))
         converted.save_c(os.path.join(directory, name[: -len(".tflite")] + ".cc"))
+        if converted.recipe is not None:
+            with open(os.path.join(directory, name[: -len(".tflite")] + "_recipe.json"), "w") as handle:
+                json.dump(converted.recipe, handle, indent=1)
         files.append((label, name, converted))
     encoded = base64.b64encode(png).decode()
     page = [
@@ -143,22 +146,39 @@ def write_report(comparison, directory: str) -> str:
     ]
     for label, name, converted in files:
         stem = html.escape(name[: -len(".tflite")])
-        page.append(
-            f"<h3>{html.escape(label)} — <a href='{html.escape(name)}'>{html.escape(name)}</a> "
-            f"(C source for TFLite Micro: <a href='{stem}.cc'>{stem}.cc</a>, <a href='{stem}.h'>{stem}.h</a>)</h3>"
+        links = f"<a href='{html.escape(name)}'>{html.escape(name)}</a>"
+        links += (
+            f" · C source for TFLite Micro <a href='{stem}.cc'>{stem}.cc</a>, <a href='{stem}.h'>{stem}.h</a>"
         )
+        if converted.recipe is not None:
+            recipe_file = name[: -len(".tflite")] + "_recipe.json"
+            links += f" · LiteRT Quantizer recipe <a href='{html.escape(recipe_file)}'>{html.escape(recipe_file)}</a>"
+        page.append(f"<h3>{html.escape(label)} — {links}</h3>")
         io_lines = [f"input  {t.describe()}" for t in converted.inputs]
         io_lines += [f"output {t.describe()}" for t in converted.outputs]
         ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())
         page.append(f"<pre>{html.escape(chr(10).join(io_lines))}\nops: {html.escape(ops)}</pre>")
         if converted.mode is not None:
-            page.append("<details><summary>TFLiteConverter code for this variant</summary>")
+            page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
             page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
     page.append(f"<p><small>{html.escape(_environment())}</small></p></div></body></html>")
     path = os.path.join(directory, "report.html")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(page))
     return path
+
+
+def snippet_title(converted) -> str:
+    """What the code shown for a variant is, and what it leaves out."""
+    mode = converted.mode
+    title = (
+        "LiteRT Quantizer code for this variant"
+        if mode.backend == "quantizer"
+        else "TFLiteConverter code for this variant"
+    )
+    if converted.float_layers:
+        title += f" (without the layers kept at higher precision: {', '.join(converted.float_layers)})"
+    return title
 
 
 def _caption(comparison) -> str:

@@ -18,6 +18,10 @@ from .errors import DataMismatchError, ModelLoadError, describe_array
 from .modes import Mode
 
 
+class _PrepareFailed(Exception):
+    """Internal: LiteRT could not allocate the model's tensors for a batch size."""
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     """One input or output tensor of a ``.tflite``: what a deployment must feed or read."""
@@ -96,6 +100,13 @@ class Converted:
         self._input_index = input_details[0]["index"]
         self._output_index = output_details[0]["index"]
         self.ops = _builtin_op_counts(self.content)
+        #: True for a quantizer variant whose recipe quantized no tensor of this model.
+        self.unchanged = False
+        #: For a LiteRT Quantizer variant: the recipe as the library applied it (a list of dicts).
+        self.recipe: list | None = None
+        #: True when LiteRT could not prepare the model for a batch of several samples, so
+        #: it runs one sample per call.
+        self.single_sample_only = False
 
     # -------------------------------------------------------------------- basics
     @property
@@ -222,7 +233,8 @@ class Converted:
         return np.concatenate(chunks)
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
-        """One interpreter call on an already prepared batch (for latency measurement)."""
+        """One interpreter call on an already prepared batch (for latency measurement); a model
+        that runs only one sample at a time gets one call per sample, as a user would make."""
         return self._invoke(x)
 
     def _check_input(self, X) -> np.ndarray:
@@ -253,16 +265,37 @@ class Converted:
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
-            interpreter = self._interpreter
-            if self._batch != len(batch):
+            if not self.single_sample_only or len(batch) == 1:
+                try:
+                    return self._invoke_locked(batch)
+                except _PrepareFailed as failure:
+                    if len(batch) == 1 or not self.inputs[0].dynamic_batch:
+                        raise ModelLoadError(
+                            received=f"a .tflite that LiteRT cannot prepare for a batch of {len(batch)} ({failure})",
+                            expected="A model whose ops LiteRT's CPU kernels can prepare.",
+                            fix="Try another mode or recipe for this model.",
+                        ) from None
+                    # Some files (Hadamard-rotated recipes, for one) cannot be resized on XNNPACK:
+                    # they run one sample per call, on a fresh interpreter.
+                    self.single_sample_only = True
+                    self._interpreter, self._batch = self._new_interpreter(), None
+            return np.concatenate([self._invoke_locked(batch[i : i + 1]) for i in range(len(batch))])
+
+    def _invoke_locked(self, batch: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter
+        if self._batch != len(batch):
+            self._batch = None
+            try:
                 if self.inputs[0].dynamic_batch:
                     interpreter.resize_tensor_input(self._input_index, [len(batch), *self.input_shape])
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
-                self._batch = len(batch)
-            interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
-            interpreter.invoke()
-            return _dequantize(interpreter.get_tensor(self._output_index), self.outputs[0])
+            except RuntimeError as err:
+                raise _PrepareFailed(str(err).strip().splitlines()[0]) from None
+            self._batch = len(batch)
+        interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
+        interpreter.invoke()
+        return _dequantize(interpreter.get_tensor(self._output_index), self.outputs[0])
 
     @property
     def key(self) -> str:
@@ -284,6 +317,7 @@ class Converted:
             output_kind=self.output_kind,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
+        copy.unchanged, copy.recipe = self.unchanged, self.recipe
         return copy
 
     def _new_interpreter(self):
@@ -372,6 +406,53 @@ def _builtin_op_names() -> dict[int, str]:
         for name, value in vars(schema.BuiltinOperator).items()
         if not name.startswith("_") and isinstance(value, int)
     }
+
+
+def stored_tensor_types(content: bytes) -> dict[str, int]:
+    """How many tensors with stored data (weights, constants) the file has, by type."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAsModel(content, 0)
+    counts: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if tensor.Buffer() and model.Buffers(tensor.Buffer()).DataLength():
+                counts[names.get(tensor.Type(), "?")] += 1
+    return dict(counts)
+
+
+def op_graph(content: bytes) -> list[dict]:
+    """The operators of the main subgraph in order: builtin name, and the names of the
+    tensors each reads (constants apart) and writes. Read from the flatbuffer alone."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = _builtin_op_names()
+    model = schema.Model.GetRootAsModel(content, 0)
+    graph = model.Subgraphs(0)
+
+    def tensor(index):
+        t = graph.Tensors(index)
+        constant = bool(t.Buffer()) and model.Buffers(t.Buffer()).DataLength() > 0
+        return t.Name().decode(errors="replace"), constant
+
+    ops = []
+    for o in range(graph.OperatorsLength()):
+        op = graph.Operators(o)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        inputs = [tensor(i) for i in op.InputsAsNumpy() if i >= 0] if op.InputsLength() else []
+        ops.append(
+            {
+                "op": names.get(builtin, f"BUILTIN_{builtin}"),
+                "inputs": [name for name, constant in inputs if not constant],
+                "weights": [name for name, constant in inputs if constant],
+                "outputs": [tensor(i)[0] for i in op.OutputsAsNumpy()] if op.OutputsLength() else [],
+            }
+        )
+    return ops
 
 
 def _builtin_op_counts(content: bytes) -> dict[str, int]:

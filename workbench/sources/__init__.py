@@ -45,17 +45,37 @@ class Source:
 
     def spec(self):
         """A picklable description from which the converter worker builds a converter
-        (see ``workbench._tasks.converter_for``)."""
+        (see :func:`converter_for`)."""
         raise NotImplementedError
 
     def converter(self, tf):
         """A fresh ``tf.lite.TFLiteConverter`` for this model, in this process."""
-        from .._tasks import converter_for
-
         return converter_for(self.spec(), tf)
 
     def describe(self) -> str:
         return f"{self.name} ({self.kind}, input {self.input_shape})"
+
+
+def converter_for(spec, tf):
+    """A fresh TFLiteConverter from a picklable description of the model (``Source.spec()``)."""
+    kind, value = spec
+    if kind == "saved_model":
+        return tf.lite.TFLiteConverter.from_saved_model(value)
+    if kind == "sklearn":
+        from .sklearn import SklearnSource
+
+        return SklearnSource(value).converter(tf)
+    raise ValueError(f"unknown model description {kind!r}")
+
+
+def graph_def_for(spec, tf):
+    """The TensorFlow GraphDef the converter sees for a model description."""
+    kind, value = spec
+    if kind == "saved_model":
+        return tf.saved_model.load(value).signatures["serving_default"].graph.as_graph_def()
+    from .sklearn import SklearnSource
+
+    return SklearnSource(value).graph(tf).get_concrete_function().graph.as_graph_def()
 
 
 def _module_root(obj) -> str | None:

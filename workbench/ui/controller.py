@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from ..compare import Bench, Comparison
 from ..datasets import DATASET_NAMES, Dataset, load_dataset
-from ..errors import DatasetError, ModelLoadError, WorkbenchError
+from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, WorkbenchError
 from ..examples import EXAMPLES
-from ..modes import MODE_NAMES, Mode
+from ..modes import ALL_MODES, DEFAULT_MODES, Mode
 from ..sources import _module_root
 from ..targets import PRESETS, as_target, refit
 
@@ -34,15 +34,15 @@ class Settings:
 
     model: str = "digits_cnn"
     dataset: str | None = None  # None: the example's own dataset
-    modes: tuple[str, ...] = ("float32", "int8")
+    modes: tuple[str, ...] = DEFAULT_MODES
     int8_io: str = "int8"
     representative: int = 200
     strategy: str = "random"
     seed: int = 0
     threads: int = 1
     live: bool = False
-    latency_budget: float = 0.3
-    keep_float: int = 0  # mixed precision: int8 with its worst K layers kept in float
+    latency_budget: float = 0.1  # seconds of timed calls per variant: the live loop stays quick
+    keep_float: int = 0  # mixed precision: int8 and each recipe with its worst K layers kept higher
     device: object = None  # a deployment target (preset name, budget dict or Target); None: none
 
 
@@ -195,8 +195,16 @@ class Controller:
             as_target(changes["device"])  # a wrong target is reported now, not at the next run
         for key, value in changes.items():
             if not hasattr(self.settings, key):
-                raise AttributeError(f"no setting {key!r}")
-            setattr(self.settings, key, tuple(value) if key == "modes" else value)
+                raise InvalidArgumentError(
+                    received=f"a setting named {key!r}",
+                    expected=f"One of the settings {', '.join(vars(self.settings))}.",
+                    fix="Check the name of the setting.",
+                )
+            if key == "modes":
+                value = tuple(value)
+                for name in value:
+                    Mode.of(name)  # an unknown mode is an error here, never silently dropped
+            setattr(self.settings, key, value)
         self._notify("settings")
         turned_on = changes.get("live") is True
         if turned_on or (self.settings.live and changes.keys() - {"live"}):
@@ -259,7 +267,7 @@ class Controller:
                 samples, _ = bench.calibration(
                     settings.representative, settings.strategy, settings.seed, [chosen]
                 )
-            self.state.diagnosis = diagnose(bench.source, chosen, samples)
+            self.state.diagnosis = diagnose(bench.source, chosen, samples, dataset=bench.data)
         except WorkbenchError as err:
             self.state.diagnosis = err
         except Exception as err:  # shown in the widget with its traceback; the kernel stays up
@@ -357,15 +365,25 @@ class Controller:
                 variants[converted.label] = converted
             state.done += 1
             self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
-        int8 = next((m for m in modes if m.name == "int8"), None)
-        if settings.keep_float and int8 is not None and not cancelled and not self._cancel.is_set():
-            label = f"int8+float({settings.keep_float})"
-            key = (model_key, dataset_key, label, calibration, settings.threads, device is not None)
+        kept = [m for m in modes if m.name == "int8" or m.backend == "quantizer"]
+        for mode in kept if settings.keep_float else []:
+            if cancelled or self._cancel.is_set():
+                cancelled = True
+                break
+            label = f"{mode.label}+keep({settings.keep_float})"
+            key = (
+                model_key,
+                dataset_key,
+                label,
+                calibration if mode.calibrated else None,
+                settings.threads,
+                device is not None,
+            )
             row, converted = self._cached(
                 key,
                 label,
-                "finding the worst layers and converting",
-                lambda: bench.mixed_variant(int8, samples, settings.keep_float),
+                "finding the worst layers and quantizing",
+                lambda m=mode: bench.mixed_variant(m, samples, settings.keep_float),
             )
             rows.append(refit(row, device))
             if converted is not None:
@@ -406,9 +424,11 @@ class Controller:
         return self._benches[key]
 
     def _modes(self, settings: Settings) -> list[Mode]:
+        for name in settings.modes:
+            Mode.of(name)  # an unknown mode stops the run with its error
         return [
             Mode(name, io=settings.int8_io) if name == "int8" else Mode(name)
-            for name in MODE_NAMES
+            for name in ALL_MODES
             if name in settings.modes
         ]
 

@@ -10,9 +10,9 @@ import ipywidgets as w
 from IPython.display import display
 
 from ..errors import WorkbenchError
-from ..modes import MODE_NAMES, Mode
+from ..modes import ALL_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from ..plots import figure_png
-from ..report import _STYLE, comparison_html, table_html
+from ..report import _STYLE, comparison_html, snippet_title, table_html
 from ..targets import PRESETS, c_source
 from .controller import DEVICES, STRATEGIES, Controller
 
@@ -59,10 +59,10 @@ class Workbench:
             name: w.ToggleButton(
                 value=name in s.modes,
                 description=name,
-                tooltip=Mode(name).title,
-                layout=w.Layout(width="90px"),
+                tooltip=f"{Mode(name).title}: {Mode(name).description}",
+                layout=w.Layout(width="90px" if name in MODE_NAMES else "auto"),
             )
-            for name in MODE_NAMES
+            for name in ALL_MODES
         }
         self.int8_io = w.Dropdown(
             options=Mode("int8").settings["io_types"],
@@ -118,13 +118,16 @@ class Workbench:
             value=s.keep_float,
             min=0,
             max=4,
-            description="int8: keep float",
+            description="Keep worst layers",
             style=wide,
             continuous_update=False,
-            tooltip="Keep the int8 layers with the largest quantization error in float",
+            tooltip=(
+                "Mixed precision: int8 and each selected LiteRT Quantizer recipe also with its K worst "
+                "layers at higher precision (float, or 8 bits under 4-bit recipes)"
+            ),
         )
         self.diagnose_mode = w.Dropdown(
-            options=MODE_NAMES,
+            options=ALL_MODES,
             value="int8",
             description="Diagnose",
             style=wide,
@@ -154,10 +157,18 @@ class Workbench:
                 self.target,
                 w.HBox(
                     [
-                        w.Label("Modes", layout=w.Layout(width="110px")),
-                        *self.mode_buttons.values(),
+                        w.Label("Converter PTQ", layout=w.Layout(width="110px")),
+                        *(self.mode_buttons[n] for n in MODE_NAMES),
                         self.int8_io,
+                        w.HTML("<small>(the converter's quantization: deprecated)</small>"),
                     ]
+                ),
+                w.HBox(
+                    [
+                        w.Label("LiteRT Quantizer", layout=w.Layout(width="110px")),
+                        *(self.mode_buttons[n] for n in QUANTIZER_MODES),
+                    ],
+                    layout=w.Layout(flex_flow="row wrap"),
                 ),
                 w.HBox([self.representative, self.strategy, self.keep_float]),
                 self.device,
@@ -337,7 +348,7 @@ class Workbench:
 
     def _show_results(self, comparison):
         # The figure first: a page that sees the new table can trust the figure is new too.
-        self.figure.value = figure_png(comparison.plot())
+        self.figure.value = comparison.figure_png()
         self.figure.layout.display = "block"
         self.table.value = _STYLE + table_html(comparison.table)
         self.variant.options = list(comparison.variants)
@@ -360,7 +371,8 @@ class Workbench:
             f"<h4>{html.escape(self.variant.value)}: {converted.size_bytes:,} bytes</h4>"
             f"<pre>{html.escape(chr(10).join(io))}</pre><p><b>ops:</b> {html.escape(ops)}</p>"
             f"{_deployment_html(comparison, self.variant.value)}"
-            f"<p><b>TFLiteConverter code</b></p><pre>{html.escape(converted.mode.snippet())}</pre>"
+            f"<p><b>{html.escape(snippet_title(converted))}</b></p>"
+            f"<pre>{html.escape(converted.mode.snippet())}</pre>"
             f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
             f"Download {html.escape(filename)}</a> · {_c_source_links(filename, converted.content)}"
         )
