@@ -275,7 +275,8 @@ def test_the_widget_takes_a_device_and_offers_the_c_source():
 
     wb = Workbench(scan_notebook=False)
     wb.controller.settings.latency_budget = 0.05
-    wb.mode_buttons["dynamic"].value = True  # float32, dynamic, int8
+    for name, button in wb.mode_buttons.items():
+        button.value = name in ("float32", "dynamic", "int8")
     wb.device.value = "cortex-m4"
     wb.run_button.click()
     assert wb.controller.wait(300) and wb.controller.state.error is None
