@@ -31,6 +31,9 @@ MAX_ARENA_BYTES = 256 * MIB
 SMALLEST_ARENA_PROBED = 1 * KIB
 #: Test samples run on TFLite Micro to compare its outputs with LiteRT's.
 AGREEMENT_SAMPLES = 1000
+#: Below this share of labels agreeing with LiteRT, a variant that runs is flagged: beyond the
+#: odd tie that rounding breaks differently, the runtimes compute different things.
+AGREEMENT_WARNING = 0.99
 MICRO_TIMEOUT = 300.0
 
 
@@ -361,7 +364,8 @@ _ALLOCATION_FAILURE = re.compile(
     r"Failed to (allocate|resize)|missing: \d+|Arena size is too small|Too many buffers", re.I
 )
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
-_HYBRID = re.compile(r"Hybrid models are not supported|type: FLOAT32 with (filter|weights?) type: INT8")
+_HYBRID = re.compile(r"Hybrid models are not supported|type: FLOAT32 with (filter|weights?) type: INT\d")
+_LOW_BIT = {"INT4": "4-bit", "UINT4": "4-bit", "INT2": "2-bit"}
 _FAILED_NODE = re.compile(r"Node ([A-Z0-9_]+) \(number \d+\) failed to (prepare|invoke)")
 
 
@@ -381,7 +385,14 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
             "in TFLite Micro; write one and add it to your firmware's op resolver, or rebuild without it"
         )
     node = _FAILED_NODE.search(log)
-    if node and node.group(1) == "DEQUANTIZE" and _has_float16(converted.content):
+    types = _tensor_types(converted.content)
+    low_bit = sorted({_LOW_BIT[t] for t in types if t in _LOW_BIT})
+    if node and low_bit:
+        return (
+            f"{' and '.join(low_bit)} weights are not in TFLite Micro's kernels; "
+            "use 8-bit weights (int8 or static_wi8_ai8)"
+        )
+    if node and node.group(1) == "DEQUANTIZE" and "FLOAT16" in types:
         return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
     if not searched:  # one arena, given by the caller: anything else is that arena falling short
         shortfall = (
@@ -411,16 +422,17 @@ def _builtin_names() -> set[str]:
     return set(_builtin_op_names().values())
 
 
-def _has_float16(content: bytes) -> bool:
+def _tensor_types(content: bytes) -> set[str]:
+    """The names of the tensor types in a flatbuffer (``FLOAT16``, ``INT4``, ...)."""
     from ai_edge_litert import schema_py_generated as schema
 
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = schema.Model.GetRootAsModel(content, 0)
-    for s in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(s)
-        for t in range(subgraph.TensorsLength()):
-            if subgraph.Tensors(t).Type() == schema.TensorType.FLOAT16:
-                return True
-    return False
+    return {
+        names.get(model.Subgraphs(s).Tensors(t).Type(), "?")
+        for s in range(model.SubgraphsLength())
+        for t in range(model.Subgraphs(s).TensorsLength())
+    }
 
 
 # ------------------------------------------------------------------ in the micro-runtime worker
@@ -588,11 +600,17 @@ def deployment(converted, litert_outputs, X, *, target=None, dataset=None, outpu
     samples = np.asarray(X)[:AGREEMENT_SAMPLES]
     check = check_micro(converted, samples)
     agreement = max_abs = np.nan
+    reason = check.reason
     if check.runs and dataset is not None:
         agreement, max_abs = fidelity(dataset, litert_outputs[: len(samples)], check.outputs, output_kind)
+        if dataset.task == "classification" and agreement < AGREEMENT_WARNING:
+            reason = (
+                f"answers otherwise than LiteRT for the same file ({agreement:.1%} of labels agree, "
+                f"max |Δ| {max_abs:.3g}): a TFLite Micro kernel computes it differently; check on the device"
+            )
     columns = {
         "tflm": check.runs,
-        "tflm_reason": check.reason,
+        "tflm_reason": reason,
         "tflm_arena_bytes": check.arena_bytes if check.arena_bytes is not None else np.nan,
         "flash_bytes": check.flash_bytes,
         "tflm_agreement": agreement,
@@ -641,7 +659,10 @@ def fits(columns: dict, target) -> tuple[bool, str]:
         parts.append(
             f"{label} {format_bytes(used)} {'≤' if used <= budget else '>'} {format_bytes(budget)} ({share:.0%})"
         )
-    return bool(ok), ", ".join(parts)
+    detail = ", ".join(parts)
+    if target.runtime == "tflm" and columns.get("tflm_reason"):
+        detail += "; but " + columns["tflm_reason"]
+    return bool(ok), detail
 
 
 def refit(row: dict, target) -> dict:
