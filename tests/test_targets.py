@@ -302,3 +302,27 @@ def test_the_widget_takes_a_device_and_offers_the_c_source():
     assert wb.controller.state.comparison.target.name == "esp32-s3"
     with pytest.raises(TargetError):
         wb.controller.update(device="cortex-m99")
+
+
+# ------------------------------------------------------------------ LiteRT Quantizer recipes
+@pytest.mark.slow
+def test_quantizer_recipes_on_tflite_micro(digits_cnn, digits_images):
+    samples = digits_images.representative(200)
+    X = digits_images.X_test
+    static = workbench.convert(digits_cnn, "static_wi8_ai8", samples)
+    check = check_micro(static, X)
+    assert check.runs and check.arena_bytes > 0
+    np.testing.assert_array_equal(check.outputs.argmax(axis=1), static.run(X).argmax(axis=1))
+    wi4 = check_micro(workbench.convert(digits_cnn, "weight_only_wi4_afp32"))
+    assert not wi4.runs and "4-bit weights" in wi4.reason
+    result = workbench.compare(
+        digits_cnn, digits_images, modes=["weight_only_wi8_afp32"], latency_budget=0.05, progress=False,
+        target="cortex-m4",
+    )  # fmt: skip
+    row = result.table.set_index("variant").loc["weight_only_wi8_afp32"]
+    # It runs, but TFLite Micro's answers are not LiteRT's for this file: the table says so.
+    assert row["tflm"] and row["tflm_agreement"] < 0.99
+    assert (
+        "answers otherwise than LiteRT" in row["tflm_reason"]
+        and "but answers otherwise" in row["fits_detail"]
+    )
