@@ -2,7 +2,7 @@
 
 Run: python benchmarks/arena_search.py  (rewrites its own section of benchmarks/RESULTS.md)
 
-For every example model and mode: whether the variant runs on TFLite Micro (or why not), the
+For every example model, converter mode and LiteRT Quantizer recipe: whether the variant runs on TFLite Micro (or why not), the
 smallest arena found by bisection with the real interpreter, how many interpreters the search
 built, and the wall time of ``check_micro`` on one sample through the warm micro-runtime worker
 (median of 5) and of the first call, which starts that worker.
@@ -23,6 +23,7 @@ from _results import write_section  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench import targets  # noqa: E402
+from workbench.modes import QUANTIZER_MODES  # noqa: E402
 
 MODELS = (("digits_cnn", "digits_images"), ("digits_mlp", "digits"))
 REPEATS = 5
@@ -33,7 +34,7 @@ def measure() -> tuple[list[dict], float]:
     for model_name, dataset_name in MODELS:
         model, data = workbench.load_example(model_name), workbench.load_dataset(dataset_name)
         samples = data.representative(200)
-        for mode in workbench.MODE_NAMES:
+        for mode in (*workbench.MODE_NAMES, *QUANTIZER_MODES):
             converted = workbench.convert(model, mode, samples)
             restarts = targets._micro_worker.started if targets._micro_worker else 1
             started = time.perf_counter()
@@ -41,6 +42,10 @@ def measure() -> tuple[list[dict], float]:
             if cold is None:
                 cold = time.perf_counter() - started
             restarts = targets._micro_worker.started - restarts
+            agreement = None
+            if check.runs:
+                on_board = workbench.check_micro(converted, data.X_test).outputs
+                agreement = float((on_board.argmax(1) == converted.run(data.X_test).argmax(1)).mean())
             times = []
             for _ in range(REPEATS):
                 started = time.perf_counter()
@@ -54,6 +59,7 @@ def measure() -> tuple[list[dict], float]:
                     "check": check,
                     "seconds": statistics.median(times),
                     "crashes": restarts,
+                    "agreement": agreement,
                     "litert": targets.litert_memory_estimate(converted.content),
                 }
             )
@@ -68,19 +74,23 @@ def section(rows: list[dict], cold: float) -> str:
         "the variant allocates and invokes on TFLite Micro (bisection with the real interpreter, "
         "started from the RecordingMicroAllocator's total; 10% less fails). `probes`: interpreters "
         f"built by the search. `time`: `check_micro` on one sample, warm worker, median of {REPEATS}. "
-        "`crashes`: probes at which TFLite Micro segfaulted (each costs a fresh worker process; the "
+        "`labels = LiteRT`: the share of test samples whose label on TFLite Micro is LiteRT's for the "
+        "same file. `crashes`: probes at which TFLite Micro segfaulted (each costs a fresh worker process; the "
         "search goes on). `LiteRT est.`: peak live tensor bytes at batch 1 (an estimate, not a measurement).",
         "",
-        "| model | mode | size (B) | TFLite Micro | arena (B) | probes | crashes | time (ms) | LiteRT est. (B) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | mode | size (B) | TFLite Micro | arena (B) | labels = LiteRT | probes | crashes | time (ms) "
+        "| LiteRT est. (B) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         check = row["check"]
         runs = "runs" if check.runs else f"no: {check.reason}"
         arena = f"{check.arena_bytes:,}" if check.arena_bytes else ""
         probes = str(check.probes) if check.runs else ""
+        agree = f"{row['agreement']:.1%}" if row["agreement"] is not None else ""
         lines.append(
-            f"| {row['model']} | {row['mode']} | {row['size']:,} | {runs} | {arena} | {probes} | {row['crashes']} "
+            f"| {row['model']} | {row['mode']} | {row['size']:,} | {runs} | {arena} | {agree} | {probes} "
+            f"| {row['crashes']} "
             f"| {row['seconds'] * 1e3:.0f} | {row['litert']:,} |"
         )
     lines += [
