@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import workbench
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,18 +124,20 @@ def test_quickstart_in_jupyterlab_switch_a_mode_and_run(browser, tmp_path, outpu
         page.locator("text=Run All Cells").first.click()
         run_button = page.locator(".jupyter-widgets button.widget-button:has-text('Run')").first
         run_button.wait_for(timeout=WAIT_MS)
-        page.locator(".jupyter-widgets .workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
-        assert table_rows(page)[:3] == ["original", "float32", "int8"]
+        page.locator(".jupyter-widgets .workbench-table td:text-is('static_wi8_ai8')").first.wait_for(
+            timeout=WAIT_MS
+        )
+        # float32 and LiteRT Quantizer's recommended recipes, the defaults.
+        assert table_rows(page) == ["original", *workbench.DEFAULT_MODES]
         figure = page.locator(".jupyter-widgets img.widget-image").first
         before = figure_source(figure)
         page.screenshot(path=str(output_dir / "jupyterlab-quickstart-before.png"), full_page=True)
 
-        page.locator(".jupyter-widgets button.widget-toggle-button:text-is('dynamic')").first.click()
+        # The converter's int8, from the row of the converter's (deprecated) modes.
+        page.locator(".jupyter-widgets button.widget-toggle-button:text-is('int8')").first.click()
         run_button.click()
-        page.locator(".jupyter-widgets .workbench-table td:text-is('dynamic')").first.wait_for(
-            timeout=WAIT_MS
-        )
-        assert table_rows(page)[:4] == ["original", "float32", "dynamic", "int8"]
+        page.locator(".jupyter-widgets .workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
+        assert table_rows(page)[:3] == ["original", "float32", "int8"]
         assert figure_source(figure) != before
         page.screenshot(path=str(output_dir / "jupyterlab-quickstart-after-mode-switch.png"), full_page=True)
     finally:
@@ -152,7 +156,7 @@ def test_workbench_app_serves_the_widget_alone(browser, tmp_path, output_dir):
         run_button.wait_for(timeout=WAIT_MS)
         assert page.locator("text=import workbench").count() == 0  # no code on the page
         run_button.click()
-        page.locator(".workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
+        page.locator(".workbench-table td:text-is('static_wi8_ai8')").first.wait_for(timeout=WAIT_MS)
         figure_source(page.locator("img.widget-image").first)
         page.screenshot(path=str(output_dir / "voila-app.png"), full_page=True)
     finally:

@@ -184,3 +184,30 @@ def test_converter_log_stays_quiet_unless_verbose(digits_mlp, capfd):
     out, err = capfd.readouterr()
     assert "Saved artifact" not in out + err and "tf_tfl_flatbuffer_helpers" not in out + err
     assert out + err == ""
+
+
+def test_an_unchanged_model_is_exported_and_converted_once_and_a_changed_one_again(digits_mlp, digits):
+    import keras
+
+    from workbench.convert import converter_runs
+    from workbench.sources.keras import export_runs
+
+    model = keras.models.clone_model(digits_mlp)
+    model.set_weights(digits_mlp.get_weights())
+    exports, runs = sum(export_runs.values()), sum(converter_runs.values())
+    first = workbench.convert(model, "float32")
+    again = workbench.convert(model, "float32")
+    workbench.compare(model, digits, modes=["float32", "dynamic_wi8_afp32"], latency_budget=0.05, progress=False)
+    assert again.content == first.content
+    assert sum(export_runs.values()) - exports <= 1  # none if digits_mlp's own export was seen
+    assert sum(converter_runs.values()) - runs <= 1
+    # Trained a little further: a new export, a new conversion, new outputs.
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(digits.X_train[:64], digits.y_train[:64], epochs=1, verbose=0)
+    exports, runs = sum(export_runs.values()), sum(converter_runs.values())
+    trained = workbench.convert(model, "float32")
+    assert sum(export_runs.values()) == exports + 1 and sum(converter_runs.values()) == runs + 1
+    assert trained.content != first.content
+    np.testing.assert_allclose(
+        trained.predict(digits.X_test[:20]), model.predict(digits.X_test[:20], verbose=0), atol=1e-5
+    )

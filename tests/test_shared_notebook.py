@@ -28,8 +28,10 @@ def test_quickstart_exported_to_html_shows_table_and_figure(tmp_path, output_dir
     bundle = widget_cell.outputs[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" in bundle
     # The static copy in the widget's own output was updated after the run: table and figure.
-    assert "<td>int8</td>" in bundle["text/html"] and "data:image/png;base64," in bundle["text/html"]
+    assert (
+        "<td>static_wi8_ai8</td>" in bundle["text/html"] and "data:image/png;base64," in bundle["text/html"]
+    )
     body = html.split("<body", 1)[1]
     assert body.count('class="workbench-table"') >= 1
     assert len(re.findall(r'src="data:image/png;base64,', body)) >= 1
-    assert "<td>float32</td>" in body and "<td>int8</td>" in body
+    assert "<td>float32</td>" in body and "<td>static_wi8_ai8</td>" in body

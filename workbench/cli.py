@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from .errors import WorkbenchError
+from .errors import InvalidArgumentError, WorkbenchError
 from .modes import DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES
 
 #: What the demo compares: the converter's int8 beside LiteRT Quantizer's static_wi8_ai8, and more.
@@ -176,12 +176,15 @@ def _compare(args) -> int:
 
 
 def _run_comparison(model, dataset, label, modes, representative, strategy, args) -> int:
+    from ._paths import prepare_directory
     from .compare import compare
     from .sources import as_source
     from .targets import as_target
 
     started = time.perf_counter()
     target = as_target(args.target) if getattr(args, "target", None) else None
+    prepare_directory(args.out)  # before the work: a bad path must not cost the run
+    _check_measurement(args)
     source = as_source(model, trust=getattr(args, "trust", False))
     data = _dataset(dataset, label)
     result = compare(
@@ -205,12 +208,24 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
 
 
 def _convert(args) -> int:
+    from ._paths import prepare_directory, prepare_file
     from .compare import _resolve_dataset
     from .convert import convert
     from .modes import Mode
     from .sources import as_source
 
     mode = Mode.of(args.mode)
+    # Before the work: a bad path must not cost the conversion. C source may go to a directory.
+    if args.format == "c" and not args.out.endswith((".cc", ".c", ".cpp", ".h")):
+        prepare_directory(args.out)
+    else:
+        prepare_file(args.out, ".cc" if args.format == "c" else ".tflite")
+    if args.representative < 1:
+        raise InvalidArgumentError(
+            received=f"--representative {args.representative}",
+            expected="A number of calibration samples, 1 or more.",
+            fix="Use --representative 200.",
+        )
     source = as_source(args.model, trust=args.trust)
     representative = None
     if mode.calibrated:
@@ -259,6 +274,12 @@ def _app(args) -> int:
 
     from .errors import ModelLoadError
 
+    if not 1 <= args.port <= 65535:
+        raise InvalidArgumentError(
+            received=f"--port {args.port}",
+            expected="A TCP port number from 1 to 65535 (above 1024 needs no special rights).",
+            fix="Use e.g. --port 8866.",
+        )
     if (
         shutil.which("voila") is None
         and subprocess.run([sys.executable, "-c", "import voila"], capture_output=True).returncode
@@ -288,6 +309,27 @@ def _app(args) -> int:
         return subprocess.call(command)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _check_measurement(args) -> None:
+    if args.threads < 1:
+        raise InvalidArgumentError(
+            received=f"--threads {args.threads}",
+            expected="A number of interpreter threads, 1 or more.",
+            fix="Use --threads 1 for comparable single-core latency.",
+        )
+    if not args.latency_budget > 0:
+        raise InvalidArgumentError(
+            received=f"--latency-budget {args.latency_budget}",
+            expected="Seconds of timed calls per model, more than 0.",
+            fix="Use e.g. --latency-budget 1.",
+        )
+    if getattr(args, "representative", 1) < 1:
+        raise InvalidArgumentError(
+            received=f"--representative {args.representative}",
+            expected="A number of calibration samples, 1 or more.",
+            fix="Use --representative 200.",
+        )
 
 
 def _dataset(dataset, label):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -12,17 +11,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._args import cancel_event, one_of, positive_seconds, progress_callback, whole_number
 from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
 from .errors import (
     ConversionError,
     DatasetError,
     InvalidArgumentError,
+    OutputPathError,
     RepresentativeDataError,
     TargetError,
     WorkbenchError,
 )
-from .evaluate import Latency, check_outputs, fidelity, measure_latency, score
+from .evaluate import Latency, check_outputs, fidelity, measure_latency, nonfinite_rows, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
@@ -108,11 +109,21 @@ class Comparison:
     def save(self, directory="workbench-report") -> str:
         """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``.
 
-        Returns the path of ``report.html``.
+        Returns the path of ``report.html``. A path that cannot be written raises an
+        ``OutputPathError`` and leaves this comparison as it was: save it elsewhere.
         """
+        from ._paths import prepare_directory
         from .report import write_report
 
-        return write_report(self, os.fspath(directory))
+        directory = prepare_directory(directory)
+        try:
+            return write_report(self, directory)
+        except OSError as err:
+            raise OutputPathError(
+                received=f"{directory!r}, where writing failed ({err.strerror or err}: {err.filename})",
+                expected="A directory with room and permission for the report's files.",
+                fix="Call save() again with another directory; the comparison is unchanged.",
+            ) from None
 
     def fitting(self) -> list[str]:
         """The variants that run on the target within its budget (empty without a target)."""
@@ -230,6 +241,9 @@ def compare(
     """
     modes = parse_modes(modes)
     keeps = _keep_counts(keep_float)
+    _check_calibration_choice(representative, strategy, seed)
+    progress_callback(progress)
+    cancel_event(cancel)
     if keep_precision not in ("auto", "float", "int8"):
         raise InvalidArgumentError(
             received=f"keep_precision={keep_precision!r}",
@@ -289,6 +303,10 @@ class Bench:
     """
 
     def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0, target=None):
+        threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
+        latency_budget = positive_seconds(
+            "latency_budget", latency_budget, fix="Use latency_budget=1.0, or 0.1 for a quick look."
+        )
         self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
         data = _resolve_dataset(dataset, self.source)
@@ -437,6 +455,7 @@ class Bench:
     def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan, path="") -> dict:
         metric = score(self.data, outputs, self.output_kind)
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
+        broken = nonfinite_rows(outputs)
         original_latency = self._original_latency or latency
         return {
             "variant": variant,
@@ -453,8 +472,24 @@ class Bench:
             "batch_latency_ms": latency.batch_ms,
             "speedup": original_latency.p50_ms / latency.p50_ms,
             "convert_s": convert_s,
-            "error": "",
+            "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
         }
+
+
+def _check_calibration_choice(representative, strategy, seed) -> None:
+    """The calibration arguments, checked whether or not a chosen mode calibrates."""
+    from .datasets import STRATEGIES
+
+    one_of("strategy", strategy, STRATEGIES, fix="Use strategy='random' unless you are studying calibration.")
+    whole_number("seed", seed, minimum=0, fix="Use seed=0 or any other non-negative whole number.")
+    if isinstance(representative, (bool, float, str, bytes, np.floating)) or representative is None:
+        raise RepresentativeDataError(
+            received=f"representative={representative!r}",
+            expected="A number of training samples (a whole number, e.g. 200) or an array of samples.",
+            fix="Pass representative=200, or samples such as dataset.representative(200).",
+        )
+    if isinstance(representative, (int, np.integer)):
+        whole_number("representative", representative, fix="Pass representative=200.")
 
 
 def _keep_counts(keep_float) -> tuple[int, ...]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 
 import numpy as np
 
+from ._args import whole_number
 from ._native import last_lines
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
@@ -77,6 +78,7 @@ def convert(
     """
     mode = Mode.of(mode)
     timeout = check_timeout(timeout)
+    threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
     source = as_source(model)
     samples = calibration_samples(source, mode, representative)
     return convert_source(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
@@ -131,7 +133,12 @@ def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAU
     ``ConversionError`` each time it is asked for, without running the converter again.
     """
     cached = getattr(source, "_float32_hub", None)
+    key = None
+    if cached is None:
+        key = source.fingerprint()
+        cached = _HUBS.get(key) if key is not None else None
     if isinstance(cached, ConversionError):
+        source._float32_hub = cached
         raise cached
     if cached is None:
         try:
@@ -140,9 +147,25 @@ def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAU
             raise  # a crash or time-out may not happen again: try again next time
         except ConversionError as err:
             source._float32_hub = err  # the model itself does not convert: say so once
+            _remember_hub(key, err)
             raise
-        source._float32_hub = cached
+        _remember_hub(key, cached)
+    source._float32_hub = cached
     return cached
+
+
+# float32 conversions by model fingerprint (the last few models), so that an unchanged model
+# passed again to convert() or compare() is neither exported nor converted again.
+_HUBS: OrderedDict[str, Converted | ConversionError] = OrderedDict()
+_HUBS_KEPT = 16
+
+
+def _remember_hub(key, value) -> None:
+    if key is None:
+        return
+    _HUBS[key] = value
+    while len(_HUBS) > _HUBS_KEPT:
+        _HUBS.popitem(last=False)
 
 
 def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=DEFAULT_TIMEOUT):

@@ -64,6 +64,7 @@ class Dataset:
         test_size: float = 0.25,
         seed: int = 0,
         description: str = "",
+        allow_missing: bool = False,
     ) -> Dataset:
         """Split ``X`` and ``y`` into train and test sets.
 
@@ -80,8 +81,14 @@ class Dataset:
             Fraction held out for evaluation; classification splits are stratified.
         seed : int, default=0
             Seed of the split, so every run sees the same test set.
+        allow_missing : bool, default=False
+            Accept NaN features (missing values), for models that handle them
+            (HistGradientBoosting, pipelines that start with an imputer). By default NaN is
+            refused, naming the columns and rows, because most models turn it into NaN
+            outputs. Infinite values and values beyond float32's range are always refused.
         """
-        X = _numeric_features(X, name)
+        _check_split(test_size, seed)
+        X = _numeric_features(X, name, feature_names, allow_missing)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -96,6 +103,13 @@ class Dataset:
                 received=f"{len(X)} samples in X and {len(y)} in y",
                 expected="One target per sample.",
                 fix="Check that X and y come from the same rows.",
+            )
+        missing = np.flatnonzero(pd.isna(y))
+        if len(missing):
+            raise DatasetError(
+                received=f"{len(missing)} missing (NaN or None) target(s), e.g. in row {missing[0]}",
+                expected="A label or value for every sample: a missing label would become a class of its own.",
+                fix="Drop the rows without a target before building the dataset.",
             )
         task = _resolve_task(task, y)
         if task == "regression":
@@ -149,6 +163,12 @@ class Dataset:
                 expected=f"A column of the data; it has: {columns}.",
                 fix="Pass one of those column names as target.",
             )
+        if len(df) == 0:
+            raise DatasetError(
+                received=f"a table with the columns {', '.join(map(str, df.columns[:10]))} and no rows",
+                expected="At least a few rows of data under the header.",
+                fix="Check that the file holds data, not only its header row.",
+            )
         features = df.drop(columns=[target])
         kwargs.setdefault("name", "dataframe")
         return cls.from_arrays(
@@ -159,6 +179,12 @@ class Dataset:
     def from_csv(cls, path, target: str, **kwargs) -> Dataset:
         """Read a CSV with a header row; ``target`` names the label column."""
         path = os.fspath(path)
+        if os.path.isdir(path):
+            raise DatasetError(
+                received=f"path {path!r}, which is a directory",
+                expected="A CSV file with a header row.",
+                fix="Pass the path of the .csv file inside it.",
+            )
         if not os.path.isfile(path):
             raise DatasetError(
                 received=f"path {path!r}, which does not exist",
@@ -231,6 +257,12 @@ class Dataset:
                 expected="A positive whole number of samples.",
                 fix="Use a few hundred, e.g. n=200.",
             )
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise RepresentativeDataError(
+                received=f"seed={seed!r}",
+                expected="A whole number 0 or greater.",
+                fix="Use seed=0 or any other non-negative whole number.",
+            )
         total = len(self.X_train)
         n = min(int(n), total)
         rng = np.random.default_rng(seed)
@@ -278,7 +310,7 @@ def load_dataset(name: str, *, test_size: float = 0.25, seed: int = 0) -> Datase
     """
     if isinstance(name, Dataset):
         return name
-    if name not in _BUILTIN:
+    if not isinstance(name, str) or name not in _BUILTIN:
         raise DatasetError(
             received=f"name={name!r}",
             expected=f"One of the built-in datasets: {', '.join(DATASET_NAMES)}.",
@@ -383,7 +415,7 @@ def _from_generator(generator, feature_shape, limit: int = 10_000) -> np.ndarray
     return np.asarray(rows) if rows else np.zeros((0, *feature_shape), np.float32)
 
 
-def _numeric_features(X, name: str) -> np.ndarray:
+def _numeric_features(X, name: str, feature_names=None, allow_missing: bool = False) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         non_numeric = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
         if non_numeric:
@@ -392,6 +424,7 @@ def _numeric_features(X, name: str) -> np.ndarray:
                 expected="Numeric features.",
                 fix="Encode those columns as numbers, or drop them.",
             )
+        feature_names = list(X.columns) if feature_names is None else feature_names
         X = X.to_numpy()
     X = np.asarray(X)
     if X.ndim == 0 or len(X) == 0:
@@ -414,7 +447,61 @@ def _numeric_features(X, name: str) -> np.ndarray:
             expected="At least 4 samples to split into train and test.",
             fix="Use more data.",
         )
-    return X.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X32 = X.astype(np.float32)
+    _check_finite(X, X32, feature_names, allow_missing)
+    return X32
+
+
+def _check_finite(X, X32, feature_names, allow_missing: bool) -> None:
+    """Refuse NaN (unless allowed), inf, and values that overflow float32, naming where."""
+    flat, flat32 = X.reshape(len(X), -1), X32.reshape(len(X32), -1)
+    missing = np.isnan(flat) if flat.dtype.kind == "f" else np.zeros(flat.shape, bool)
+    infinite = ~np.isfinite(flat32) & ~missing
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(flat.shape[1])]
+
+    def where(mask) -> str:
+        rows = np.unique(np.nonzero(mask)[0])
+        columns = [str(names[c]) if c < len(names) else f"x{c}" for c in np.unique(np.nonzero(mask)[1])]
+        shown = ", ".join(map(str, rows[:5])) + (" ..." if len(rows) > 5 else "")
+        return f"column(s) {', '.join(columns[:8])}{' ...' if len(columns) > 8 else ''}, row(s) {shown}"
+
+    if infinite.any():
+        overflow = np.isfinite(flat) & infinite if flat.dtype.kind == "f" else infinite
+        what = "values beyond float32's range (about 3.4e38)" if overflow.any() else "infinite values"
+        raise DatasetError(
+            received=f"{what} in {where(infinite)}",
+            expected="Finite features that fit in float32, as TFLite models compute in float32.",
+            fix="Clip or rescale those columns, or drop those rows.",
+        )
+    if missing.any() and not allow_missing:
+        raise DatasetError(
+            received=f"{int(missing.sum())} NaN (missing) value(s) in {where(missing)}",
+            expected="Features without missing values (most models turn NaN into NaN outputs).",
+            fix=(
+                "Impute or drop them, or pass allow_missing=True for a model that handles missing "
+                "values itself (HistGradientBoosting, or a pipeline that starts with SimpleImputer)."
+            ),
+        )
+
+
+def _check_split(test_size, seed) -> None:
+    if (
+        isinstance(test_size, bool)
+        or not isinstance(test_size, (int, float, np.integer, np.floating))
+        or not (0 < test_size < 1)
+    ):
+        raise DatasetError(
+            received=f"test_size={test_size!r}",
+            expected="The fraction of samples held out for testing, a number between 0 and 1.",
+            fix="Use test_size=0.25 (the default) or another fraction such as 0.2.",
+        )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DatasetError(
+            received=f"seed={seed!r}",
+            expected="A whole number 0 or greater.",
+            fix="Use seed=0 (the default) or any other non-negative whole number.",
+        )
 
 
 def _finite_float(y, what: str) -> np.ndarray:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._worker import DEFAULT_TIMEOUT
+from ._args import whole_number
+from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
 from .convert import calibration_samples, convert_source, float32_hub, representative_samples
 from .errors import (
@@ -201,6 +202,8 @@ def diagnose(
     debug_samples : int, default=100
         Samples the per-layer error is measured on.
     """
+    timeout = check_timeout(timeout)
+    debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
     source = as_source(model)
     mode = Mode.of(mode or "float32")
     if representative is None and dataset is not None and mode.calibrated:
@@ -426,6 +429,9 @@ def keep_float(
     debug_samples : int, default=100
         Samples the per-layer error is measured on.
     """
+    timeout = check_timeout(timeout)
+    debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
+    _check_layers(layers)
     source = as_source(model)
     mode = Mode.of(mode)
     if representative is None and dataset is not None:

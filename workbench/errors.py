@@ -22,6 +22,10 @@ class InvalidArgumentError(WorkbenchError, ValueError):
     """An argument of the wrong type or outside its range (a time limit, a count, a path)."""
 
 
+class OutputPathError(WorkbenchError, ValueError):
+    """An output path that cannot be written: a file where a directory is needed, or the reverse."""
+
+
 class UnknownModeError(WorkbenchError, ValueError):
     """A quantization mode that does not exist."""
 

@@ -36,10 +36,14 @@ def check_outputs(outputs: np.ndarray, dataset: Dataset, model_name: str) -> Non
 
 
 def score(dataset: Dataset, outputs: np.ndarray, output_kind: str = "proba") -> float:
-    """Accuracy (classification) or R² (regression) on the test split."""
+    """Accuracy (classification) or R² (regression) on the test split; a sample with NaN or
+    inf outputs counts as wrong (R² is NaN then)."""
+    finite = np.isfinite(np.asarray(outputs).reshape(len(outputs), -1)).all(axis=1)
     if dataset.task == "classification":
         predicted = labels_from_scores(outputs, dataset.classes, output_kind)
-        return float(np.mean(predicted == dataset.y_test))
+        return float(np.mean((predicted == dataset.y_test) & finite))
+    if not finite.all():
+        return float("nan")
     from sklearn.metrics import r2_score
 
     return float(r2_score(dataset.y_test, outputs.reshape(len(outputs))))
@@ -62,7 +66,15 @@ def fidelity(
         )
     else:
         same = np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=0).all(axis=1)
+    # A sample whose outputs are NaN or inf agrees with nothing, whatever its argmax says.
+    same &= np.isfinite(outputs).all(axis=1) & np.isfinite(reference).all(axis=1)
     return float(np.mean(same)), max_abs
+
+
+def nonfinite_rows(outputs: np.ndarray) -> int:
+    """How many samples have a NaN or infinite output."""
+    outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    return int((~np.isfinite(outputs)).any(axis=1).sum())
 
 
 @dataclass(frozen=True)

@@ -307,7 +307,7 @@ class Mode:
     def path(self) -> str:
         """Which path makes this variant, as tables and the widget say it."""
         if self.backend == "quantizer":
-            return "LiteRT Quantizer (recommended)"
+            return "LiteRT Quantizer"
         return "converter PTQ (deprecated)" if self.name != "float32" else "converter"
 
     def with_float_io(self) -> Mode:

@@ -52,11 +52,11 @@ _STYLE = """
 <style>
 .workbench-report { font-family: system-ui, sans-serif; max-width: 1200px; }
 .workbench-table { border-collapse: collapse; font-size: 13px; }
-.workbench-table th, .workbench-table td { padding: 4px 8px; border-bottom: 1px solid #ddd; text-align: right; }
+.workbench-table th, .workbench-table td { padding: 4px 8px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 .workbench-table th { background: #f3f3f3; }
 .workbench-table td:first-child, .workbench-table th:first-child { text-align: left; }
 .workbench-table .best { font-weight: bold; background: #e4f4e4; }
-.workbench-table .failed { color: #a00; text-align: left; }
+.workbench-table .failed { color: #a00; text-align: left; white-space: normal; min-width: 300px; }
 .workbench-report pre { background: #f7f7f7; padding: 8px; font-size: 12px; overflow-x: auto; }
 </style>
 """

@@ -127,10 +127,9 @@ class Converted:
 
     def save(self, path) -> str:
         """Write the ``.tflite``; returns the path written."""
-        path = os.fspath(path)
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+        from ._paths import prepare_file
+
+        path = prepare_file(path, ".tflite")
         with open(path, "wb") as handle:
             handle.write(self.content)
         return path
@@ -338,6 +337,12 @@ class Converted:
 def load_tflite(path, threads: int = 1) -> Converted:
     """Load a ``.tflite`` file as-is, to run and measure it like a converted variant."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ModelLoadError(
+            received=f"path {path!r}, which is a directory",
+            expected="A .tflite file.",
+            fix="Pass the path of the .tflite file itself.",
+        )
     if not os.path.isfile(path):
         raise ModelLoadError(
             received=f"path {path!r}, which does not exist",

@@ -48,6 +48,11 @@ class Source:
         (see :func:`converter_for`)."""
         raise NotImplementedError
 
+    def fingerprint(self) -> str | None:
+        """A digest of the model's state, under which its float32 conversion is kept across
+        calls; ``None`` keeps it on this source only."""
+        return None
+
     def converter(self, tf):
         """A fresh ``tf.lite.TFLiteConverter`` for this model, in this process."""
         return converter_for(self.spec(), tf)
@@ -139,6 +144,12 @@ def _source_from_path(path: str, trust: bool) -> Source:
         )
     from .keras import KerasSource
 
+    if path.lower().endswith((".tflite", ".csv")) and os.path.isdir(path):
+        raise ModelLoadError(
+            received=f"path {path!r}, which is a directory",
+            expected="A .tflite file." if path.lower().endswith(".tflite") else "A model file.",
+            fix="Pass the path of the file itself.",
+        )
     if path.lower().endswith(".tflite"):
         from .tflite import TFLiteSource
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import tempfile
-import weakref
+import zipfile
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -27,6 +30,7 @@ class KerasSource(Source):
         self.name = name or getattr(model, "name", None) or "keras_model"
         self.path = path
         self._saved_model_dir: str | None = None
+        self._fingerprint: str | None = None
         inputs = _model_inputs(model)
         if len(inputs) != 1:
             raise ModelLoadError(
@@ -44,6 +48,16 @@ class KerasSource(Source):
         tf = import_tensorflow()  # noqa: F841 -- Keras needs its backend loaded first
         import keras
 
+        if path.lower().endswith(".keras") and not zipfile.is_zipfile(path):
+            size = os.path.getsize(path)
+            raise ModelLoadError(
+                received=(
+                    f"{path!r}, which exists but is not a complete .keras file "
+                    f"({'empty' if size == 0 else f'{size:,} bytes that are not a zip archive'})"
+                ),
+                expected="A .keras file as model.save('model.keras') writes it: a zip archive.",
+                fix="The file was cut short or is something else: save or copy the model again.",
+            )
         try:
             with captured_output():
                 model = keras.saving.load_model(path, compile=False)
@@ -96,19 +110,98 @@ class KerasSource(Source):
         # takes; tf_keras models export the same way. Every mode converts the same export.
         return ("saved_model", self.saved_model_dir())
 
+    def fingerprint(self) -> str:
+        """A digest of the model's architecture and weights: the same model state, the same
+        fingerprint, so its export and float32 conversion are reused; trained further, new ones.
+        Taken once per source (a source lives for one call, or one widget bench)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._digest()
+        return self._fingerprint
+
+    def _digest(self) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(
+            f"{self.flavour}:{type(self.model).__module__}.{type(self.model).__qualname__}".encode()
+        )
+        try:
+            digest.update(self.model.to_json().encode())
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            # A subclassed model without get_config: its layers and variables still tell its state.
+            digest.update(
+                repr([(layer.name, type(layer).__qualname__) for layer in self.model.layers]).encode()
+            )
+            digest.update(str(id(self.model)).encode())
+        for variable in self.model.weights:
+            value = np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable)
+            digest.update(
+                f"{variable.path if hasattr(variable, 'path') else variable.name}{value.shape}{value.dtype}".encode()
+            )
+            digest.update(np.ascontiguousarray(value).tobytes())
+        return digest.hexdigest()
+
     def saved_model_dir(self) -> str:
-        """Export once per source (a temporary directory removed with the source)."""
+        """Export once per model state: the export is kept by fingerprint (the last few models)
+        and removed when the process ends."""
         if self._saved_model_dir is None:
+            fingerprint = self.fingerprint()
+            if fingerprint in _EXPORTS:
+                _EXPORTS.move_to_end(fingerprint)
+                self._saved_model_dir = _EXPORTS[fingerprint]
+                return self._saved_model_dir
             import_tensorflow()  # quiets TensorFlow's Python loggers, which export writes to
             directory = tempfile.mkdtemp(prefix="workbench-export-")
-            weakref.finalize(self, shutil.rmtree, directory, True)
-            with captured_output():
-                if self.flavour == "tf_keras":
-                    self.model.export(directory)
-                else:
-                    self.model.export(directory, format="tf_saved_model", verbose=False)
+            export_runs[self.flavour] += 1
+            try:
+                with captured_output():
+                    if self.flavour == "tf_keras":
+                        self.model.export(directory)
+                    else:
+                        self.model.export(directory, format="tf_saved_model", verbose=False)
+            except (ValueError, TypeError, AttributeError, NotImplementedError, RuntimeError) as err:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise self._export_error(err) from err
+            _remember_export(fingerprint, directory)
             self._saved_model_dir = directory
         return self._saved_model_dir
+
+    def _export_error(self, err: Exception) -> ModelLoadError:
+        custom = [
+            f"{layer.name} ({type(layer).__name__})"
+            for layer in getattr(self.model, "layers", [])
+            if not type(layer).__module__.startswith(("keras.", "tf_keras."))
+        ]
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        where = f"; custom layers in it: {', '.join(custom)}" if custom else ""
+        return ModelLoadError(
+            received=f"a model Keras could not trace for export ({type(err).__name__}: {first[:300]}){where}",
+            expected="A model whose call() can be traced into a TensorFlow graph.",
+            fix=(
+                "Make each custom layer's call() use only keras.ops or TensorFlow operations on its "
+                "tensors: no NumPy, no .numpy(), no Python if/for on tensor values (use keras.ops.where "
+                "or keras.ops.cond)."
+            ),
+        )
+
+
+#: How many times a Keras model was exported in this process, by flavour.
+export_runs: Counter[str] = Counter()
+
+# Exports by model fingerprint, most recent last; evicted and leftover ones are deleted.
+_EXPORTS: OrderedDict[str, str] = OrderedDict()
+_EXPORTS_KEPT = 8
+
+
+def _remember_export(fingerprint: str, directory: str) -> None:
+    _EXPORTS[fingerprint] = directory
+    while len(_EXPORTS) > _EXPORTS_KEPT:
+        _, old = _EXPORTS.popitem(last=False)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@atexit.register
+def _remove_exports() -> None:
+    for directory in _EXPORTS.values():
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class SavedModelSource(Source):

@@ -118,7 +118,7 @@ class Workbench:
             value=s.keep_float,
             min=0,
             max=4,
-            description="Keep worst layers",
+            description="Keep worst K",
             style=wide,
             continuous_update=False,
             tooltip=(
