@@ -197,7 +197,9 @@ def test_an_unchanged_model_is_exported_and_converted_once_and_a_changed_one_aga
     exports, runs = sum(export_runs.values()), sum(converter_runs.values())
     first = workbench.convert(model, "float32")
     again = workbench.convert(model, "float32")
-    workbench.compare(model, digits, modes=["float32", "dynamic_wi8_afp32"], latency_budget=0.05, progress=False)
+    workbench.compare(
+        model, digits, modes=["float32", "dynamic_wi8_afp32"], latency_budget=0.05, progress=False
+    )
     assert again.content == first.content
     assert sum(export_runs.values()) - exports <= 1  # none if digits_mlp's own export was seen
     assert sum(converter_runs.values()) - runs <= 1

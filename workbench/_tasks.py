@@ -105,7 +105,15 @@ def _signature_input(content: bytes) -> tuple[str, str]:
 def _signature_samples(input_name: str, samples) -> list[dict]:
     import numpy as np
 
-    return [{input_name: np.asarray(sample, dtype=np.float32)[None, ...]} for sample in samples]
+    # Float samples go in as float32; integer ones (token ids) keep their type.
+    return [
+        {
+            input_name: np.asarray(
+                sample, dtype=None if np.asarray(sample).dtype.kind in "iu" else np.float32
+            )[None, ...]
+        }
+        for sample in samples
+    ]
 
 
 def _threads() -> int:

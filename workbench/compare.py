@@ -310,7 +310,7 @@ class Bench:
         self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
         data = _resolve_dataset(dataset, self.source)
-        self.notes: list[str] = []
+        self.notes: list[str] = list(self.source.notes)
         if data.feature_shape != self.source.input_shape:
             self.notes.append(
                 f"Samples reshaped from {data.feature_shape} to the model's input {self.source.input_shape}."
@@ -369,12 +369,13 @@ class Bench:
             )
         except ConversionError as err:
             return {**failed, "error": str(err)}, None
-        if converted.unchanged:
+        if converted.unchanged or (mode.name != "float32" and _same_tensors(converted, self.source)):
+            what = "the recipe" if mode.backend == "quantizer" else "the converter's mode"
             return {
                 **failed,
                 "error": (
-                    f"unchanged: the recipe {mode.name} quantizes no tensor of this model (it has no "
-                    "weights of the kinds the recipe handles), so it is float32 again"
+                    f"unchanged: {what} {mode.name} quantizes no tensor of this model (it has no "
+                    "weights of the kinds it handles, or too few), so it is float32 again"
                 ),
             }, None
         try:
@@ -474,6 +475,21 @@ class Bench:
             "convert_s": convert_s,
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
         }
+
+
+def _same_tensors(converted: Converted, source: Source) -> bool:
+    """Whether a converter variant stores exactly the tensor types of the float32 file."""
+    from .runtime import stored_tensor_types
+
+    try:
+        hub = float32_hub(source)
+    except ConversionError:
+        return False
+    return (
+        stored_tensor_types(converted.content) == stored_tensor_types(hub.content)
+        and [t.dtype for t in converted.inputs] == [t.dtype for t in hub.inputs]
+        and converted.ops == hub.ops
+    )
 
 
 def _check_calibration_choice(representative, strategy, seed) -> None:

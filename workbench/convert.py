@@ -19,7 +19,7 @@ from ._native import last_lines
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
 from .datasets import Dataset, validate_representative
-from .errors import ConversionError, UnsupportedOpsError, WorkerCrashedError
+from .errors import ConversionError, RepresentativeDataError, UnsupportedOpsError, WorkerCrashedError
 from .modes import Mode
 from .quantize import quantize_bytes
 from .runtime import Converted
@@ -100,7 +100,19 @@ def representative_samples(source: Source, representative) -> np.ndarray:
         if dataset.feature_shape != source.input_shape:
             dataset = dataset.reshaped(source.input_shape)
         representative = dataset.representative(200)
-    return validate_representative(representative, source.input_shape)
+    samples = validate_representative(representative, source.input_shape)
+    dtype = np.dtype(getattr(source, "input_dtype", "float32"))
+    if dtype.kind in "iu":
+        # Integer inputs (token ids for an embedding): calibrate with the ids themselves.
+        if not np.array_equal(samples, np.round(samples)):
+            raise RepresentativeDataError(
+                received="calibration samples with fractional values for a model whose input is "
+                f"{dtype.name} (e.g. token ids for an embedding)",
+                expected=f"Whole numbers, as the model takes ({dtype.name}).",
+                fix="Pass the same integer ids the model is fed, e.g. rows of the tokenized training set.",
+            )
+        samples = samples.astype(dtype)
+    return samples
 
 
 def convert_source(
@@ -172,9 +184,24 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
     started = time.perf_counter()
     spec = source.spec()
     converter_runs[mode.label] += 1
-    answer = run_in_worker(
-        "convert", {"spec": spec, "mode": mode, "samples": samples, "verbose": verbose}, timeout
-    )
+    try:
+        answer = run_in_worker(
+            "convert", {"spec": spec, "mode": mode, "samples": samples, "verbose": verbose}, timeout
+        )
+    except WorkerCrashedError as crash:
+        recurrent = getattr(source, "recurrent", None)
+        if not (recurrent and mode.calibrated and "signal" in crash.received):
+            raise
+        raise WorkerCrashedError(
+            received=f"{crash.received}, calibrating the recurrent layers {', '.join(recurrent)} for {mode.label}",
+            expected="A converter that can calibrate the model's loops (its WHILE ops).",
+            fix=(
+                "TensorFlow's converter crashes calibrating recurrent layers for full-integer modes. "
+                "Use float16, dynamic, or a LiteRT Quantizer recipe that needs no calibration "
+                "(dynamic_wi8_afp32, weight_only_wi8_afp32); nothing you had is lost."
+            ),
+            log=crash.log,
+        ) from None
     if verbose and answer.get("log"):
         print(answer["log"], file=sys.stderr)
     if not answer["ok"]:

