@@ -46,7 +46,7 @@ def test_compare_a_saved_model_on_a_csv(tmp_path, digits_mlp, digits):
     frame["digit"] = digits.y_test
     frame.to_csv(tmp_path / "digits.csv", index=False)
     result = workbench_cli(
-        "compare", "--model", str(model_path), "--dataset", str(tmp_path / "digits.csv"), "--target", "digit",
+        "compare", "--model", str(model_path), "--dataset", str(tmp_path / "digits.csv"), "--label", "digit",
         "--modes", "float32", "int8", "--representative", "50", "--out", str(tmp_path / "out"), "--latency-budget", "0.05",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -71,7 +71,7 @@ def test_convert_writes_a_tflite(tmp_path):
         (["convert", "--model", "digits_cnn", "--mode", "int4", "--out", "x.tflite"], "mode='int4'"),
         (["compare", "--model", "missing.keras", "--dataset", "digits"], "'missing.keras', which is neither"),
         (["compare", "--model", "digits_mlp", "--dataset", "no_such_set"], "name='no_such_set'"),
-        (["compare", "--model", "digits_mlp", "--dataset", "data.csv"], "without --target"),
+        (["compare", "--model", "digits_mlp", "--dataset", "data.csv"], "without --label"),
         (["compare", "--model", "digits_mlp", "--dataset", "iris", "--modes", "float32"], "reshaped"),
     ],
     ids=["mode", "model", "dataset", "csv-target", "shape"],

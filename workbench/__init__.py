@@ -23,6 +23,7 @@ from .errors import (
     NotFittedError,
     OutputPathError,
     RepresentativeDataError,
+    TargetError,
     UnknownModeError,
     UnsupportedEstimatorError,
     UnsupportedOpsError,
@@ -31,6 +32,8 @@ from .errors import (
 from .examples import EXAMPLES, load_example
 from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
+from .targets import PRESETS as TARGETS
+from .targets import MicroCheck, Target, check_micro
 
 __version__ = "0.1.0"
 
@@ -59,18 +62,23 @@ __all__ = [
     "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
+    "MicroCheck",
     "Mode",
     "ModelLoadError",
     "NotFittedError",
     "OutputPathError",
     "QUANTIZER_MODES",
     "RepresentativeDataError",
+    "TARGETS",
+    "Target",
+    "TargetError",
     "TensorInfo",
     "UnknownModeError",
     "UnsupportedEstimatorError",
     "UnsupportedOpsError",
     "Workbench",
     "WorkbenchError",
+    "check_micro",
     "compare",
     "convert",
     "diagnose",

@@ -176,4 +176,5 @@ _TASKS = {
     "layer_errors": _layer_errors,
     "keep_float": _keep_float,
     "ping": _ping,
+    "tflm": lambda **payload: __import__("workbench.targets", fromlist=["micro_task"]).micro_task(**payload),
 }

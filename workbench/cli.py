@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="compare a model in several modes with the original")
     _model_options(compare)
     compare.add_argument("--dataset", help="built-in dataset name or CSV path (default: the example's own)")
-    compare.add_argument("--target", help="target column of a CSV dataset")
+    compare.add_argument("--label", help="the column to predict, for a CSV dataset")
+    compare.add_argument("--target", metavar="DEVICE", help=_target_help())
     compare.add_argument(
         "--modes",
         nargs="+",
@@ -102,9 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         help="one of: " + ", ".join((*MODE_NAMES, *QUANTIZER_MODES)) + " (default: %(default)s)",
     )
     convert.add_argument("--dataset", help="dataset for calibration (int8, int16x8, static_*)")
-    convert.add_argument("--target", help="target column of a CSV dataset")
+    convert.add_argument("--label", help="the column to predict, for a CSV dataset")
     convert.add_argument("--representative", type=int, default=200, metavar="N")
-    convert.add_argument("--out", required=True, help="output .tflite file")
+    convert.add_argument(
+        "--format",
+        choices=("tflite", "c"),
+        default="tflite",
+        help="tflite: the flatbuffer; c: a .cc/.h pair holding it as an aligned array for TFLite Micro",
+    )
+    convert.add_argument("--out", required=True, help="output file (.tflite, or .cc with --format c)")
     convert.set_defaults(run=_convert)
 
     app = commands.add_parser("app", help="serve the workbench alone as a web page, with no code (Voilà)")
@@ -117,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
     app.set_defaults(run=_app)
     return parser
+
+
+def _target_help() -> str:
+    from .targets import PRESETS
+
+    names = ", ".join(f"{t.name} ({t.describe().split(': ', 1)[1]})" for t in PRESETS.values())
+    return (
+        "a device to deploy to: also run every variant on its runtime and say which fit. "
+        f"Presets: {names}; or a budget such as ram=256KB,flash=1MB"
+    )
 
 
 def _model_options(parser):
@@ -154,20 +171,22 @@ def _demo(args) -> int:
 
 def _compare(args) -> int:
     return _run_comparison(
-        args.model, args.dataset, args.target, args.modes, args.representative, args.strategy, args
+        args.model, args.dataset, args.label, args.modes, args.representative, args.strategy, args
     )
 
 
-def _run_comparison(model, dataset, target, modes, representative, strategy, args) -> int:
+def _run_comparison(model, dataset, label, modes, representative, strategy, args) -> int:
     from ._paths import prepare_directory
     from .compare import compare
     from .sources import as_source
+    from .targets import as_target
 
     started = time.perf_counter()
+    target = as_target(args.target) if getattr(args, "target", None) else None
     prepare_directory(args.out)  # before the work: a bad path must not cost the run
     _check_measurement(args)
     source = as_source(model, trust=getattr(args, "trust", False))
-    data = _dataset(dataset, target)
+    data = _dataset(dataset, label)
     result = compare(
         source,
         data,
@@ -176,24 +195,31 @@ def _run_comparison(model, dataset, target, modes, representative, strategy, arg
         strategy=strategy,
         threads=args.threads,
         latency_budget=args.latency_budget,
+        target=target,
     )
     print(result)
     for note in result.notes:
         print(f"note: {note}")
+    if target is not None:
+        print("\n" + result.fit_summary())
     path = result.save(args.out)
     print(f"\nReport: {os.path.abspath(path)} ({time.perf_counter() - started:.0f} s)")
     return 0
 
 
 def _convert(args) -> int:
-    from ._paths import prepare_file
+    from ._paths import prepare_directory, prepare_file
     from .compare import _resolve_dataset
     from .convert import convert
     from .modes import Mode
     from .sources import as_source
 
     mode = Mode.of(args.mode)
-    prepare_file(args.out, ".tflite")  # before the work: a bad path must not cost the conversion
+    # Before the work: a bad path must not cost the conversion. C source may go to a directory.
+    if args.format == "c" and not args.out.endswith((".cc", ".c", ".cpp", ".h")):
+        prepare_directory(args.out)
+    else:
+        prepare_file(args.out, ".cc" if args.format == "c" else ".tflite")
     if args.representative < 1:
         raise InvalidArgumentError(
             received=f"--representative {args.representative}",
@@ -203,15 +229,15 @@ def _convert(args) -> int:
     source = as_source(args.model, trust=args.trust)
     representative = None
     if mode.calibrated:
-        data = _resolve_dataset(_dataset(args.dataset, args.target), source)
+        data = _resolve_dataset(_dataset(args.dataset, args.label), source)
         if data.feature_shape != source.input_shape:
             data = data.reshaped(source.input_shape)
         representative = data.representative(args.representative)
     print(f"Converting {source.name} to {mode.label}…", file=sys.stderr)
     converted = convert(source, mode, representative)
-    path = converted.save(args.out)
+    paths = converted.save_c(args.out) if args.format == "c" else (converted.save(args.out),)
     print(converted)
-    print(f"Wrote {path} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
+    print(f"Wrote {' and '.join(paths)} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
     return 0
 
 
@@ -306,21 +332,21 @@ def _check_measurement(args) -> None:
         )
 
 
-def _dataset(dataset, target):
-    """A built-in name, a CSV path (with --target), or None for an example's own dataset."""
+def _dataset(dataset, label):
+    """A built-in name, a CSV path (with --label), or None for an example's own dataset."""
     from .datasets import Dataset, load_dataset
     from .errors import DatasetError
 
     if dataset is None:
         return None
     if dataset.lower().endswith(".csv") or os.path.isfile(dataset):
-        if not target:
+        if not label:
             raise DatasetError(
-                received=f"the CSV {dataset!r} without --target",
+                received=f"the CSV {dataset!r} without --label",
                 expected="The name of the column to predict.",
-                fix="Add --target COLUMN.",
+                fix="Add --label COLUMN (--target names the device to deploy to).",
             )
-        return Dataset.from_csv(dataset, target=target)
+        return Dataset.from_csv(dataset, target=label)
     return load_dataset(dataset)
 
 

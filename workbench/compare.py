@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -19,12 +20,14 @@ from .errors import (
     InvalidArgumentError,
     OutputPathError,
     RepresentativeDataError,
+    TargetError,
     WorkbenchError,
 )
 from .evaluate import Latency, check_outputs, fidelity, measure_latency, nonfinite_rows, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
+from .targets import as_target, blank_deployment, deployment
 
 ORIGINAL = "original"
 BATCH_SIZE = 256
@@ -52,6 +55,8 @@ class Comparison:
     representative: str
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
+    #: The deployment target the table's ``fits`` column is for (a ``workbench.Target``), if any.
+    target: object = None
 
     @property
     def metric(self) -> str:
@@ -120,6 +125,33 @@ class Comparison:
                 fix="Call save() again with another directory; the comparison is unchanged.",
             ) from None
 
+    def fitting(self) -> list[str]:
+        """The variants that run on the target within its budget (empty without a target)."""
+        if "fits" not in self.table:
+            return []
+        return [v for v, f in zip(self.table["variant"], self.table["fits"], strict=True) if f is True]
+
+    def with_target(self, target) -> Comparison:
+        """The same measurements judged against another target's budget, without measuring again."""
+        from .targets import as_target, refit
+
+        if "tflm" not in self.table:
+            raise TargetError(
+                received="a comparison made without target=",
+                expected="A comparison whose variants were run on TFLite Micro.",
+                fix="Run compare(..., target=...) once; with_target() then re-judges it for any budget.",
+            )
+        target = as_target(target)
+        rows = [refit(row, target) for row in self.table.to_dict("records")]
+        table = pd.DataFrame(rows, columns=list(self.table.columns))
+        return dataclasses.replace(self, table=table, target=target)
+
+    def fit_summary(self) -> str:
+        """Which variants fit the target, and one line per variant saying why (not)."""
+        from .targets import fit_summary
+
+        return fit_summary(self)
+
     def summary(self) -> str:
         """The table as aligned text, for terminals and logs."""
         from .report import format_table
@@ -152,6 +184,7 @@ def compare(
     cancel=None,
     keep_float: int | tuple[int, ...] = (),
     keep_precision: str = "auto",
+    target=None,
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
 
@@ -189,6 +222,10 @@ def compare(
     keep_precision : {"auto", "float", "int8"}, default="auto"
         What the kept layers of a quantizer recipe get: ``"auto"`` keeps 8-bit weights under
         4- and 2-bit recipes and float otherwise (see :func:`workbench.keep_float`).
+    target : str, dict or Target, default=None
+        A device to deploy to: a preset (``"cortex-m4"``, ``"esp32-s3"``, ``"phone"``, see
+        ``workbench.TARGETS``) or a budget (``{"ram": "256KB", "flash": "1MB"}``). Every variant
+        is then also loaded and run on TFLite Micro, and the table says whether it fits.
 
     Returns
     -------
@@ -196,7 +233,11 @@ def compare(
         ``.table`` has the columns ``variant, mode, path, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
         batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
-        or ``r2``.
+        or ``r2``. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
+        (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
+        model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
+        against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
+        tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
     """
     modes = parse_modes(modes)
     keeps = _keep_counts(keep_float)
@@ -210,7 +251,7 @@ def compare(
             fix="Leave keep_precision out for 8 bits under 4-bit recipes and float otherwise.",
         )
     report = _progress_reporter(progress)
-    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget)
+    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget, target=target)
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
@@ -256,16 +297,17 @@ class Bench:
 
     Parameters
     ----------
-    model, dataset, threads, latency_budget
+    model, dataset, threads, latency_budget, target
         As for :func:`compare`. Model/dataset mismatches (input shape, number of classes,
-        task) raise here, before any conversion.
+        task) and unknown targets raise here, before any conversion.
     """
 
-    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0):
+    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0, target=None):
         threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
         latency_budget = positive_seconds(
             "latency_budget", latency_budget, fix="Use latency_budget=1.0, or 0.1 for a quick look."
         )
+        self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
         data = _resolve_dataset(dataset, self.source)
         self.notes: list[str] = list(self.source.notes)
@@ -300,7 +342,7 @@ class Bench:
                 self._original_latency,
                 path=self.source.kind,
             )
-        return self._original_row
+        return self._deployed(self._original_row)
 
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
         """Validated calibration samples and a description of how they were picked."""
@@ -350,7 +392,7 @@ class Bench:
             converted.convert_seconds,
             mode.path,
         )
-        return row, converted
+        return self._deployed(row, converted, outputs), converted
 
     def mixed_variant(
         self, mode, samples, layers: int, precision: str = "auto"
@@ -379,7 +421,7 @@ class Bench:
             time.perf_counter() - started,
             mode.path,
         )
-        return row, converted
+        return self._deployed(row, converted, outputs), converted
 
     def comparison(self, rows, variants, representative: str, cancelled: bool = False) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
@@ -394,7 +436,19 @@ class Bench:
             representative=representative,
             notes=list(self.notes),
             cancelled=cancelled,
+            target=self.target,
         )
+
+    def _deployed(self, row: dict, converted: Converted | None = None, outputs=None) -> dict:
+        """With a target: where the variant runs and whether it fits (``targets.deployment``)."""
+        if self.target is None:
+            return row
+        if converted is None:
+            return {**row, **blank_deployment(self.target)}
+        columns = deployment(
+            converted, outputs, self.X, target=self.target, dataset=self.data, output_kind=self.output_kind
+        )
+        return {**row, **columns}
 
     def _time(self, call) -> Latency:
         return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)

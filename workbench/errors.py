@@ -85,6 +85,10 @@ class NotFittedError(WorkbenchError, ValueError):
     """A scikit-learn estimator that has not been fitted."""
 
 
+class TargetError(WorkbenchError, ValueError):
+    """A deployment target that does not exist, or a RAM/flash budget that cannot be read."""
+
+
 class CancelledError(WorkbenchError):
     """Work stopped because the user asked for it."""
 

@@ -9,6 +9,8 @@ import numpy as np
 _ORIGINAL_COLOR = "#444444"
 _VARIANT_COLOR = "#1f77b4"
 _PARETO_COLOR = "#d62728"
+_MISFIT_COLOR = "#bbbbbb"
+_BUDGET_COLOR = "#2ca02c"
 
 
 def tradeoff_figure(comparison, figsize=(11, 4.2)):
@@ -16,6 +18,8 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
 
     The original is a black star; Pareto-optimal variants (no other variant is at least as
     good on metric, size and latency and better on one) are red, joined in each panel.
+    With a target, a third panel shows the RAM each variant needs there, the budgets are
+    green lines, and variants that do not fit are grey.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
@@ -23,11 +27,16 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     ok = table[table["error"] == ""]
     metric = comparison.metric
     pareto = set(comparison.pareto())
+    budgets = budget_panels(comparison)
+    if budgets:
+        figsize = (figsize[0] * 1.4, figsize[1])
     # Fixed margins instead of constrained layout: the live loop redraws this on every change,
     # and working the layout out takes as long as drawing.
     figure = new_figure(figsize, layout=None)
-    figure.subplots_adjust(left=0.065, right=0.985, bottom=0.13, top=0.9, wspace=0.05)
-    axes = figure.subplots(1, 2, sharey=True)
+    figure.subplots_adjust(
+        left=0.065 / (1.4 if budgets else 1), right=0.985, bottom=0.13, top=0.9, wspace=0.05
+    )
+    axes = figure.subplots(1, 2 + (len(budgets) > 1), sharey=True)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
         (
@@ -35,21 +44,25 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
             f"single-sample latency, median (ms, log scale, {comparison.threads} thread)",
             1.0,
         ),
-    )
-    for ax, (column, xlabel, factor) in zip(axes, panels, strict=True):
+    ) + tuple(budgets[1:2])
+    misfits = set(ok["variant"][ok["fits"] == False]) if "fits" in ok else set()  # noqa: E712 (None: no file)
+    for ax, (column, xlabel, factor, *_) in zip(axes, panels, strict=True):
         labels = []
         for _, row in ok.iterrows():
             x, y = row[column] * factor, row[metric]
+            if not np.isfinite(x):
+                continue
             if row["variant"] == "original":
                 ax.scatter(x, y, marker="*", s=260, color=_ORIGINAL_COLOR, zorder=3)
                 labels.append((x, y, f"original ({comparison.model_kind})"))
                 continue
             best = row["variant"] in pareto
+            color = _PARETO_COLOR if best else _VARIANT_COLOR
             ax.scatter(
                 x,
                 y,
                 s=90 if best else 55,
-                color=_PARETO_COLOR if best else _VARIANT_COLOR,
+                color=_MISFIT_COLOR if row["variant"] in misfits else color,
                 edgecolor="black" if best else "none",
                 zorder=3,
             )
@@ -65,14 +78,47 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         ax.grid(True, which="major", alpha=0.3)
         _pad_log_axis(ax, ok[column].to_numpy(dtype=float) * factor)
         _pad_metric_axis(ax, ok[metric].to_numpy(dtype=float))
+        for budget_column, _, budget_factor, budget, name in budgets:
+            if budget_column == column:
+                _budget_line(ax, budget * budget_factor, name)
         _annotate_without_overlap(ax, labels)
     axes[0].set_ylabel(metric + " on the test split")
+    fit_note = f"; grey: does not fit {comparison.target.name}" if budgets else ""
     figure.suptitle(
         f"{comparison.model_name} on {comparison.dataset.name}: what each mode costs and buys "
-        f"(red: Pareto-optimal)",
+        f"(red: Pareto-optimal{fit_note})",
         fontsize=11,
     )
     return figure
+
+
+def budget_panels(comparison) -> list[tuple]:
+    """(column, x label, factor, budget bytes, budget name) for the flash and RAM budget lines."""
+    target = getattr(comparison, "target", None)
+    if target is None or "fits" not in comparison.table:
+        return []
+    ram_column, ram_label = (
+        ("tflm_arena_bytes", "TFLite Micro arena") if target.runtime == "tflm" else
+        ("litert_memory_bytes", "LiteRT memory, estimate")
+    )  # fmt: skip
+    flash = target.flash_bytes if target.flash_bytes is not None else np.nan
+    ram = target.ram_bytes if target.ram_bytes is not None else np.nan
+    return [
+        ("size_bytes", "", 1 / 1024, flash, f"{target.name} flash"),
+        (ram_column, f"{ram_label} (KiB, log scale)", 1 / 1024, ram, f"{target.name} RAM"),
+    ]
+
+
+def _budget_line(ax, x, name):
+    if not np.isfinite(x):
+        return
+    ax.axvline(x, color=_BUDGET_COLOR, lw=1.5, ls=":", zorder=1)
+    ax.annotate(
+        name, (x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -4), textcoords="offset points",
+        rotation=90, ha="right", va="top", fontsize=8, color=_BUDGET_COLOR,
+    )  # fmt: skip
+    low, high = ax.get_xlim()
+    ax.set_xlim(min(low, x / 1.6), max(high, x * 1.6))
 
 
 def new_figure(figsize, layout="constrained"):

@@ -25,7 +25,14 @@ _FORMATS = {
     "batch_latency_ms": "{:.3f}",
     "speedup": "{:.1f}×",
     "convert_s": "{:.3f}",
+    "tflm_arena_bytes": "{:,.0f}",
+    "flash_bytes": "{:,.0f}",
+    "tflm_agreement": "{:.2%}",
+    "tflm_max_abs_diff": "{:.2e}",
+    "litert_memory_bytes": "{:,.0f}",
 }
+# Yes/no columns (None: not applicable, e.g. the original has no .tflite).
+_FLAGS = ("tflm", "fits")
 
 # Which direction is better, to highlight the best value of each column.
 _BETTER = {
@@ -37,6 +44,8 @@ _BETTER = {
     "latency_ms_p50": "min",
     "latency_ms_p90": "min",
     "batch_latency_ms": "min",
+    "tflm_arena_bytes": "min",
+    "tflm_agreement": "max",
 }
 
 _STYLE = """
@@ -59,6 +68,12 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     for column, fmt in _FORMATS.items():
         if column in shown:
             shown[column] = ["" if pd.isna(v) else fmt.format(v) for v in shown[column]]
+    for column in ("tflm_reason", "fits_detail"):
+        if column in shown:
+            shown[column] = [_short(v, 110) for v in shown[column]]
+    for column in _FLAGS:
+        if column in shown:
+            shown[column] = [{True: "yes", False: "no"}.get(v, "") for v in shown[column]]
     if "error" in shown:
         shown["error"] = [_short(e) for e in shown["error"]]
         if not (shown["error"] != "").any():
@@ -102,7 +117,7 @@ def comparison_html(comparison, figure: bool = True) -> str:
 
 
 def write_report(comparison, directory: str) -> str:
-    """Write report.html, results.csv, tradeoff.png and one .tflite per variant."""
+    """Write report.html, results.csv, tradeoff.png and per variant its .tflite and C source (.cc/.h)."""
     os.makedirs(directory, exist_ok=True)
     comparison.table.to_csv(os.path.join(directory, "results.csv"), index=False)
     png = comparison.figure_png()
@@ -112,6 +127,7 @@ def write_report(comparison, directory: str) -> str:
     for label, converted in comparison.variants.items():
         name = f"{comparison.model_name}-{converted.key}.tflite"
         converted.save(os.path.join(directory, name))
+        converted.save_c(os.path.join(directory, name[: -len(".tflite")] + ".cc"))
         if converted.recipe is not None:
             with open(os.path.join(directory, name[: -len(".tflite")] + "_recipe.json"), "w") as handle:
                 json.dump(converted.recipe, handle, indent=1)
@@ -129,7 +145,11 @@ def write_report(comparison, directory: str) -> str:
         "<h2>Variants</h2>",
     ]
     for label, name, converted in files:
+        stem = html.escape(name[: -len(".tflite")])
         links = f"<a href='{html.escape(name)}'>{html.escape(name)}</a>"
+        links += (
+            f" · C source for TFLite Micro <a href='{stem}.cc'>{stem}.cc</a>, <a href='{stem}.h'>{stem}.h</a>"
+        )
         if converted.recipe is not None:
             recipe_file = name[: -len(".tflite")] + "_recipe.json"
             links += f" · LiteRT Quantizer recipe <a href='{html.escape(recipe_file)}'>{html.escape(recipe_file)}</a>"
@@ -171,6 +191,15 @@ def _caption(comparison) -> str:
         f"{comparison.batch_size}, with {comparison.threads} interpreter thread(s); the original "
         f"is called as a user would call it on this CPU.",
     ]
+    target = getattr(comparison, "target", None)
+    if target is not None:
+        fitting = ", ".join(comparison.fitting()) or "none"
+        lines.append(
+            f"Target <b>{html.escape(target.describe())}</b> ({html.escape(target.description or 'custom budget')}): "
+            f"fits: <b>{html.escape(fitting)}</b>. Arena: the smallest that allocates and invokes on "
+            "TFLite Micro, found by bisection; flash: the model's bytes; LiteRT memory: an estimate "
+            "(peak live tensor bytes, batch 1)."
+        )
     lines += [html.escape(n) for n in comparison.notes]
     if comparison.cancelled:
         lines.append("<b>Cancelled</b>: only the variants above were measured.")

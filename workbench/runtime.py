@@ -134,6 +134,26 @@ class Converted:
             handle.write(self.content)
         return path
 
+    def save_c(self, path, name: str | None = None) -> tuple[str, str]:
+        """Write the model as C source for TFLite Micro: a 16-byte aligned ``const`` array
+        and its length, in ``<stem>.cc`` and ``<stem>.h``.
+
+        Parameters
+        ----------
+        path : str or Path
+            A directory (files ``<name>_data.cc/.h``) or a ``.cc`` path (its stem names both).
+        name : str, default=None
+            The array's C name (``<name>_len`` holds the length); from the file name by default.
+
+        Returns
+        -------
+        (str, str)
+            The paths of the ``.cc`` and ``.h`` written.
+        """
+        from .targets import save_c
+
+        return save_c(self.content, path, name)
+
     def __repr__(self) -> str:
         ops = ", ".join(f"{name}×{n}" for name, n in self.ops.items())
         return (

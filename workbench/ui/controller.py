@@ -21,9 +21,11 @@ from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, Workben
 from ..examples import EXAMPLES
 from ..modes import ALL_MODES, DEFAULT_MODES, Mode
 from ..sources import _module_root
+from ..targets import PRESETS, as_target, refit
 
 MODEL_UPLOADS = (".keras", ".skops", ".tflite")
 STRATEGIES = ("random", "stratified", "first")
+DEVICES = (None, *PRESETS)  # None: no deployment target
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Settings:
     live: bool = False
     latency_budget: float = 0.1  # seconds of timed calls per variant: the live loop stays quick
     keep_float: int = 0  # mixed precision: int8 and each recipe with its worst K layers kept higher
+    device: object = None  # a deployment target (preset name, budget dict or Target); None: none
 
 
 @dataclass
@@ -193,6 +196,8 @@ class Controller:
     # ------------------------------------------------------------------ actions
     def update(self, **changes) -> None:
         """Change settings; with ``live`` on, a change starts a run."""
+        if changes.get("device"):
+            as_target(changes["device"])  # a wrong target is reported now, not at the next run
         for key, value in changes.items():
             if not hasattr(self.settings, key):
                 raise InvalidArgumentError(
@@ -329,6 +334,8 @@ class Controller:
         state.variant_status = {}
         self._progress(f"Preparing {model_key} on {dataset_key}…")
         bench = self._bench(model_key, dataset_key, settings)
+        device = as_target(settings.device) if settings.device else None
+        bench.target = device  # TFLite Micro columns are cached per variant; only `fits` follows the device
         if bench.source.kind == "tflite":
             modes = []  # a .tflite is compared as-is
             state.total = 1
@@ -353,11 +360,12 @@ class Controller:
                 mode.label,
                 calibration if mode.calibrated else None,
                 settings.threads,
+                device is not None,
             )
             row, converted = self._cached(
                 key, mode.label, "converting and measuring", lambda m=mode: bench.variant(m, samples)
             )
-            rows.append(row)
+            rows.append(refit(row, device))
             if converted is not None:
                 variants[converted.label] = converted
             state.done += 1
@@ -368,14 +376,21 @@ class Controller:
                 cancelled = True
                 break
             label = f"{mode.label}+keep({settings.keep_float})"
-            key = (model_key, dataset_key, label, calibration if mode.calibrated else None, settings.threads)
+            key = (
+                model_key,
+                dataset_key,
+                label,
+                calibration if mode.calibrated else None,
+                settings.threads,
+                device is not None,
+            )
             row, converted = self._cached(
                 key,
                 label,
                 "finding the worst layers and quantizing",
                 lambda m=mode: bench.mixed_variant(m, samples, settings.keep_float),
             )
-            rows.append(row)
+            rows.append(refit(row, device))
             if converted is not None:
                 variants[converted.label] = converted
         state.comparison = bench.comparison(rows, variants, described, cancelled=cancelled)

@@ -13,7 +13,8 @@ from ..errors import WorkbenchError
 from ..modes import ALL_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from ..plots import figure_png
 from ..report import _STYLE, comparison_html, snippet_title, table_html
-from .controller import STRATEGIES, Controller
+from ..targets import PRESETS, c_source
+from .controller import DEVICES, STRATEGIES, Controller
 
 _OWN_DATASET = "(the model's own)"
 
@@ -94,6 +95,15 @@ class Workbench:
             style=wide,
             continuous_update=False,
         )
+        self.device = w.Dropdown(
+            options=[("(none)", None)]
+            + [(f"{n}: {PRESETS[n].describe().split(': ', 1)[1]}", n) for n in DEVICES[1:]],
+            value=s.device if s.device in DEVICES else None,
+            description="Deploy to",
+            style=wide,
+            layout=w.Layout(width="420px"),
+            tooltip="Also run every variant on the device's runtime (TFLite Micro for boards) and mark what fits",
+        )
         self.live = w.Checkbox(value=s.live, description="Live (run on every change)", indent=False)
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
@@ -161,6 +171,7 @@ class Workbench:
                     layout=w.Layout(flex_flow="row wrap"),
                 ),
                 w.HBox([self.representative, self.strategy, self.keep_float]),
+                self.device,
                 w.HBox([self.threads, self.live, self.run_button, self.cancel_button]),
                 w.HBox([self.progress, self.status]),
                 self.error,
@@ -180,6 +191,7 @@ class Workbench:
             (self.threads, "threads"),
             (self.live, "live"),
             (self.keep_float, "keep_float"),
+            (self.device, "device"),
         ):
             control.observe(lambda change, key=key: self._update(**{key: change["new"]}), names="value")
         self.variant.observe(lambda _: self._show_details(), names="value")
@@ -358,10 +370,11 @@ class Workbench:
         self.details.value = (
             f"<h4>{html.escape(self.variant.value)}: {converted.size_bytes:,} bytes</h4>"
             f"<pre>{html.escape(chr(10).join(io))}</pre><p><b>ops:</b> {html.escape(ops)}</p>"
+            f"{_deployment_html(comparison, self.variant.value)}"
             f"<p><b>{html.escape(snippet_title(converted))}</b></p>"
             f"<pre>{html.escape(converted.mode.snippet())}</pre>"
             f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
-            f"Download {html.escape(filename)}</a>"
+            f"Download {html.escape(filename)}</a> · {_c_source_links(filename, converted.content)}"
         )
 
     # ---------------------------------------------------- sharing without a kernel
@@ -392,6 +405,37 @@ class Workbench:
     @property
     def comparison(self):
         return self.controller.state.comparison
+
+
+def _c_source_links(filename: str, content: bytes) -> str:
+    """Download links for the model as C source (``.cc`` and ``.h``) for TFLite Micro."""
+    stem = filename.rsplit(".", 1)[0]
+    source, header = c_source(content, "g_model")
+    source = source.replace('#include "g_model_data.h"', f'#include "{stem}.h"')
+    links = []
+    for name, text in ((stem + ".cc", source), (stem + ".h", header)):
+        encoded = base64.b64encode(text.encode()).decode()
+        links.append(
+            f'<a download="{html.escape(name)}" href="data:text/plain;base64,{encoded}">{html.escape(name)}</a>'
+        )
+    return "C source for TFLite Micro: " + ", ".join(links)
+
+
+def _deployment_html(comparison, variant: str) -> str:
+    """Where the variant runs, from its table row (empty when the comparison had no target)."""
+    table = comparison.table
+    if "tflm" not in table:
+        return ""
+    row = table[table["variant"] == variant].iloc[0]
+    if row["tflm"]:
+        runs = f"runs, arena {row['tflm_arena_bytes']:,.0f} bytes, agreement with LiteRT {row['tflm_agreement']:.2%}"
+    else:
+        runs = f"does not run: {row['tflm_reason']}"
+    fits = ""
+    if "fits" in table and comparison.target is not None:
+        verdict = "fits" if row["fits"] else "does not fit"
+        fits = f"<br><b>{html.escape(comparison.target.name)}:</b> {verdict} ({html.escape(str(row['fits_detail']))})"
+    return f"<p><b>TFLite Micro:</b> {html.escape(runs)}{fits}</p>"
 
 
 def _notebook_namespace():

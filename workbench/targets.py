@@ -1,0 +1,750 @@
+"""Where a variant can run: TFLite Micro (loads? invokes? arena, flash, same answers as LiteRT),
+LiteRT's memory beyond the file, a board's budget, and the model as C source.
+
+TFLite Micro is native code that aborts or segfaults on some inputs (an arena far too small,
+or, for some models, a few bytes short of enough; a file it cannot parse), so it runs in a
+worker process of its own: a crash there costs a fresh process and becomes a row that says
+why, and neither the caller's kernel nor the warm converter worker is touched. Nothing here
+imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ModelLoadError, TargetError
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+#: The first arena tried, and the largest; the arena grows ×8 between them while allocation fails.
+FIRST_ARENA_BYTES = 1 * MIB
+MAX_ARENA_BYTES = 256 * MIB
+#: Arenas below this are never probed: TFLite Micro segfaults when its own bookkeeping does not fit.
+SMALLEST_ARENA_PROBED = 1 * KIB
+#: Test samples run on TFLite Micro to compare its outputs with LiteRT's.
+AGREEMENT_SAMPLES = 1000
+#: Below this share of labels agreeing with LiteRT, a variant that runs is flagged: beyond the
+#: odd tie that rounding breaks differently, the runtimes compute different things.
+AGREEMENT_WARNING = 0.99
+MICRO_TIMEOUT = 300.0
+
+
+# ------------------------------------------------------------------------------------- targets
+@dataclass(frozen=True)
+class Target:
+    """Where a variant should run and the memory it may use there.
+
+    Parameters
+    ----------
+    name : str, default="custom"
+    ram_bytes : int or None
+        RAM for the model's working memory: the TFLite Micro tensor arena on a
+        microcontroller, the interpreter's memory beyond the file with LiteRT. ``None``:
+        no limit.
+    flash_bytes : int or None
+        Storage for the model itself (flash on a microcontroller). ``None``: no limit.
+    runtime : {"tflm", "litert"}, default="tflm"
+        The runtime the device runs ``.tflite`` files with.
+    description : str, default=""
+    """
+
+    name: str = "custom"
+    ram_bytes: int | None = None
+    flash_bytes: int | None = None
+    runtime: str = "tflm"
+    description: str = ""
+
+    def __post_init__(self):
+        for field in ("ram_bytes", "flash_bytes"):
+            object.__setattr__(self, field, _budget(field, getattr(self, field)))
+        if self.runtime not in RUNTIMES:
+            raise TargetError(
+                received=f"runtime={self.runtime!r}",
+                expected=f"One of {', '.join(map(repr, RUNTIMES))}.",
+                fix="Use 'tflm' for a microcontroller, 'litert' for a phone or a PC.",
+            )
+
+    def describe(self) -> str:
+        ram = "any" if self.ram_bytes is None else format_bytes(self.ram_bytes)
+        flash = "any" if self.flash_bytes is None else format_bytes(self.flash_bytes)
+        return f"{self.name}: {ram} RAM, {flash} flash, {RUNTIMES[self.runtime]}"
+
+
+def as_target(target) -> Target:
+    """A :class:`Target` from a preset name, a budget string, a dict, or a Target.
+
+    Parameters
+    ----------
+    target : str, dict or Target
+        ``"cortex-m4"`` (see :data:`PRESETS`); ``"ram=256KB,flash=1MB"``; a dict such as
+        ``{"ram": "256KB", "flash": "1MB"}`` or ``{"ram_bytes": 262144}``. KB, MB and GB are
+        the binary units datasheets mean (1 KB = 1024 bytes); plain numbers are bytes.
+    """
+    if isinstance(target, Target):
+        return target
+    if isinstance(target, dict):
+        return _target_from_dict(target)
+    if isinstance(target, str):
+        name = target.strip().lower()
+        if name in PRESETS:
+            return PRESETS[name]
+        if "=" in name:
+            pairs = [part.split("=", 1) for part in name.split(",") if part.strip()]
+            if all(len(pair) == 2 for pair in pairs):
+                return _target_from_dict({k.strip(): v.strip() for k, v in pairs})
+        near = difflib.get_close_matches(name, list(PRESETS), n=1, cutoff=0.4)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise TargetError(
+            received=f"target={target!r}",
+            expected=f"A preset ({', '.join(PRESETS)}) or a budget such as 'ram=256KB,flash=1MB'.",
+            fix=f"Presets: {presets_help()}.{hint}",
+        )
+    raise TargetError(
+        received=f"target of type {type(target).__name__}",
+        expected="A preset name, a dict of budgets or a workbench.Target.",
+        fix="Pass e.g. target='cortex-m4' or target={'ram': '256KB', 'flash': '1MB'}.",
+    )
+
+
+_KEYS = {"ram": "ram_bytes", "ram_bytes": "ram_bytes", "flash": "flash_bytes", "flash_bytes": "flash_bytes"}
+
+
+def _target_from_dict(budget: dict) -> Target:
+    unknown = [k for k in budget if k not in (*_KEYS, "name", "runtime", "description")]
+    if unknown:
+        raise TargetError(
+            received=f"budget keys {', '.join(map(repr, unknown))}",
+            expected="Keys among ram, flash (or ram_bytes, flash_bytes), name, runtime, description.",
+            fix="Write e.g. {'ram': '256KB', 'flash': '1MB'}.",
+        )
+    fields = {_KEYS.get(k, k): v for k, v in budget.items()}
+    return Target(**fields)
+
+
+_UNITS = {"": 1, "b": 1}
+_UNITS.update(
+    {
+        prefix + suffix: size
+        for prefix, size in (("k", KIB), ("m", MIB), ("g", GIB))
+        for suffix in ("", "b", "ib")
+    }
+)
+
+
+def _budget(field: str, value) -> int | None:
+    """Bytes from an int or a string with a unit; clear errors for the mistakes people make."""
+    if value is None:
+        return None
+    text = value
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _UNITS:
+            raise TargetError(
+                received=f"{field}={value!r}",
+                expected="A number of bytes, or a number with a unit among B, KB, MB, GB (1 KB = 1024 B).",
+                fix=f"Write e.g. {field.split('_')[0]}='256KB'.",
+            )
+        value = float(match.group(1)) * _UNITS[unit]
+        if value != int(value):
+            value = int(round(value))
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TargetError(
+            received=f"{field}={text!r} of type {type(text).__name__}",
+            expected="A number of bytes or a string such as '256KB'.",
+            fix=f"Write e.g. {field}=262144 or {field.split('_')[0]}='256KB'.",
+        )
+    if value < 0 or value != int(value):
+        raise TargetError(
+            received=f"{field}={text!r}",
+            expected="A positive whole number of bytes.",
+            fix="Budgets are sizes: give bytes, or a string such as '256KB'.",
+        )
+    if value < KIB:
+        raise TargetError(
+            received=f"{field}={text!r}, i.e. {int(value)} bytes",
+            expected="A budget of at least 1 KB; no .tflite model fits in less.",
+            fix=f"If you meant kilobytes, write '{text}KB' (or {int(value) * KIB} bytes).",
+        )
+    return int(value)
+
+
+def format_bytes(n) -> str:
+    """1536 -> '1.5 KB' (binary units, as datasheets mean them)."""
+    for unit, size in (("GB", GIB), ("MB", MIB), ("KB", KIB)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+RUNTIMES = {"tflm": "TFLite Micro", "litert": "LiteRT"}
+
+#: The presets: published RAM/flash of common boards. A board is a row here, nothing else.
+PRESETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target(
+            "cortex-m4", 256 * KIB, 1 * MIB, "tflm", "Arduino Nano 33 BLE Sense class (nRF52840, Cortex-M4F)"
+        ),
+        Target("cortex-m7", 320 * KIB, 1 * MIB, "tflm", "STM32F746 Discovery class (Cortex-M7)"),
+        Target("rp2040", 264 * KIB, 2 * MIB, "tflm", "Raspberry Pi Pico (RP2040, Cortex-M0+)"),
+        Target("esp32-s3", 512 * KIB, 8 * MIB, "tflm", "ESP32-S3 with 512 KB SRAM and 8 MB flash, no PSRAM"),
+        Target(
+            "phone",
+            1 * GIB,
+            4 * GIB,
+            "litert",
+            "a phone app with LiteRT on the CPU (1 GiB RAM, 4 GiB storage for the model: an assumption)",
+        ),
+    )
+}
+
+
+def presets_help() -> str:
+    """One line per preset, for ``--help`` and error messages."""
+    return "; ".join(f"{t.describe()} ({t.description})" for t in PRESETS.values())
+
+
+# ----------------------------------------------------------------------------- TFLite Micro
+@dataclass(frozen=True)
+class MicroCheck:
+    """What TFLite Micro makes of one ``.tflite``, measured with the real interpreter.
+
+    Attributes
+    ----------
+    runs : bool
+        It loaded, allocated its tensors and invoked.
+    reason : str
+        Why it does not run, in a deployer's terms ("" when it runs).
+    arena_bytes : int or None
+        The smallest tensor arena with which it allocates and invokes (found by bisection).
+    flash_bytes : int
+        The model's bytes, which the device keeps in flash.
+    outputs : numpy.ndarray or None
+        Its (dequantized) outputs on the samples given, one interpreter call per sample.
+    log : str
+        TFLite Micro's own last lines, when it refused the file.
+    probes : int
+        Interpreters the arena search built.
+    """
+
+    runs: bool
+    reason: str
+    arena_bytes: int | None
+    flash_bytes: int
+    outputs: np.ndarray | None = None
+    log: str = ""
+    probes: int = 0
+
+
+def check_micro(
+    model,
+    X=None,
+    *,
+    arena_bytes: int | None = None,
+    max_arena_bytes: int = MAX_ARENA_BYTES,
+    timeout: float = MICRO_TIMEOUT,
+) -> MicroCheck:
+    """Load, allocate and invoke a ``.tflite`` on TFLite Micro; find the smallest arena.
+
+    Parameters
+    ----------
+    model : Converted or bytes
+    X : array-like of shape (n_samples, *input_shape), default=None
+        Samples to run (quantized with the file's own scale and zero point when its input is
+        integer); their outputs are returned, dequantized. ``None`` invokes once on zeros.
+    arena_bytes : int, default=None
+        Try this arena only, with no search: does the model allocate and invoke in it?
+    max_arena_bytes : int, default=256 MB
+        The largest arena tried; a model that needs more is reported as not fitting any.
+    timeout : float, default=300
+
+    Returns
+    -------
+    MicroCheck
+    """
+    from .runtime import Converted, _dequantize, _quantize
+
+    converted = model if isinstance(model, Converted) else Converted(bytes(model))
+    content = converted.content
+    info = converted.inputs[0]
+    if X is None:
+        X = np.zeros((1, *converted.input_shape), dtype=np.float32)
+    X = converted._check_input(X)
+    raw = _quantize(X, info)
+    flex = [op for op in converted.ops if op.startswith("Flex")]
+    if flex:
+        return MicroCheck(
+            False,
+            f"needs Select TF ops (Flex: {', '.join(flex)}), which TFLite Micro does not have; "
+            "convert without SELECT_TF_OPS, replacing the layers behind these ops",
+            None,
+            len(content),
+        )
+    if arena_bytes is not None:
+        max_arena_bytes = _budget("arena_bytes", arena_bytes)
+    first = min(FIRST_ARENA_BYTES, int(max_arena_bytes)) if arena_bytes is None else max_arena_bytes
+    payload = {"content": content, "inputs": raw, "first_arena": first, "max_arena": int(max_arena_bytes)}
+    payload["find_arena"] = arena_bytes is None
+    answer, crash = _call_micro(payload, timeout)
+    if crash and payload["find_arena"]:
+        # TFLite Micro segfaults at some arena sizes just short of enough. Run once more without
+        # the search, then search from here, one probe per call: a probe that crashes fails.
+        answer, crash = _call_micro({**payload, "find_arena": False}, timeout)
+        if answer is not None and answer["runs"]:
+            probe = {**payload, "inputs": raw[:1], "find_arena": False}
+
+            def allocates(size):
+                result, _ = _call_micro({**probe, "first_arena": size, "max_arena": size}, timeout)
+                return result is not None and result["runs"]
+
+            answer["arena"], answer["probes"] = smallest_arena(
+                allocates, answer["allocated"], answer["recorded"]
+            )
+    if answer is None:
+        where = "on this file" if arena_bytes is None else f"with an arena of {max_arena_bytes:,} bytes"
+        return MicroCheck(False, f"TFLite Micro crashed {where} ({crash})", None, len(content), log=crash)
+    if not answer["runs"]:
+        return MicroCheck(
+            False,
+            _reason(answer, converted, max_arena_bytes, payload["find_arena"]),
+            None,
+            len(content),
+            log=answer["log"],
+        )
+    outputs = _dequantize(np.asarray(answer["outputs"]), converted.outputs[0])
+    return MicroCheck(
+        True,
+        "",
+        answer["arena"] if arena_bytes is None else arena_bytes,
+        len(content),
+        outputs=outputs,
+        probes=answer.get("probes", 0),
+    )
+
+
+_micro_worker = None
+_micro_worker_lock = threading.Lock()
+
+
+def _call_micro(payload: dict, timeout: float):
+    """(answer, None) from the micro-runtime worker, or (None, what happened) when it died."""
+    global _micro_worker
+    from ._worker import ConverterWorker, WorkerCrashed
+
+    with _micro_worker_lock:
+        if _micro_worker is None:
+            _micro_worker = ConverterWorker()  # not the converter's: a TFLite Micro crash must not cost it
+    try:
+        answer = _micro_worker.call("tflm", payload, timeout)
+    except WorkerCrashed as crash:
+        log = [line for line in crash.log.strip().splitlines() if "runpy" not in line][-2:]
+        what = crash.reason.replace("the converter process", "its process").replace("the converter", "it")
+        return None, what + (": " + " / ".join(log) if log else "")
+    if not answer["ok"]:
+        if "tflite_micro" in answer["error"] and "No module" in answer["error"]:
+            raise ModelLoadError(
+                received=f"no importable TFLite Micro ({answer['error']})",
+                expected="The tflite-micro package, to run variants as a microcontroller does.",
+                fix="Install it with: pip install tflite-micro",
+            )
+        return None, answer["error"]
+    return answer["result"], None
+
+
+_ALLOCATION_FAILURE = re.compile(
+    r"Failed to (allocate|resize)|missing: \d+|Arena size is too small|Too many buffers", re.I
+)
+_MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
+_HYBRID = re.compile(r"Hybrid models are not supported|type: FLOAT32 with (filter|weights?) type: INT\d")
+_LOW_BIT = {"INT4": "4-bit", "UINT4": "4-bit", "INT2": "2-bit"}
+_FAILED_NODE = re.compile(r"Node ([A-Z0-9_]+) \(number \d+\) failed to (prepare|invoke)")
+
+
+def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
+    """Why TFLite Micro refused the file, from its log and the file's own ops and types."""
+    log = answer["log"]
+    missing = sorted(set(_MISSING_OP.findall(log)))
+    if missing:
+        return f"TFLite Micro has no kernel for {', '.join(missing)}; rebuild the model without these ops"
+    if _HYBRID.search(log):
+        return "hybrid dynamic-range ops are not in TFLite Micro; use int8 or static_wi8_ai8 (fully integer)"
+    custom = [op for op in converted.ops if op not in _builtin_names()]
+    if custom and ("custom" in log.lower() or "registration" in log.lower()):
+        names = ", ".join(custom)
+        return (
+            f"custom op{'s' if len(custom) > 1 else ''} {names} {'have' if len(custom) > 1 else 'has'} no kernel "
+            "in TFLite Micro; write one and add it to your firmware's op resolver, or rebuild without it"
+        )
+    node = _FAILED_NODE.search(log)
+    types = _tensor_types(converted.content)
+    low_bit = sorted({_LOW_BIT[t] for t in types if t in _LOW_BIT})
+    if node and low_bit:
+        return (
+            f"{' and '.join(low_bit)} weights are not in TFLite Micro's kernels; "
+            "use 8-bit weights (int8 or static_wi8_ai8)"
+        )
+    if node and node.group(1) == "DEQUANTIZE" and "FLOAT16" in types:
+        return "float16 weights are not in TFLite Micro (DEQUANTIZE takes int8/int16 only); use int8"
+    if not searched:  # one arena, given by the caller: anything else is that arena falling short
+        shortfall = (
+            f"does not allocate and invoke in an arena of {format_bytes(max_arena)} ({max_arena:,} bytes)"
+        )
+        detail = "" if answer.get("allocation_failed") else _last_check(log)
+        return shortfall + (f" (TFLite Micro: {detail})" if detail else "")
+    if answer.get("allocation_failed"):
+        return (
+            f"does not allocate in the largest arena tried ({format_bytes(max_arena)}); "
+            "the model needs more working memory than a microcontroller has"
+        )
+    if node:
+        detail = _last_check(log)
+        return f"TFLite Micro's {node.group(1)} kernel refuses this file's tensors ({detail})"
+    return "TFLite Micro cannot load this file: " + (_last_check(log) or "it gave no reason")
+
+
+def _last_check(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip() and not _FAILED_NODE.search(line)]
+    return lines[-1][-200:] if lines else ""
+
+
+def _builtin_names() -> set[str]:
+    from .runtime import _builtin_op_names
+
+    return set(_builtin_op_names().values())
+
+
+def _tensor_types(content: bytes) -> set[str]:
+    """The names of the tensor types in a flatbuffer (``FLOAT16``, ``INT4``, ...)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAsModel(content, 0)
+    return {
+        names.get(model.Subgraphs(s).Tensors(t).Type(), "?")
+        for s in range(model.SubgraphsLength())
+        for t in range(model.Subgraphs(s).TensorsLength())
+    }
+
+
+# ------------------------------------------------------------------ in the micro-runtime worker
+def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pragma: no cover -- worker
+    """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from ._native import captured_output
+
+    def attempt(arena):
+        with captured_output() as log:
+            try:
+                interpreter = runtime.Interpreter.from_bytes(content, arena_size=int(arena))
+                invoke(interpreter, inputs[:1])
+            except (RuntimeError, ValueError):
+                interpreter = None
+        return interpreter, (log[0] if log else "")
+
+    def invoke(interpreter, samples):
+        batch = int(interpreter.get_input_details(0)["shape"][0]) or 1
+        dtype = interpreter.get_input_details(0)["dtype"]
+        outputs = []
+        for start in range(0, len(samples), batch):
+            chunk = samples[start : start + batch]
+            n = len(chunk)
+            if n < batch:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
+            interpreter.set_input(np.ascontiguousarray(chunk, dtype=dtype), 0)
+            interpreter.invoke()
+            outputs.append(np.array(interpreter.get_output(0))[:n])
+        return np.concatenate(outputs)
+
+    arena = first_arena
+    while True:
+        interpreter, log = attempt(arena)
+        allocation_failed = bool(_ALLOCATION_FAILURE.search(log))
+        if interpreter is not None or not allocation_failed or arena >= max_arena:
+            break
+        arena = min(arena * 8, max_arena)
+    if interpreter is None:
+        return {"runs": False, "log": log, "allocation_failed": allocation_failed}
+    outputs = invoke(interpreter, inputs)
+    with captured_output() as report:
+        interpreter.print_allocations()
+    recorded = re.search(r"Arena allocation total (\d+) bytes", report[0] if report else "")
+    answer = {"runs": True, "outputs": outputs, "allocated": arena, "arena": None, "probes": 0}
+    answer["recorded"] = int(recorded.group(1)) if recorded else None
+    if find_arena:
+        probe = lambda size: attempt(size)[0] is not None  # noqa: E731
+        answer["arena"], answer["probes"] = smallest_arena(probe, arena, answer["recorded"])
+    return answer
+
+
+def smallest_arena(probe, works: int, recorded: int | None = None) -> tuple[int, int]:
+    """The smallest arena for which ``probe(arena)`` is true, knowing it is for ``works``.
+
+    Starts from the interpreter's own recorded total, brackets the answer between a size that
+    fails and one that works, then bisects to the byte. Returns (arena, probes made).
+    """
+    probes = 0
+
+    def check(size):
+        nonlocal probes
+        probes += 1
+        return probe(size)
+
+    floor = SMALLEST_ARENA_PROBED
+    fails = floor - 1  # sizes below the floor are never probed and count as failing
+    if recorded is not None and floor <= recorded < works:
+        if check(recorded):
+            works = recorded
+        else:
+            fails = recorded
+    if fails < floor:  # step down from a working size until one fails
+        low = max(floor, works * 9 // 10)
+        while low < works and check(low):
+            works, low = low, max(floor, low // 2)
+        if low >= works:
+            return works, probes
+        fails = low
+    else:  # the recorded total failed: step up until a size works
+        high = fails
+        while True:
+            high = min(works, high + max(high // 4, 16))
+            if high >= works:
+                break
+            if check(high):
+                works = high
+                break
+            fails = high
+    while works - fails > 1:
+        middle = (works + fails) // 2
+        if check(middle):
+            works = middle
+        else:
+            fails = middle
+    return works, probes
+
+
+# -------------------------------------------------------------------------------- LiteRT memory
+def litert_memory_estimate(content: bytes) -> int:
+    """An estimate of the memory LiteRT needs beyond the file, for one sample.
+
+    The peak, over the operators in execution order, of the bytes of the non-constant
+    tensors alive at that operator (inputs, outputs and intermediates, batch 1), which is
+    what an ideal arena plan reaches. XNNPACK's repacked weights and the interpreter's own
+    structures are not counted, so a real process uses more.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    sizes = {
+        schema.TensorType.FLOAT32: 4,
+        schema.TensorType.FLOAT16: 2,
+        schema.TensorType.INT32: 4,
+        schema.TensorType.UINT8: 1,
+        schema.TensorType.INT64: 8,
+        schema.TensorType.BOOL: 1,
+        schema.TensorType.INT16: 2,
+        schema.TensorType.INT8: 1,
+        schema.TensorType.FLOAT64: 8,
+    }
+    model = schema.Model.GetRootAsModel(content, 0)
+    subgraph = model.Subgraphs(0)
+
+    def constant(t):
+        buffer = model.Buffers(subgraph.Tensors(t).Buffer())
+        return buffer is not None and (buffer.DataLength() > 0 or buffer.Size() > 0)
+
+    def nbytes(t):
+        tensor = subgraph.Tensors(t)
+        shape = [abs(int(d)) or 1 for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
+        return int(np.prod(shape, dtype=np.int64)) * sizes.get(tensor.Type(), 4)
+
+    first, last = {}, {}
+    graph_inputs = [int(t) for t in subgraph.InputsAsNumpy()]
+    graph_outputs = [int(t) for t in subgraph.OutputsAsNumpy()]
+    n_ops = subgraph.OperatorsLength()
+    for t in graph_inputs:
+        first[t] = 0
+    for o in range(n_ops):
+        op = subgraph.Operators(o)
+        used = [int(t) for t in op.InputsAsNumpy()] if op.InputsLength() else []
+        made = [int(t) for t in op.OutputsAsNumpy()] if op.OutputsLength() else []
+        made += [int(t) for t in op.IntermediatesAsNumpy()] if op.IntermediatesLength() else []
+        for t in used + made:
+            if t < 0 or constant(t):
+                continue
+            first.setdefault(t, o)
+            last[t] = o
+    for t in graph_outputs:
+        last[t] = n_ops
+    peak = 0
+    for o in range(max(n_ops, 1)):
+        alive = sum(nbytes(t) for t in first if first[t] <= o <= last.get(t, first[t]))
+        peak = max(peak, alive)
+    return int(peak)
+
+
+# ------------------------------------------------------------------------------------- budgets
+def deployment(converted, litert_outputs, X, *, target=None, dataset=None, output_kind="proba") -> dict:
+    """The table's deployment columns for one variant (see :func:`workbench.compare`)."""
+    from .evaluate import fidelity
+
+    target = as_target(target) if target is not None else None
+    samples = np.asarray(X)[:AGREEMENT_SAMPLES]
+    check = check_micro(converted, samples)
+    agreement = max_abs = np.nan
+    reason = check.reason
+    if check.runs and dataset is not None:
+        agreement, max_abs = fidelity(dataset, litert_outputs[: len(samples)], check.outputs, output_kind)
+        if dataset.task == "classification" and agreement < AGREEMENT_WARNING:
+            reason = (
+                f"answers otherwise than LiteRT for the same file ({agreement:.1%} of labels agree, "
+                f"max |Δ| {max_abs:.3g}): a TFLite Micro kernel computes it differently; check on the device"
+            )
+    columns = {
+        "tflm": check.runs,
+        "tflm_reason": reason,
+        "tflm_arena_bytes": check.arena_bytes if check.arena_bytes is not None else np.nan,
+        "flash_bytes": check.flash_bytes,
+        "tflm_agreement": agreement,
+        "tflm_max_abs_diff": max_abs,
+        "litert_memory_bytes": litert_memory_estimate(converted.content),
+    }
+    if target is not None:
+        columns["fits"], columns["fits_detail"] = fits(columns, target)
+    return columns
+
+
+def blank_deployment(target=None) -> dict:
+    """The deployment columns of a row that has no ``.tflite`` (the original): all empty."""
+    columns = {"tflm": None, "tflm_reason": ""}
+    for key in (
+        "tflm_arena_bytes",
+        "flash_bytes",
+        "tflm_agreement",
+        "tflm_max_abs_diff",
+        "litert_memory_bytes",
+    ):
+        columns[key] = np.nan
+    if target is not None:
+        columns.update(fits=None, fits_detail="")
+    return columns
+
+
+def fits(columns: dict, target) -> tuple[bool, str]:
+    """Whether a variant with these deployment columns fits ``target``, and why (not)."""
+    target = as_target(target)
+    if target.runtime == "tflm":
+        if not columns["tflm"]:
+            return False, "does not run on TFLite Micro"
+        ram = columns["tflm_arena_bytes"]
+        ram_label = "arena"
+    else:
+        ram = columns["litert_memory_bytes"]
+        ram_label = "memory (est.)"
+    flash = columns["flash_bytes"]
+    parts, ok = [], True
+    for label, used, budget in ((ram_label, ram, target.ram_bytes), ("flash", flash, target.flash_bytes)):
+        if budget is None or used is None or (isinstance(used, float) and np.isnan(used)):
+            continue
+        share = used / budget
+        ok &= used <= budget
+        parts.append(
+            f"{label} {format_bytes(used)} {'≤' if used <= budget else '>'} {format_bytes(budget)} ({share:.0%})"
+        )
+    detail = ", ".join(parts)
+    if target.runtime == "tflm" and columns.get("tflm_reason"):
+        detail += "; but " + columns["tflm_reason"]
+    return bool(ok), detail
+
+
+def refit(row: dict, target) -> dict:
+    """A measured row with its ``fits`` columns for ``target`` (the other columns do not depend on it)."""
+    if target is None or row.get("tflm") is None or row.get("error"):
+        return row
+    fit, detail = fits(row, target)
+    return {**row, "fits": fit, "fits_detail": detail}
+
+
+def fit_summary(comparison) -> str:
+    """Which variants fit the comparison's target, then one line per variant saying why (not)."""
+    target = comparison.target
+    table = comparison.table
+    if target is None or "fits" not in table:
+        return "No deployment target: pass compare(..., target='cortex-m4') or a budget to see what fits."
+    rows = table[(table["variant"] != "original") & table["fits"].notna()]
+    fitting = ", ".join(comparison.fitting()) or "none"
+    lines = [f"Fits {target.name} ({target.describe().split(': ', 1)[1]}): {fitting}"]
+    for _, row in rows.iterrows():
+        why = row["fits_detail"] if row["tflm"] or target.runtime != "tflm" else row["tflm_reason"]
+        lines.append(f"  {row['variant']}: {'yes' if row['fits'] else 'no'}: {why}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------- C source
+def c_source(content: bytes, name: str = "g_model") -> tuple[str, str]:
+    """The ``.tflite`` as a C array, as TFLite Micro's examples compile it: (``.cc``, ``.h``) text.
+
+    The array is 16-byte aligned (TFLite Micro reads the flatbuffer in place) and
+    ``const``, so the linker keeps it in flash; ``<name>_len`` holds its length.
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
+        raise TargetError(
+            received=f"name={name!r}",
+            expected="A C identifier for the array: letters, digits and _, not starting with a digit.",
+            fix="Use e.g. name='g_model'.",
+        )
+    guard = f"{name.upper()}_DATA_H_"
+    header = (
+        f"// Generated by tflite-workbench: a .tflite of {len(content):,} bytes for TFLite Micro.\n"
+        f"#ifndef {guard}\n#define {guard}\n\n"
+        f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n"
+    )
+    rows = []
+    for start in range(0, len(content), 12):
+        chunk = content[start : start + 12]
+        rows.append("    " + ", ".join(f"0x{b:02x}" for b in chunk) + ",")
+    body = "\n".join(rows)
+    source = (
+        f'#include "{name}_data.h"\n\n'
+        f"// Aligned because TFLite Micro reads the flatbuffer in place.\n"
+        f"alignas(16) const unsigned char {name}[] = {{\n{body}\n}};\n"
+        f"const unsigned int {name}_len = {len(content)};\n"
+    )
+    return source, header
+
+
+def save_c(content: bytes, path, name: str | None = None) -> tuple[str, str]:
+    """Write ``<name>_data.cc`` and ``<name>_data.h``; returns their paths.
+
+    ``path`` is a directory, or a file path whose stem names the files (``model.cc`` ->
+    ``model.cc`` and ``model.h``). ``name`` is the array's C name, from the stem by default.
+    """
+    path = os.fspath(path)
+    if path.endswith((".cc", ".c", ".cpp", ".h")):
+        directory, stem = os.path.split(os.path.splitext(path)[0])
+    else:
+        directory, stem = path, None
+    if name is None:
+        name = re.sub(r"\W+", "_", stem or "g_model").strip("_") or "g_model"
+        if name[0].isdigit():
+            name = "g_" + name
+    source, header = c_source(content, name)
+    stem = stem or f"{name}_data"
+    if stem != f"{name}_data":
+        source = source.replace(f'#include "{name}_data.h"', f'#include "{stem}.h"')
+    os.makedirs(directory or ".", exist_ok=True)
+    cc_path = os.path.join(directory, stem + ".cc")
+    h_path = os.path.join(directory, stem + ".h")
+    with open(cc_path, "w", encoding="utf-8") as handle:
+        handle.write(source)
+    with open(h_path, "w", encoding="utf-8") as handle:
+        handle.write(header)
+    return cc_path, h_path
