@@ -165,6 +165,13 @@ def _keep_float(spec, mode, samples, nodes):
         return debugger.get_nondebug_quantized_model()
 
 
+def _micro(**payload):
+    """Load and run a ``.tflite`` on TFLite Micro (see ``workbench._micro``)."""
+    from ._micro import micro_task
+
+    return micro_task(**payload)
+
+
 def _ping():
     return "pong"
 
@@ -176,5 +183,5 @@ _TASKS = {
     "layer_errors": _layer_errors,
     "keep_float": _keep_float,
     "ping": _ping,
-    "tflm": lambda **payload: __import__("workbench.targets", fromlist=["micro_task"]).micro_task(**payload),
+    "tflm": _micro,
 }

@@ -150,7 +150,7 @@ class Converted:
         (str, str)
             The paths of the ``.cc`` and ``.h`` written.
         """
-        from .targets import save_c
+        from .csource import save_c
 
         return save_c(self.content, path, name)
 

@@ -11,13 +11,14 @@ imports TensorFlow.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._micro import smallest_arena
+from .csource import c_source, save_c
 from .errors import ModelLoadError, TargetError
 
 KIB = 1024
@@ -27,8 +28,6 @@ GIB = 1024 * MIB
 #: The first arena tried, and the largest; the arena grows ×8 between them while allocation fails.
 FIRST_ARENA_BYTES = 1 * MIB
 MAX_ARENA_BYTES = 256 * MIB
-#: Arenas below this are never probed: TFLite Micro segfaults when its own bookkeeping does not fit.
-SMALLEST_ARENA_PROBED = 1 * KIB
 #: Test samples run on TFLite Micro to compare its outputs with LiteRT's.
 AGREEMENT_SAMPLES = 1000
 #: Below this share of labels agreeing with LiteRT, a variant that runs is flagged: beyond the
@@ -360,9 +359,6 @@ def _call_micro(payload: dict, timeout: float):
     return answer["result"], None
 
 
-_ALLOCATION_FAILURE = re.compile(
-    r"Failed to (allocate|resize)|missing: \d+|Arena size is too small|Too many buffers", re.I
-)
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
 _HYBRID = re.compile(r"Hybrid models are not supported|type: FLOAT32 with (filter|weights?) type: INT\d")
 _LOW_BIT = {"INT4": "4-bit", "UINT4": "4-bit", "INT2": "2-bit"}
@@ -433,103 +429,6 @@ def _tensor_types(content: bytes) -> set[str]:
         for s in range(model.SubgraphsLength())
         for t in range(model.Subgraphs(s).TensorsLength())
     }
-
-
-# ------------------------------------------------------------------ in the micro-runtime worker
-def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pragma: no cover -- worker
-    """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    from ._native import captured_output
-
-    def attempt(arena):
-        with captured_output() as log:
-            try:
-                interpreter = runtime.Interpreter.from_bytes(content, arena_size=int(arena))
-                invoke(interpreter, inputs[:1])
-            except (RuntimeError, ValueError):
-                interpreter = None
-        return interpreter, (log[0] if log else "")
-
-    def invoke(interpreter, samples):
-        batch = int(interpreter.get_input_details(0)["shape"][0]) or 1
-        dtype = interpreter.get_input_details(0)["dtype"]
-        outputs = []
-        for start in range(0, len(samples), batch):
-            chunk = samples[start : start + batch]
-            n = len(chunk)
-            if n < batch:
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
-            interpreter.set_input(np.ascontiguousarray(chunk, dtype=dtype), 0)
-            interpreter.invoke()
-            outputs.append(np.array(interpreter.get_output(0))[:n])
-        return np.concatenate(outputs)
-
-    arena = first_arena
-    while True:
-        interpreter, log = attempt(arena)
-        allocation_failed = bool(_ALLOCATION_FAILURE.search(log))
-        if interpreter is not None or not allocation_failed or arena >= max_arena:
-            break
-        arena = min(arena * 8, max_arena)
-    if interpreter is None:
-        return {"runs": False, "log": log, "allocation_failed": allocation_failed}
-    outputs = invoke(interpreter, inputs)
-    with captured_output() as report:
-        interpreter.print_allocations()
-    recorded = re.search(r"Arena allocation total (\d+) bytes", report[0] if report else "")
-    answer = {"runs": True, "outputs": outputs, "allocated": arena, "arena": None, "probes": 0}
-    answer["recorded"] = int(recorded.group(1)) if recorded else None
-    if find_arena:
-        probe = lambda size: attempt(size)[0] is not None  # noqa: E731
-        answer["arena"], answer["probes"] = smallest_arena(probe, arena, answer["recorded"])
-    return answer
-
-
-def smallest_arena(probe, works: int, recorded: int | None = None) -> tuple[int, int]:
-    """The smallest arena for which ``probe(arena)`` is true, knowing it is for ``works``.
-
-    Starts from the interpreter's own recorded total, brackets the answer between a size that
-    fails and one that works, then bisects to the byte. Returns (arena, probes made).
-    """
-    probes = 0
-
-    def check(size):
-        nonlocal probes
-        probes += 1
-        return probe(size)
-
-    floor = SMALLEST_ARENA_PROBED
-    fails = floor - 1  # sizes below the floor are never probed and count as failing
-    if recorded is not None and floor <= recorded < works:
-        if check(recorded):
-            works = recorded
-        else:
-            fails = recorded
-    if fails < floor:  # step down from a working size until one fails
-        low = max(floor, works * 9 // 10)
-        while low < works and check(low):
-            works, low = low, max(floor, low // 2)
-        if low >= works:
-            return works, probes
-        fails = low
-    else:  # the recorded total failed: step up until a size works
-        high = fails
-        while True:
-            high = min(works, high + max(high // 4, 16))
-            if high >= works:
-                break
-            if check(high):
-                works = high
-                break
-            fails = high
-    while works - fails > 1:
-        middle = (works + fails) // 2
-        if check(middle):
-            works = middle
-        else:
-            fails = middle
-    return works, probes
 
 
 # -------------------------------------------------------------------------------- LiteRT memory
@@ -688,63 +587,4 @@ def fit_summary(comparison) -> str:
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------------------------- C source
-def c_source(content: bytes, name: str = "g_model") -> tuple[str, str]:
-    """The ``.tflite`` as a C array, as TFLite Micro's examples compile it: (``.cc``, ``.h``) text.
-
-    The array is 16-byte aligned (TFLite Micro reads the flatbuffer in place) and
-    ``const``, so the linker keeps it in flash; ``<name>_len`` holds its length.
-    """
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
-        raise TargetError(
-            received=f"name={name!r}",
-            expected="A C identifier for the array: letters, digits and _, not starting with a digit.",
-            fix="Use e.g. name='g_model'.",
-        )
-    guard = f"{name.upper()}_DATA_H_"
-    header = (
-        f"// Generated by tflite-workbench: a .tflite of {len(content):,} bytes for TFLite Micro.\n"
-        f"#ifndef {guard}\n#define {guard}\n\n"
-        f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n"
-    )
-    rows = []
-    for start in range(0, len(content), 12):
-        chunk = content[start : start + 12]
-        rows.append("    " + ", ".join(f"0x{b:02x}" for b in chunk) + ",")
-    body = "\n".join(rows)
-    source = (
-        f'#include "{name}_data.h"\n\n'
-        f"// Aligned because TFLite Micro reads the flatbuffer in place.\n"
-        f"alignas(16) const unsigned char {name}[] = {{\n{body}\n}};\n"
-        f"const unsigned int {name}_len = {len(content)};\n"
-    )
-    return source, header
-
-
-def save_c(content: bytes, path, name: str | None = None) -> tuple[str, str]:
-    """Write ``<name>_data.cc`` and ``<name>_data.h``; returns their paths.
-
-    ``path`` is a directory, or a file path whose stem names the files (``model.cc`` ->
-    ``model.cc`` and ``model.h``). ``name`` is the array's C name, from the stem by default.
-    """
-    path = os.fspath(path)
-    if path.endswith((".cc", ".c", ".cpp", ".h")):
-        directory, stem = os.path.split(os.path.splitext(path)[0])
-    else:
-        directory, stem = path, None
-    if name is None:
-        name = re.sub(r"\W+", "_", stem or "g_model").strip("_") or "g_model"
-        if name[0].isdigit():
-            name = "g_" + name
-    source, header = c_source(content, name)
-    stem = stem or f"{name}_data"
-    if stem != f"{name}_data":
-        source = source.replace(f'#include "{name}_data.h"', f'#include "{stem}.h"')
-    os.makedirs(directory or ".", exist_ok=True)
-    cc_path = os.path.join(directory, stem + ".cc")
-    h_path = os.path.join(directory, stem + ".h")
-    with open(cc_path, "w", encoding="utf-8") as handle:
-        handle.write(source)
-    with open(h_path, "w", encoding="utf-8") as handle:
-        handle.write(header)
-    return cc_path, h_path
+__all__ = ["PRESETS", "Target", "as_target", "c_source", "check_micro", "save_c", "smallest_arena"]
