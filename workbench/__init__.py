@@ -9,6 +9,7 @@ Importing the package does not import TensorFlow; it loads on the first conversi
 
 from __future__ import annotations
 
+from ._native import import_tensorflow
 from .compare import Comparison, compare
 from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
@@ -86,4 +87,5 @@ __all__ = [
     "load_dataset",
     "load_example",
     "load_tflite",
+    "import_tensorflow",
 ]
