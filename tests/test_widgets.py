@@ -205,3 +205,17 @@ def test_keep_float_adds_a_mixed_precision_row_and_diagnose_tab_explains_int8(wb
     assert isinstance(diagnosis, workbench.Diagnosis)
     assert "Quantization error is largest in" in wb.diagnosis.value
     assert wb.diagnosis_figure.value[:4] == b"\x89PNG" and wb.diagnosis_figure.layout.display == "block"
+
+
+def test_a_recipe_variant_offers_its_recipe_as_the_library_loads_it(wb):
+    import json
+
+    wb.mode_buttons["weight_only_wi4_afp32"].value = True
+    click_and_wait(wb)
+    wb.variant.value = "weight_only_wi4_afp32"
+    details = wb.details.value
+    assert "LiteRT Quantizer code for this variant" in details and "recipe.weight_only_wi4_afp32()" in details
+    payload = re.search(r'href="data:application/json;base64,([A-Za-z0-9+/=]+)"', details).group(1)
+    recipe = json.loads(base64.b64decode(payload))
+    assert recipe == wb.controller.state.comparison.variants["weight_only_wi4_afp32"].recipe
+    assert recipe[0]["op_config"]["weight_tensor_config"]["num_bits"] == 4

@@ -375,6 +375,7 @@ class Workbench:
             f"<pre>{html.escape(converted.mode.snippet())}</pre>"
             f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
             f"Download {html.escape(filename)}</a> · {_c_source_links(filename, converted.content)}"
+            f"{_recipe_link(filename, converted)}"
         )
 
     # ---------------------------------------------------- sharing without a kernel
@@ -405,6 +406,20 @@ class Workbench:
     @property
     def comparison(self):
         return self.controller.state.comparison
+
+
+def _recipe_link(filename: str, converted) -> str:
+    """A download of the LiteRT Quantizer recipe as applied (JSON the library loads back)."""
+    if converted.recipe is None:
+        return ""
+    import json
+
+    name = filename[: -len(".tflite")] + "_recipe.json"
+    data = base64.b64encode(json.dumps(converted.recipe, indent=1).encode()).decode()
+    return (
+        f' · <a download="{html.escape(name)}" href="data:application/json;base64,{data}">'
+        f"LiteRT Quantizer recipe {html.escape(name)}</a>"
+    )
 
 
 def _c_source_links(filename: str, content: bytes) -> str:
