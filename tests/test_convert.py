@@ -160,7 +160,7 @@ def test_missing_and_corrupt_model_files(tmp_path):
         workbench.convert(tmp_path / "nothing.keras")
     corrupt = tmp_path / "broken.keras"
     corrupt.write_bytes(b"this is not a zip archive")
-    with pytest.raises(ModelLoadError, match="Keras cannot load"):
+    with pytest.raises(ModelLoadError, match="exists but is not a complete .keras file"):
         workbench.convert(corrupt)
     with pytest.raises(ModelLoadError, match="extension .txt"):
         (tmp_path / "model.txt").write_text("x")
