@@ -267,21 +267,24 @@ class Converted:
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
-            if not self.single_sample_only or len(batch) == 1:
-                try:
-                    return self._invoke_locked(batch)
-                except _PrepareFailed as failure:
-                    if len(batch) == 1 or not self.inputs[0].dynamic_batch:
-                        raise ModelLoadError(
-                            received=f"a .tflite that LiteRT cannot prepare for a batch of {len(batch)} ({failure})",
-                            expected="A model whose ops LiteRT's CPU kernels can prepare.",
-                            fix="Try another mode or recipe for this model.",
-                        ) from None
-                    # Some files (Hadamard-rotated recipes, for one) cannot be resized on XNNPACK:
-                    # they run one sample per call, on a fresh interpreter.
-                    self.single_sample_only = True
-                    self._interpreter, self._batch = self._new_interpreter(), None
-            return np.concatenate([self._invoke_locked(batch[i : i + 1]) for i in range(len(batch))])
+            try:
+                if not self.single_sample_only or len(batch) == 1:
+                    try:
+                        return self._invoke_locked(batch)
+                    except _PrepareFailed:
+                        if len(batch) == 1 or not self.inputs[0].dynamic_batch:
+                            raise
+                        # Some files (Hadamard-rotated recipes, for one) cannot be resized on
+                        # XNNPACK: they run one sample per call, on a fresh interpreter.
+                        self.single_sample_only = True
+                        self._interpreter, self._batch = self._new_interpreter(), None
+                return np.concatenate([self._invoke_locked(batch[i : i + 1]) for i in range(len(batch))])
+            except _PrepareFailed as failure:
+                raise ModelLoadError(
+                    received=f"a .tflite that LiteRT cannot prepare for a batch of {len(batch)} ({failure})",
+                    expected="A model whose ops LiteRT's CPU kernels can prepare.",
+                    fix="Try another mode or recipe for this model, or convert it again.",
+                ) from None
 
     def _invoke_locked(self, batch: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter
