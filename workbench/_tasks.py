@@ -32,15 +32,15 @@ def dispatch(task: str, payload: dict) -> dict:
     }
 
 
-def converter_for(spec, tf):
-    """A fresh TFLiteConverter from a picklable description of the model."""
+def converter_for(spec, tf, mode=None):
+    """A fresh TFLiteConverter from a picklable description of the model (for ``mode``)."""
     kind, value = spec
     if kind == "saved_model":
         return tf.lite.TFLiteConverter.from_saved_model(value)
     if kind == "sklearn":
         from .sources.sklearn import SklearnSource
 
-        return SklearnSource(value).converter(tf)
+        return SklearnSource(value).converter(tf, mode)
     raise ValueError(f"unknown model description {kind!r}")
 
 
@@ -49,7 +49,7 @@ def _converter(spec, mode, samples, select_tf_ops=False):
     from .convert import apply_mode
 
     tf = import_tensorflow()
-    converter = converter_for(spec, tf)
+    converter = converter_for(spec, tf, mode)
     apply_mode(converter, mode, samples, tf)
     if select_tf_ops:
         converter.target_spec.supported_ops = [

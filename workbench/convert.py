@@ -114,6 +114,8 @@ def convert_source(
         log=answer["log"],
         classes=source.classes,
         output_kind=source.output_kind,
+        output_order=source.output_names,
+        primary_output=source.primary_output,
     )
 
 

@@ -30,6 +30,10 @@ class Source:
     #: What the outputs are: "proba" (class probabilities or softmax), "decision"
     #: (decision values, thresholded at 0 when there is one column) or "values".
     output_kind = "proba"
+    #: Names of the converted file's outputs in the order they are stated (None: the
+    #: signature's order), and the one a comparison scores (None: the first).
+    output_names: tuple[str, ...] | None = None
+    primary_output: str | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The original model's outputs for ``X``, as float arrays (n, k)."""

@@ -137,6 +137,41 @@ def logistic_ovr_proba(scores):
     return normalise_rows(sigmoid(scores))
 
 
+# ---------------------------------------------------------------------- labels
+def argmax(scores):
+    """(batch,) int32 index of each row's largest score, the first one on a tie (as numpy)."""
+    return _tf().argmax(scores, axis=1, output_type=_tf().int32)
+
+
+def above(values, threshold: float, *, inclusive: bool = False):
+    """(batch,) int32: 1 where the single column of ``values`` is above ``threshold``
+    (or equal to it with ``inclusive``), else 0."""
+    tf = _tf()
+    column = tf.reshape(values, [-1])
+    test = tf.greater_equal if inclusive else tf.greater
+    return tf.cast(test(column, np.float32(threshold)), tf.int32)
+
+
+def ovo_vote(decision, n_classes: int):
+    """libsvm's ``svm_predict``: pair (i, j) votes for i when its decision value is
+    positive, for j otherwise; the class with most votes wins, the first one on a tie."""
+    tf = _tf()
+    first, second = _pair_matrices(n_classes)
+    first_wins = as_float(tf.greater(decision, 0.0))
+    votes = matmul(first_wins, first) + matmul(1.0 - first_wins, second)
+    return argmax(votes)
+
+
+def take(values, index):
+    """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
+    values = np.asarray(values)
+    if values.dtype.kind in "USO":
+        table = _tf().constant(np.char.encode(values.astype(str), "utf-8"))
+    else:
+        table = constant(values, values.dtype)
+    return _tf().gather(table, index)
+
+
 # ---------------------------------------------------------------------- distances
 def squared_distances(x, points, *, exact_integers=False):
     """(batch, n_points) squared euclidean distances to the rows of ``points`` (float64).

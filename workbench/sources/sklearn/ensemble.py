@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
@@ -243,4 +244,12 @@ BUILDERS = {
     HistGradientBoostingClassifier: build_hist_gradient_boosting,
     HistGradientBoostingRegressor: build_hist_gradient_boosting,
     AdaBoostClassifier: build_adaboost,
+}
+
+REFUSED = {
+    AdaBoostRegressor: (
+        "A model whose prediction float32 can reproduce exactly; AdaBoostRegressor predicts a weighted "
+        "median, a comparison of float64 cumulative sums of estimator weights that float32 cannot repeat.",
+        "Use RandomForestRegressor or GradientBoostingRegressor, which are rebuilt exactly.",
+    ),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sklearn.pipeline import Pipeline
 
 from ._checks import check_supported, checked_by, require_output
-from ._registry import build
+from ._registry import build, builds_labels
 
 
 def _steps(estimator) -> list:
@@ -31,6 +31,7 @@ def check_pipeline(estimator, output: str) -> None:
     check_supported(steps[-1], "transform" if last_is_skipped else output)
 
 
+@builds_labels  # the last step's labels, however it computes them
 @checked_by(check_pipeline)
 def build_pipeline(estimator, x, output):
     check_pipeline(estimator, output)
