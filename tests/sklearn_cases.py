@@ -49,7 +49,16 @@ import workbench
 
 # ------------------------------------------------------------------------------ data
 BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
-SYNTHETIC = ("synthetic", "synthetic_regression", "missing", "categorical", "categorical_known", "mixed")
+SYNTHETIC = (
+    "synthetic",
+    "synthetic_regression",
+    "missing",
+    "categorical",
+    "categorical_known",
+    "mixed",
+    "diabetes_two_targets",
+    "diabetes_positive",
+)
 DATASETS = BUNDLED + ("digits_small",) + SYNTHETIC
 
 #: Grid values of the synthetic features, and the midpoints a tree would split at.
@@ -95,6 +104,17 @@ def load_case_data(name: str):
         rng = np.random.default_rng(1)
         y_train = X_train @ coef + 10.0 + rng.normal(0, 0.1, len(X_train))
         return X_train, X_test, y_train, X_test @ coef + 10.0
+    if name == "diabetes_two_targets":
+        X_train, X_test, y_train, y_test = load_case_data("diabetes")
+        return (
+            X_train,
+            X_test,
+            np.column_stack([y_train, X_train[:, 2] * 100]),
+            np.column_stack([y_test, X_test[:, 2] * 100]),
+        )
+    if name == "diabetes_positive":  # a target for the log-link GLMs
+        X_train, X_test, y_train, y_test = load_case_data("diabetes")
+        return X_train, X_test, y_train / 100.0, y_test / 100.0
     if name == "missing":
         # wine with 10% of the entries missing, and column 3 never observed in training.
         X_train, X_test, y_train, y_test = (a.copy() for a in load_case_data("wine"))
@@ -354,8 +374,9 @@ try:
     from sklearn_tree_cases import TREE_CASES
 except ImportError:
     TREE_CASES = []
+from sklearn_breadth_cases import BREADTH_CASES  # noqa: E402 -- imports this module's datasets lazily
 
-ALL_CASES = CASES + TREE_CASES
+ALL_CASES = CASES + TREE_CASES + BREADTH_CASES
 
 
 def fit_case(factory, dataset: str):

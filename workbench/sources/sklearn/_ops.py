@@ -94,6 +94,10 @@ def is_nan(x):
     return _tf().not_equal(x, x)
 
 
+def greater(x, threshold: float):
+    return _tf().greater(x, np.float32(threshold))
+
+
 def as_float(mask):
     return _tf().cast(mask, _tf().float32)
 
@@ -471,6 +475,59 @@ def gaussian_nb_proba(x, theta, var, log_prior):
     return softmax(relative)
 
 
+def linear_softmax(features, weights, bias):
+    """``softmax(features @ weights + bias)`` with the scores taken relative to each row's
+    best class before anything is summed.
+
+    Joint log-likelihoods of count models reach hundreds, so float32 scores are off by
+    1e-3 while only their differences (often units) matter. Here the best class is picked
+    by float32 scores, then every class's difference to it is one product with weight
+    differences folded in float64: ``features @ (w_c - w_best) + (b_c - b_best)``.
+    """
+    tf = _tf()
+    weights = np.asarray(weights, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    k = weights.shape[1]
+    rough = matmul(features, weights) + constant(bias)
+    if k == 1:
+        return softmax(rough)
+    best = tf.one_hot(tf.argmax(rough, axis=1), k, dtype=tf.float32)  # (batch, k)
+    gaps = (weights[:, None, :] - weights[:, :, None]).reshape(
+        weights.shape[0], k * k
+    )  # [.., r, c]: w_c - w_r
+    bias_gaps = (bias[None, :] - bias[:, None]).reshape(k * k)
+    relative = tf.reshape(matmul(features, gaps) + constant(bias_gaps), [-1, k, k])
+    return softmax(tf.reduce_sum(relative * best[:, :, None], axis=1))
+
+
+def category_match(x, feature, values):
+    """(batch, m) 0/1: whether column ``feature[m]`` of ``x`` equals ``values[m]``."""
+    repeated = columns(x, feature)
+    return as_float(_tf().equal(repeated, constant(values)[None, :]))
+
+
+def quadratic_forms(x, means, transforms):
+    """(batch, k) ``|(x - means[k]) @ transforms[k]|²`` for (k, f) means and (k, f, g) transforms.
+
+    Centred first (offsets kept to float64, see :func:`subtract`), then one batched matrix
+    product: no ``|x|² - 2 x·m + |m|²`` cancellation.
+    """
+    tf = _tf()
+    hi, lo = split(means)
+    diff = x[None, :, :] - constant(hi)[:, None, :]  # (k, batch, f)
+    if np.any(lo):
+        diff = diff - constant(lo)[:, None, :]
+    projected = tf.matmul(diff, constant(transforms))  # (k, batch, g)
+    return tf.transpose(tf.reduce_sum(projected * projected, axis=2))
+
+
+def logsumexp(scores):
+    """(batch, 1) ``log Σ exp(scores)`` per row, relative to the row maximum."""
+    tf = _tf()
+    top = tf.reduce_max(scores, axis=1, keepdims=True)
+    return top + tf.math.log(tf.reduce_sum(tf.exp(scores - top), axis=1, keepdims=True))
+
+
 # ---------------------------------------------------------------------- preprocessing
 def scale(x, offset=None, factor=None, divisor=None):
     """``(x - offset) * factor / divisor``; any of them may be None."""
@@ -481,6 +538,10 @@ def scale(x, offset=None, factor=None, divisor=None):
     if divisor is not None:
         x = x / constant(divisor)
     return x
+
+
+def exp(x):
+    return _tf().exp(x)
 
 
 def add(x, values):

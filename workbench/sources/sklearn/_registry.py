@@ -49,6 +49,7 @@ FAMILIES = (
     "neural_network",
     "neighbors",
     "naive_bayes",
+    "discriminant_analysis",
     "preprocessing",
     "pipeline",
 )
