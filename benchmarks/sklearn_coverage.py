@@ -93,8 +93,18 @@ def _required(kind: str):
     }
 
 
+#: Defaults that cannot fit this data: the smallest change that can.
+OVERRIDES = {
+    "GaussianRandomProjection": {"n_components": 4},
+    "SparseRandomProjection": {"n_components": 4},
+    "CCA": {"n_components": 1},
+    "PLSCanonical": {"n_components": 1},
+    "PLSSVD": {"n_components": 1},
+}
+
+
 def build(kind: str, klass: type):
-    """``klass`` with default parameters, random_state=0 where it has one."""
+    """``klass`` with default parameters (but :data:`OVERRIDES`), random_state=0 where it has one."""
     required = _required(kind)
     arguments = {}
     for name, parameter in inspect.signature(klass).parameters.items():
@@ -102,7 +112,7 @@ def build(kind: str, klass: type):
             if name not in required:
                 raise TypeError(f"needs {name}=")
             arguments[name] = required[name]
-    estimator = klass(**arguments)
+    estimator = klass(**arguments, **OVERRIDES.get(klass.__name__, {}))
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=0)
     return estimator

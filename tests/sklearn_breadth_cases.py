@@ -5,9 +5,15 @@ selection), each on small real data, in the format of ``sklearn_cases.CASES``.""
 from __future__ import annotations
 
 import pytest
+from sklearn import cross_decomposition as cd
+from sklearn import decomposition as dec
+from sklearn import feature_selection as fs
 from sklearn import linear_model as lm
+from sklearn import random_projection as rp
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -65,4 +71,35 @@ BREADTH_CASES = [
     case(lambda: LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto"), "iris", "eigen"),
     case(QuadraticDiscriminantAnalysis, "iris"),
     case(lambda: QuadraticDiscriminantAnalysis(reg_param=0.1), "breast_cancer"),
+    # linear projections
+    case(lambda: dec.TruncatedSVD(n_components=5, random_state=0), "digits"),
+    case(lambda: dec.IncrementalPCA(n_components=4), "breast_cancer"),
+    case(lambda: dec.IncrementalPCA(n_components=3, whiten=True), "wine", "whiten"),
+    case(lambda: dec.FastICA(n_components=3, random_state=0), "iris"),
+    case(lambda: dec.FactorAnalysis(n_components=3, random_state=0), "wine"),
+    case(lambda: dec.SparsePCA(n_components=3, random_state=0), "iris"),
+    case(lambda: dec.MiniBatchSparsePCA(n_components=3, random_state=0, max_iter=20), "iris"),
+    case(lambda: dec.KernelPCA(n_components=3), "iris"),
+    case(lambda: rp.GaussianRandomProjection(n_components=5, random_state=0), "wine"),
+    case(lambda: rp.SparseRandomProjection(n_components=5, random_state=0), "wine"),
+    case(lambda: NeighborhoodComponentsAnalysis(n_components=2, random_state=0, max_iter=20), "iris"),
+    case(lambda: cd.PLSRegression(n_components=2), "diabetes"),
+    case(lambda: cd.PLSCanonical(n_components=1), "diabetes"),
+    case(lambda: cd.CCA(n_components=1), "diabetes"),
+    case(lambda: cd.PLSSVD(n_components=1), "diabetes"),
+    case(lambda: BernoulliRBM(n_components=8, random_state=0, n_iter=3), "digits"),
+    # feature selection
+    case(lambda: fs.SelectKBest(k=5), "wine"),
+    case(lambda: fs.SelectPercentile(percentile=30), "breast_cancer"),
+    case(fs.SelectFpr, "wine"),
+    case(fs.SelectFdr, "wine"),
+    case(fs.SelectFwe, "wine"),
+    case(lambda: fs.GenericUnivariateSelect(mode="k_best", param=3), "iris"),
+    case(lambda: fs.VarianceThreshold(threshold=1.0), "digits"),
+    case(lambda: fs.SelectFromModel(lm.LogisticRegression(max_iter=2000)), "iris"),
+    case(
+        lambda: fs.SequentialFeatureSelector(lm.LinearRegression(), n_features_to_select=3, cv=2), "diabetes"
+    ),
+    case(lambda: fs.RFE(lm.LogisticRegression(max_iter=2000), n_features_to_select=2), "iris"),
+    case(lambda: fs.RFECV(lm.Ridge(), cv=2), "diabetes"),
 ]

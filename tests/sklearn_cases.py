@@ -399,7 +399,8 @@ RTOL = 1e-5
 #: Methods scikit-learn offers that the rebuild leaves out of the file, with the reason.
 NOT_REBUILT = {
     "PCA.score_samples": "a Gaussian log-likelihood, not a prediction; not rebuilt",
-    "PCA.score": "not a per-sample method",
+    "FactorAnalysis.score_samples": "a Gaussian log-likelihood, not a prediction; not rebuilt",
+    "BernoulliRBM.score_samples": "a pseudo-likelihood of a randomly corrupted copy of X: not deterministic",
 }
 
 #: Every per-sample method a converted file can carry, in the order it states them.

@@ -50,6 +50,8 @@ FAMILIES = (
     "neighbors",
     "naive_bayes",
     "discriminant_analysis",
+    "decomposition",
+    "feature_selection",
     "preprocessing",
     "pipeline",
 )
