@@ -4,8 +4,8 @@ side by side, over ``sklearn.utils.all_estimators()``.
 Run: python benchmarks/sklearn_coverage.py [--only NAME ...] [--no-onnx]
 (writes benchmarks/SKLEARN_COVERAGE.md; progress goes to stderr)
 
-Every classifier, regressor, transformer, clusterer and outlier detector scikit-learn
-lists is built with its default parameters (meta-estimators get the sub-estimators in
+Every classifier, regressor, transformer, clusterer (with the density estimators) and
+outlier detector scikit-learn lists is built with its default parameters (meta-estimators get the sub-estimators in
 :data:`REQUIRED`), fitted on small float32 data (:func:`data`) and converted by both
 tools. Each tool's answer is one of:
 
@@ -55,6 +55,8 @@ def candidates(only=None) -> list[tuple[str, str, type]]:
     for name, klass in all_estimators():
         if name not in found and _estimator_type(klass) == "outlier_detector":
             found[name] = ("outlier", klass)
+        elif name not in found and _estimator_type(klass) == "density_estimator":
+            found[name] = ("cluster", klass)  # mixtures: predict assigns a component
     rows = [(kind, name, klass) for name, (kind, klass) in found.items() if not only or name in only]
     return sorted(rows, key=lambda r: (KINDS.index(r[0]), r[1]))
 

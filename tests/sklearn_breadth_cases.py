@@ -5,12 +5,17 @@ selection), each on small real data, in the format of ``sklearn_cases.CASES``.""
 from __future__ import annotations
 
 import pytest
+from sklearn import cluster
 from sklearn import cross_decomposition as cd
 from sklearn import decomposition as dec
 from sklearn import feature_selection as fs
 from sklearn import linear_model as lm
 from sklearn import random_projection as rp
+from sklearn.covariance import EllipticEnvelope
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import IsolationForest
+from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
@@ -102,4 +107,32 @@ BREADTH_CASES = [
     ),
     case(lambda: fs.RFE(lm.LogisticRegression(max_iter=2000), n_features_to_select=2), "iris"),
     case(lambda: fs.RFECV(lm.Ridge(), cv=2), "diabetes"),
+    # clustering and mixtures (KMeans on float64 data: fitted on float32, scikit-learn's own
+    # predict refuses float64 rows with a Cython buffer error)
+    case(lambda: cluster.KMeans(n_clusters=4, n_init=2, random_state=0), "synthetic"),
+    case(lambda: cluster.MiniBatchKMeans(n_clusters=3, n_init=2, random_state=0), "synthetic_regression"),
+    case(cluster.MeanShift, "iris"),
+    case(lambda: cluster.AffinityPropagation(random_state=0), "iris"),
+    case(lambda: cluster.Birch(n_clusters=3), "iris"),
+    case(lambda: GaussianMixture(n_components=3, random_state=0), "iris", "full"),
+    case(lambda: GaussianMixture(n_components=2, covariance_type="diag", random_state=0), "wine", "diag"),
+    case(lambda: GaussianMixture(n_components=3, covariance_type="tied", random_state=0), "iris", "tied"),
+    case(
+        lambda: GaussianMixture(n_components=3, covariance_type="spherical", random_state=0),
+        "iris",
+        "spherical",
+    ),
+    case(lambda: BayesianGaussianMixture(n_components=3, random_state=0), "iris"),
+    # outlier detectors
+    case(lambda: IsolationForest(n_estimators=30, random_state=0), "wine"),
+    case(
+        lambda: IsolationForest(n_estimators=20, max_features=0.5, random_state=0),
+        "breast_cancer",
+        "features",
+    ),
+    case(lambda: EllipticEnvelope(random_state=0), "iris"),
+    # constants
+    case(DummyClassifier, "iris"),
+    case(lambda: DummyClassifier(strategy="most_frequent"), "breast_cancer"),
+    case(DummyRegressor, "diabetes"),
 ]

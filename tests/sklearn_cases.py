@@ -480,7 +480,8 @@ def _is_labels(estimator) -> bool:
     final = estimator
     while getattr(final, "steps", None):
         final = final.steps[-1][1]
-    return getattr(final, "_estimator_type", None) in ("classifier", "outlier_detector", "clusterer")
+    kind = final.__sklearn_tags__().estimator_type
+    return kind in ("classifier", "outlier_detector", "clusterer", "density_estimator")
 
 
 def _check_close(method: str, got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:

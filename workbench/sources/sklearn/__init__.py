@@ -109,6 +109,7 @@ class SklearnSource(Source):
             "decision": "decision_function",
             "values": "predict",
             "transform": "transform",
+            "label": "predict",
         }[self.output_kind]
         out = getattr(self.estimator, method)(X)
         out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
@@ -193,6 +194,10 @@ def output_kind(estimator) -> str:
         return "values"
     if estimator_type == "outlier_detector":
         return "decision"
+    if estimator_type == "density_estimator" and _has(estimator, "predict_proba"):
+        return "proba"
+    if estimator_type == "clusterer":
+        return "transform" if _has(estimator, "transform") else "label"
     if _has(estimator, "transform") and not _has(estimator, "predict"):
         return "transform"
     return "values"
@@ -205,7 +210,7 @@ def output_plan(estimator, primary_kind: str) -> tuple[dict[str, str], dict[str,
     the primary one (``primary_kind``) was checked before and must be among them.
     """
     final = _final_step(estimator)
-    labels = _estimator_type(final) in ("classifier", "outlier_detector", "clusterer")
+    labels = _estimator_type(final) in ("classifier", "outlier_detector", "clusterer", "density_estimator")
     kinds = {
         "predict": "label" if labels else "values",
         "predict_proba": "proba",

@@ -52,6 +52,9 @@ FAMILIES = (
     "discriminant_analysis",
     "decomposition",
     "feature_selection",
+    "cluster",
+    "covariance",
+    "dummy",
     "preprocessing",
     "pipeline",
 )

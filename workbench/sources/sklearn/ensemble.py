@@ -31,6 +31,7 @@ from sklearn.ensemble import (
     GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -38,6 +39,7 @@ from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from . import _tree_ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import builds_labels
 from .tree import check_single_output, class_fractions, regression_values, tree_of
 
 #: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
@@ -234,7 +236,59 @@ def build_adaboost(estimator, x, output):
     return _tree_ops.inverse_link(decision, "multinomial", proba=True, scale=1.0 / (k - 1))
 
 
+# ------------------------------------------------------------------ isolation forest
+def check_isolation_forest(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "decision", "score_samples"))
+
+
+def _isolation_tree(tree, features, path_lengths, average_lengths) -> _tree_ops.Tree:
+    fitted = tree.tree_
+    feature = np.asarray(fitted.feature)
+    inner = feature >= 0
+    feature = np.where(inner, np.asarray(features)[np.maximum(feature, 0)], feature)  # subset -> input column
+    value = (np.asarray(path_lengths, np.float64) + np.asarray(average_lengths, np.float64) - 1.0)[:, None]
+    return _tree_ops.Tree(
+        left=np.asarray(fitted.children_left),
+        right=np.asarray(fitted.children_right),
+        feature=feature,
+        threshold=np.asarray(fitted.threshold, dtype=np.float64),
+        missing_left=np.asarray(fitted.missing_go_to_left, dtype=bool),
+        value=value,
+    )
+
+
+@builds_labels
+@checked_by(check_isolation_forest)
+def build_isolation_forest(estimator, x, output):
+    """``score_samples = -2 ** (-Σ depth / (n_trees c(max_samples)))``, where each tree's
+    depth at a leaf is its path length plus the average path length of what it holds,
+    minus 1 (scikit-learn's ``_compute_score_samples``)."""
+    check_isolation_forest(estimator, output)
+    from sklearn.ensemble._iforest import _average_path_length
+
+    trees = [
+        _isolation_tree(tree, features, lengths, averages)
+        for tree, features, lengths, averages in zip(
+            estimator.estimators_,
+            estimator.estimators_features_,
+            estimator._decision_path_lengths,
+            estimator._average_path_length_per_tree,
+            strict=True,
+        )
+    ]
+    depths = _tree_ops.forest_sum(x, trees, 1)
+    denominator = len(trees) * float(_average_path_length([estimator._max_samples])[0])
+    scores = _tree_ops.negative_power_of_two(depths, 1.0 / denominator if denominator else 0.0)
+    if output == "score_samples":
+        return scores
+    decision = _tree_ops.add_constant(scores, np.array([-float(estimator.offset_)]))
+    if output == "label":
+        return _tree_ops.plus_minus_one(decision)
+    return decision
+
+
 BUILDERS = {
+    IsolationForest: build_isolation_forest,
     RandomForestClassifier: build_forest_classifier,
     ExtraTreesClassifier: build_forest_classifier,
     RandomForestRegressor: build_forest_regressor,
