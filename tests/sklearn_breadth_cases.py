@@ -5,12 +5,15 @@ selection), each on small real data, in the format of ``sklearn_cases.CASES``.""
 from __future__ import annotations
 
 import pytest
-from sklearn import cluster
+from sklearn import cluster, multiclass, multioutput
 from sklearn import cross_decomposition as cd
 from sklearn import decomposition as dec
+from sklearn import ensemble as ens
 from sklearn import feature_selection as fs
 from sklearn import linear_model as lm
 from sklearn import random_projection as rp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.covariance import EllipticEnvelope
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -21,6 +24,8 @@ from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 
 def case(factory, dataset: str, variant: str = "", marks=()):
@@ -31,6 +36,17 @@ def case(factory, dataset: str, variant: str = "", marks=()):
 
 def scaled(make):
     return lambda: make_pipeline(StandardScaler(), make())
+
+
+def _two_classifiers():
+    return [
+        ("linear", make_pipeline(StandardScaler(), lm.LogisticRegression(max_iter=2000))),
+        ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+    ]
+
+
+def _two_regressors():
+    return [("linear", lm.Ridge()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))]
 
 
 BREADTH_CASES = [
@@ -135,4 +151,34 @@ BREADTH_CASES = [
     case(DummyClassifier, "iris"),
     case(lambda: DummyClassifier(strategy="most_frequent"), "breast_cancer"),
     case(DummyRegressor, "diabetes"),
+    # meta-estimators over registered parts
+    case(lambda: ens.VotingClassifier(_two_classifiers()), "iris", "hard"),
+    case(lambda: ens.VotingClassifier(_two_classifiers(), voting="soft", weights=[2, 1]), "wine", "soft"),
+    case(lambda: ens.VotingRegressor(_two_regressors(), weights=[1, 3]), "diabetes"),
+    case(lambda: ens.BaggingClassifier(n_estimators=5, random_state=0), "iris", "trees"),
+    case(
+        lambda: ens.BaggingClassifier(
+            lm.LogisticRegression(max_iter=2000), n_estimators=4, max_features=0.6, random_state=0
+        ),
+        "wine",
+        "linear",
+    ),
+    case(lambda: ens.BaggingRegressor(n_estimators=5, max_features=0.7, random_state=0), "diabetes"),
+    case(lambda: ens.StackingClassifier(_two_classifiers(), cv=3), "iris"),
+    case(
+        lambda: ens.StackingClassifier(_two_classifiers(), cv=3, passthrough=True),
+        "breast_cancer",
+        "passthrough",
+    ),
+    case(lambda: ens.StackingRegressor(_two_regressors(), cv=3), "diabetes"),
+    case(lambda: multiclass.OneVsRestClassifier(lm.LogisticRegression(max_iter=2000)), "iris"),
+    case(lambda: multiclass.OneVsRestClassifier(LinearSVC(random_state=0)), "wine", "decision"),
+    case(lambda: multiclass.OneVsOneClassifier(lm.LogisticRegression(max_iter=2000)), "iris"),
+    case(lambda: multioutput.MultiOutputRegressor(lm.Ridge()), "diabetes_two_targets"),
+    case(lambda: CalibratedClassifierCV(cv=3), "iris"),
+    case(
+        lambda: CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3, random_state=0), cv=3),
+        "breast_cancer",
+    ),
+    case(lambda: TransformedTargetRegressor(lm.Ridge(), transformer=StandardScaler()), "diabetes"),
 ]

@@ -381,8 +381,12 @@ def load_tflite(path, threads: int = 1) -> Converted:
 # --------------------------------------------------------------------- helpers
 def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: str) -> np.ndarray:
     """Class labels from scores: argmax over columns, or a threshold for a single column
-    (0 for decision values, 0.5 for a sigmoid probability)."""
+    (0 for decision values, 0.5 for a sigmoid probability); ``"label"`` outputs are the
+    labels already."""
     outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    if output_kind == "label":
+        labels = outputs[:, 0]
+        return labels.astype(classes.dtype) if classes.dtype.kind in "biuf" else labels
     if outputs.shape[1] == 1:
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]

@@ -55,7 +55,9 @@ class SklearnSource(Source):
             )
         self.input_shape = (int(n_features),)
         self.classes = (
-            getattr(estimator, "classes_", None) if self.output_kind in ("proba", "decision") else None
+            getattr(estimator, "classes_", None)
+            if self.output_kind in ("proba", "decision", "label")
+            else None
         )
         if _one_vs_one(estimator, self.classes):
             self.classes = None  # one column per pair of classes: an argmax would not be a label
@@ -189,7 +191,9 @@ def output_kind(estimator) -> str:
     final = _final_step(estimator)
     estimator_type = _estimator_type(final)
     if estimator_type == "classifier":
-        return "proba" if _has(estimator, "predict_proba") else "decision"
+        if _has(estimator, "predict_proba"):
+            return "proba"
+        return "decision" if _has(estimator, "decision_function") else "label"
     if estimator_type == "regressor":
         return "values"
     if estimator_type == "outlier_detector":

@@ -166,6 +166,58 @@ def ovo_vote(decision, n_classes: int):
     return argmax(votes)
 
 
+def last_argmax(scores):
+    """(batch,) int32 index of the *last* largest score (scikit-learn's OvR ``predict``)."""
+    n = int(scores.shape[-1])
+    return np.int32(n - 1) - argmax(_tf().reverse(scores, axis=[1]))
+
+
+def one_hot_index(index, n: int):
+    """(batch, n) float 0/1 rows from a (batch,) integer index."""
+    tf = _tf()
+    return tf.one_hot(tf.cast(index, tf.int32), n, dtype=tf.float32)
+
+
+def as_float_column(values):
+    """(batch, 1) float32 from a (batch,) tensor of numbers."""
+    tf = _tf()
+    return tf.reshape(tf.cast(values, tf.float32), [-1, 1])
+
+
+def stack_columns(values):
+    """(batch, n) from n (batch,) tensors."""
+    return _tf().stack(values, axis=1)
+
+
+def stack(values):
+    """(batch, n, ...) from n (batch, ...) tensors."""
+    return _tf().stack(values, axis=1)
+
+
+def weighted_sum(parts, weights):
+    """``Σ weights[i] * parts[i]`` of same-shaped tensors (weights folded in float64)."""
+    total = None
+    for part, weight in zip(parts, np.asarray(weights, dtype=np.float64), strict=True):
+        term = part * np.float32(weight)
+        total = term if total is None else total + term
+    return total
+
+
+def affine_columns(values, factor, offset):
+    """``values * factor + offset`` column by column."""
+    return values * constant(factor)[None, :] + constant(offset)[None, :]
+
+
+def ovo_decision(second_wins, confidences, n_classes: int):
+    """scikit-learn's ``_ovr_decision_function`` from each pair's 0/1 prediction (1: the
+    second class won) and confidence: votes plus confidences squashed to (-1/3, 1/3)."""
+    tf = _tf()
+    first, second = _pair_matrices(n_classes)
+    votes = matmul(second_wins, second) + matmul(1.0 - second_wins, first)
+    confidence = matmul(confidences, second - first)
+    return votes + confidence / (3.0 * (tf.abs(confidence) + 1.0))
+
+
 def take(values, index):
     """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
     values = np.asarray(values)

@@ -55,6 +55,7 @@ FAMILIES = (
     "cluster",
     "covariance",
     "dummy",
+    "meta",
     "preprocessing",
     "pipeline",
 )
