@@ -15,15 +15,18 @@ from sklearn import random_projection as rp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.covariance import EllipticEnvelope
+from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import IsolationForest
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.kernel_ridge import KernelRidge
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
-from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.neighbors import NearestCentroid, NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import Binarizer, KBinsDiscretizer, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -181,4 +184,21 @@ BREADTH_CASES = [
         "breast_cancer",
     ),
     case(lambda: TransformedTargetRegressor(lm.Ridge(), transformer=StandardScaler()), "diabetes"),
+    # encoders, bins, thresholds, unions
+    case(lambda: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), "categorical"),
+    case(TargetEncoder, "categorical_known", "binary"),
+    case(lambda: TargetEncoder(target_type="continuous"), "categorical_known", "continuous"),
+    case(lambda: Binarizer(threshold=5.0), "digits"),
+    case(lambda: KBinsDiscretizer(n_bins=4, quantile_method="averaged_inverted_cdf"), "wine", "onehot"),
+    case(lambda: KBinsDiscretizer(n_bins=3, encode="ordinal", strategy="uniform"), "synthetic", "ordinal"),
+    case(TfidfTransformer, "digits"),
+    case(
+        lambda: FeatureUnion(
+            [("pca", PCA(n_components=2)), ("scale", StandardScaler())], transformer_weights={"pca": 2.0}
+        ),
+        "iris",
+    ),
+    case(lambda: KernelRidge(alpha=0.5), "diabetes", "linear"),
+    case(lambda: KernelRidge(alpha=1.0, kernel="rbf", gamma=0.5), "iris", "rbf"),
+    case(NearestCentroid, "wine"),
 ]

@@ -558,6 +558,13 @@ def category_match(x, feature, values):
     return as_float(_tf().equal(repeated, constant(values)[None, :]))
 
 
+def count_at_or_above(x, feature, edges, membership):
+    """(batch, n_features): per feature, how many of its ``edges`` (one per row of
+    ``feature``; ``membership`` maps them to features) are at or below the input."""
+    passed = as_float(_tf().greater_equal(columns(x, feature), constant(edges)[None, :]))
+    return matmul(passed, membership)
+
+
 def quadratic_forms(x, means, transforms):
     """(batch, k) ``|(x - means[k]) @ transforms[k]|²`` for (k, f) means and (k, f, g) transforms.
 
@@ -677,4 +684,14 @@ def one_hot(x, feature, values, is_nan_category, table, unknown):
     membership = np.zeros((len(feature), n_features))
     membership[np.arange(len(feature)), feature] = 1.0
     unmatched = 1.0 - matmul(match, membership)
-    return matmul(match, table) + matmul(unmatched, unknown)
+    # NaN entries (OrdinalEncoder's encoded_missing_value) would poison the products: they
+    # are looked up as 0/1 flags and put back with a select.
+    table, unknown = np.asarray(table, np.float64), np.asarray(unknown, np.float64)
+    nan_table, nan_unknown = np.isnan(table), np.isnan(unknown)
+    out = matmul(match, np.where(nan_table, 0.0, table)) + matmul(
+        unmatched, np.where(nan_unknown, 0.0, unknown)
+    )
+    if nan_table.any() or nan_unknown.any():
+        flagged = matmul(match, nan_table.astype(float)) + matmul(unmatched, nan_unknown.astype(float))
+        out = tf.where(tf.greater(flagged, 0.5), tf.fill(tf.shape(out), np.float32(np.nan)), out)
+    return out

@@ -19,10 +19,11 @@ stored in the .tflite.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestCentroid
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import builds_labels
 
 METRICS = ("euclidean",)
 WEIGHTS = ("uniform", "distance")
@@ -92,4 +93,41 @@ def build_neighbors(estimator, x, output):
     return _ops.neighbour_average(index, weight, table)
 
 
-BUILDERS = {KNeighborsClassifier: build_neighbors, KNeighborsRegressor: build_neighbors}
+def check_centroid(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "proba", "decision"))
+    if estimator.metric != "euclidean":
+        raise unsupported(
+            estimator,
+            f"metric={estimator.metric!r}",
+            "the euclidean metric",
+            "Refit with metric='euclidean'.",
+        )
+
+
+@builds_labels
+@checked_by(check_centroid)
+def build_centroid(estimator, x, output):
+    """NearestCentroid: ``predict`` is the nearest centroid (the first on a tie); the
+    scores behind ``predict_proba``/``decision_function`` are ``-|(x - c_k) / s|² + 2 log
+    prior_k`` with ``s`` the within-class deviation (1 where it is 0)."""
+    check_centroid(estimator, output)
+    centroids = np.asarray(estimator.centroids_, dtype=np.float64)
+    classes = np.asarray(estimator.classes_)
+    if output == "label":
+        return _ops.take(classes, _ops.argmax(-_ops.squared_distances(x, centroids)))
+    deviation = np.asarray(estimator.within_class_std_dev_, dtype=np.float64)
+    deviation = np.where(deviation != 0, deviation, 1.0)
+    transforms = np.broadcast_to(np.diag(1.0 / deviation), (len(centroids),) + deviation.shape * 2).copy()
+    scores = _ops.add(
+        -1.0 * _ops.quadratic_forms(x, centroids, transforms), 2.0 * np.log(estimator.class_prior_)
+    )
+    if output == "proba":
+        return _ops.softmax(scores)
+    return scores[:, 1:] - scores[:, :1] if len(classes) == 2 else scores
+
+
+BUILDERS = {
+    KNeighborsClassifier: build_neighbors,
+    KNeighborsRegressor: build_neighbors,
+    NearestCentroid: build_centroid,
+}

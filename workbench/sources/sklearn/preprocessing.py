@@ -24,16 +24,21 @@ import warnings
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
+    Binarizer,
     FunctionTransformer,
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     Normalizer,
     OneHotEncoder,
+    OrdinalEncoder,
     PolynomialFeatures,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from . import _ops
@@ -179,7 +184,14 @@ def _numeric_categories(estimator) -> list[np.ndarray]:
 def check_one_hot(estimator, output: str) -> None:
     check_transformer(estimator, output)
     _numeric_categories(estimator)
-    if not hasattr(estimator, "_n_features_outs"):
+    if isinstance(estimator, OrdinalEncoder) and np.isnan(_ordinal_unknown(estimator)):
+        raise unsupported(
+            estimator,
+            "unknown_value=np.nan",
+            "a numeric unknown_value (or handle_unknown='error')",
+            "Use unknown_value=-1.",
+        )
+    if isinstance(estimator, OneHotEncoder) and not hasattr(estimator, "_n_features_outs"):
         raise unsupported(
             estimator,
             "no _n_features_outs attribute (an unexpected scikit-learn version)",
@@ -206,15 +218,27 @@ def _unknown_value(categories: np.ndarray) -> float:
     return float(finite.max() + 1.0) if len(finite) else 0.0
 
 
+def _ordinal_unknown(estimator) -> float:
+    value = getattr(estimator, "unknown_value", None)
+    return float(value) if estimator.handle_unknown == "use_encoded_value" and value is not None else 0.0
+
+
 @checked_by(check_one_hot)
 def build_one_hot_encoder(estimator, x, output):
+    """Every encoder that maps each feature's categories to a block of values
+    (OneHotEncoder, OrdinalEncoder, TargetEncoder): the encoder's own ``transform`` of
+    its categories and of an unknown value is the lookup table."""
     check_one_hot(estimator, output)
     categories = _numeric_categories(estimator)
     n_features = len(categories)
-    bounds = np.concatenate([[0], np.cumsum(estimator._n_features_outs)]).astype(int)
     longest = max(len(c) for c in categories)
     probe = np.column_stack([c[np.minimum(np.arange(longest), len(c) - 1)] for c in categories])
     encoded = _encode(estimator, probe)
+    if isinstance(estimator, OneHotEncoder):
+        widths = np.asarray(estimator._n_features_outs)
+    else:
+        widths = np.full(n_features, encoded.shape[1] // n_features)
+    bounds = np.concatenate([[0], np.cumsum(widths)]).astype(int)
     feature, values, nan_category, rows = [], [], [], []
     unknown = np.zeros((n_features, bounds[-1]))
     for i, cats in enumerate(categories):
@@ -321,6 +345,58 @@ def build_column_transformer(estimator, x, output):
     return _ops.concat(parts)
 
 
+# --------------------------------------------------------------------- thresholds and bins
+@checked_by(check_transformer)
+def build_binarizer(estimator, x, output):
+    check_transformer(estimator, output)
+    return _ops.as_float(_ops.greater(x, float(estimator.threshold)))
+
+
+def check_bins(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+
+
+@checked_by(check_bins)
+def build_bins(estimator, x, output):
+    """``searchsorted(bin_edges_[j][1:-1], x, side="right")``: the count of inner edges at
+    or below x, each edge rounded up to float32 (the same test for every float32 x)."""
+    check_bins(estimator, output)
+    feature, edges = [], []
+    for j, bin_edges in enumerate(estimator.bin_edges_):
+        for edge in np.asarray(bin_edges, dtype=np.float64)[1:-1]:
+            feature.append(j)
+            edges.append(_float32_at_or_above(edge))
+    n_features = len(estimator.bin_edges_)
+    membership = np.zeros((len(feature), n_features))
+    membership[np.arange(len(feature)), feature] = 1.0
+    bins = _ops.count_at_or_above(x, np.asarray(feature), np.asarray(edges, dtype=np.float32), membership)
+    if estimator.encode == "ordinal":
+        return bins
+    return build_one_hot_encoder(estimator._encoder, bins, "transform")
+
+
+def _float32_at_or_above(value: float) -> np.float32:
+    rounded = np.float32(value)
+    return rounded if float(rounded) >= value else np.nextafter(rounded, np.float32(np.inf))
+
+
+# --------------------------------------------------------------------- tf-idf
+def check_tfidf(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if estimator.sublinear_tf:
+        raise unsupported(
+            estimator, "sublinear_tf=True", "sublinear_tf=False", "Refit with sublinear_tf=False."
+        )
+
+
+@checked_by(check_tfidf)
+def build_tfidf(estimator, x, output):
+    check_tfidf(estimator, output)
+    if estimator.use_idf:
+        x = _ops.scale(x, factor=_floats(estimator.idf_))
+    return _ops.row_normalise(x, estimator.norm) if estimator.norm else x
+
+
 BUILDERS = {
     StandardScaler: build_standard_scaler,
     MinMaxScaler: build_min_max_scaler,
@@ -331,6 +407,11 @@ BUILDERS = {
     PolynomialFeatures: build_polynomial_features,
     SimpleImputer: build_simple_imputer,
     OneHotEncoder: build_one_hot_encoder,
+    OrdinalEncoder: build_one_hot_encoder,
+    TargetEncoder: build_one_hot_encoder,
+    Binarizer: build_binarizer,
+    KBinsDiscretizer: build_bins,
+    TfidfTransformer: build_tfidf,
     FunctionTransformer: build_function_transformer,
     ColumnTransformer: build_column_transformer,
 }

@@ -22,6 +22,7 @@ import math
 from collections import deque
 
 import numpy as np
+from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 
 from . import _ops
@@ -218,7 +219,39 @@ def _labels(estimator, x, decision, n_classes: int):
     return _ops.ovo_vote(decision, n_classes)
 
 
+def check_kernel_ridge(estimator, output: str) -> None:
+    require_output(estimator, output, ("values",))
+    if callable(estimator.kernel) or estimator.kernel not in KERNELS:
+        raise unsupported(
+            estimator,
+            f"kernel={estimator.kernel!r}",
+            "kernel 'linear', 'rbf', 'poly' or 'sigmoid'",
+            "Refit with one of those kernels.",
+        )
+
+
+@checked_by(check_kernel_ridge)
+def build_kernel_ridge(estimator, x, output):
+    """KernelRidge: ``K(X, X_fit_) @ dual_coef_``; the linear kernel folded into weights."""
+    check_kernel_ridge(estimator, output)
+    points = _dense(estimator.X_fit_)
+    dual = np.asarray(estimator.dual_coef_, dtype=np.float64).reshape(len(points), -1)
+    if estimator.kernel == "linear":
+        return _ops.matmul(x, points.T @ dual)
+    gamma = estimator.gamma if estimator.gamma is not None else 1.0 / points.shape[1]
+    kernel = _ops.kernel(
+        x,
+        points,
+        estimator.kernel,
+        gamma=float(gamma),
+        coef0=float(estimator.coef0),
+        degree=int(estimator.degree),
+    )
+    return _ops.matmul(kernel, dual)
+
+
 BUILDERS = {
+    KernelRidge: build_kernel_ridge,
     SVC: build_svm,
     NuSVC: build_svm,
     SVR: build_svm,
