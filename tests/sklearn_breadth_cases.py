@@ -26,7 +26,13 @@ from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, Multin
 from sklearn.neighbors import NearestCentroid, NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.preprocessing import Binarizer, KBinsDiscretizer, OrdinalEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import (
+    Binarizer,
+    KBinsDiscretizer,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 

@@ -41,7 +41,7 @@ class SklearnSource(Source):
         check_supported(estimator, self.output_kind)
         self.primary_output = OUTPUT_METHODS[self.output_kind]
         #: {method: output kind} of every method in the file, in :data:`METHODS` order.
-        self.outputs, self.missing = output_plan(estimator, self.output_kind)
+        self.outputs = output_plan(estimator, self.output_kind)
         self.output_names = tuple(self.outputs)
         self.estimator = estimator
         self.name = name or type(estimator).__name__
@@ -61,7 +61,6 @@ class SklearnSource(Source):
         )
         if _one_vs_one(estimator, self.classes):
             self.classes = None  # one column per pair of classes: an argmax would not be a label
-        self.label_classes = getattr(estimator, "classes_", None) if "predict" in self.outputs else None
         self.flat = {method: self._returns_1d(method, kind) for method, kind in self.outputs.items()}
 
     def _returns_1d(self, method: str, kind: str) -> bool:
@@ -207,12 +206,10 @@ def output_kind(estimator) -> str:
     return "values"
 
 
-def output_plan(estimator, primary_kind: str) -> tuple[dict[str, str], dict[str, str]]:
-    """``({method: output kind}, {method: why it is not in the file})`` for ``estimator``.
-
-    Every method scikit-learn offers for it that the rebuild supports goes in the file;
-    the primary one (``primary_kind``) was checked before and must be among them.
-    """
+def output_plan(estimator, primary_kind: str) -> dict[str, str]:
+    """``{method: output kind}`` of every method scikit-learn offers for ``estimator`` that
+    the rebuild supports, in :data:`METHODS` order (the primary one, ``primary_kind``, was
+    checked before); a method whose rebuild refuses (PCA's ``score_samples``) is left out."""
     final = _final_step(estimator)
     labels = _estimator_type(final) in ("classifier", "outlier_detector", "clusterer", "density_estimator")
     kinds = {
@@ -222,7 +219,7 @@ def output_plan(estimator, primary_kind: str) -> tuple[dict[str, str], dict[str,
         "score_samples": "score_samples",
         "transform": "transform",
     }
-    plan, missing = {}, {}
+    plan = {}
     for method in METHODS:
         kind = kinds[method]
         if not _has(estimator, method):
@@ -231,11 +228,10 @@ def output_plan(estimator, primary_kind: str) -> tuple[dict[str, str], dict[str,
             continue  # a transformer with a predict that is not what it is converted for
         try:
             check_supported(estimator, kind)
-        except UnsupportedEstimatorError as err:
-            missing[method] = str(err)
+        except UnsupportedEstimatorError:
             continue
         plan[method] = kind
-    return plan, missing
+    return plan
 
 
 def _predicts_1d(estimator) -> bool:

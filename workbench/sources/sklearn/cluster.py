@@ -19,7 +19,7 @@ from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
-from ._registry import builds_labels
+from ._registry import builds_labels, shared
 
 
 def _centres(estimator) -> np.ndarray:
@@ -42,7 +42,7 @@ def check_centres(estimator, output: str) -> None:
 def build_nearest_centre(estimator, x, output):
     check_centres(estimator, output)
     centres = _centres(estimator)
-    d2 = _ops.squared_distances(x, centres)
+    d2 = shared(estimator, x, "distances", lambda: _ops.squared_distances(x, centres))
     if output == "transform":
         return _ops.sqrt(d2)
     nearest = _ops.argmax(-d2)
@@ -78,7 +78,12 @@ def mixture_terms(estimator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def build_mixture(estimator, x, output):
     check_mixture(estimator, output)
     means, transforms, constants = mixture_terms(estimator)
-    weighted = _ops.add(-0.5 * _ops.quadratic_forms(x, means, transforms), constants)
+    weighted = shared(
+        estimator,
+        x,
+        "weighted",
+        lambda: _ops.add(-0.5 * _ops.quadratic_forms(x, means, transforms), constants),
+    )
     if output == "label":
         return _ops.argmax(weighted)
     if output == "score_samples":

@@ -16,6 +16,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticD
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import shared
 
 
 def check_lda(estimator, output: str) -> None:
@@ -37,7 +38,8 @@ def build_lda(estimator, x, output):
         offset = np.asarray(estimator.xbar_, dtype=np.float64) if estimator.solver == "svd" else None
         return _ops.affine(x, scalings, offset=offset)
     coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float64))
-    decision = _ops.affine(x, coef.T, np.asarray(estimator.intercept_, dtype=np.float64).ravel())
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64).ravel()
+    decision = shared(estimator, x, "decision", lambda: _ops.affine(x, coef.T, intercept))
     if output == "decision":
         return decision
     if len(estimator.classes_) == 2:
@@ -64,7 +66,7 @@ def qda_scores(estimator, x):
 @checked_by(check_qda)
 def build_qda(estimator, x, output):
     check_qda(estimator, output)
-    scores = qda_scores(estimator, x)
+    scores = shared(estimator, x, "scores", lambda: qda_scores(estimator, x))
     if output == "proba":
         return _ops.softmax(scores)
     if len(estimator.classes_) == 2:

@@ -39,7 +39,7 @@ from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from . import _tree_ops
 from ._checks import checked_by, require_output, unsupported
-from ._registry import builds_labels
+from ._registry import builds_labels, shared
 from .tree import check_single_output, class_fractions, regression_values, tree_of
 
 #: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
@@ -132,8 +132,12 @@ def build_gradient_boosting(estimator, x, output):
     # The init estimator predicts a constant: its raw prediction for any one sample.
     zeros = np.zeros((1, _n_features(estimator)), dtype=np.float32)
     init = np.asarray(estimator._raw_predict_init(zeros), dtype=np.float64)[0]
-    raw = _tree_ops.forest_sum(x, trees, stages.shape[1])
-    raw = _tree_ops.add_constant(raw, init)
+    raw = shared(
+        estimator,
+        x,
+        "raw",
+        lambda: _tree_ops.add_constant(_tree_ops.forest_sum(x, trees, stages.shape[1]), init),
+    )
     return _finish(estimator, raw, output)
 
 
@@ -185,13 +189,16 @@ def _hist_tree(estimator, predictor, column: int) -> _tree_ops.Tree:
 @checked_by(check_hist_gradient_boosting)
 def build_hist_gradient_boosting(estimator, x, output):
     check_hist_gradient_boosting(estimator, output)
+    return _finish(estimator, shared(estimator, x, "raw", lambda: _hist_raw(estimator, x)), output)
+
+
+def _hist_raw(estimator, x):
     trees = [
         _hist_tree(estimator, p, k) for iteration in estimator._predictors for k, p in enumerate(iteration)
     ]
     n_outputs = int(estimator.n_trees_per_iteration_)
     raw = _tree_ops.forest_sum(x, trees, n_outputs)
-    raw = _tree_ops.add_constant(raw, np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel())
-    return _finish(estimator, raw, output)
+    return _tree_ops.add_constant(raw, np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel())
 
 
 # ------------------------------------------------------------------ AdaBoost
@@ -228,7 +235,7 @@ def build_adaboost(estimator, x, output):
         if k == 2:  # decision = vote for the second class minus vote for the first
             vote = vote[:, 1:] - vote[:, :1]
         trees.append(tree_of(tree.tree_, vote))
-    decision = _tree_ops.forest_sum(x, trees, 1 if k == 2 else k)
+    decision = shared(estimator, x, "decision", lambda: _tree_ops.forest_sum(x, trees, 1 if k == 2 else k))
     if output == "decision":
         return decision
     if k == 2:

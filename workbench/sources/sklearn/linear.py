@@ -61,7 +61,7 @@ from sklearn.svm import LinearSVC, LinearSVR
 
 from . import _ops
 from ._checks import check_supported, checked_by, require_output, unsupported
-from ._registry import build, builds_labels
+from ._registry import build, builds_labels, shared
 
 
 def _dense(array) -> np.ndarray:
@@ -178,7 +178,7 @@ def check_classifier(estimator, output: str) -> None:
 def build_classifier(estimator, x, output):
     check_classifier(estimator, output)
     coef, intercept = _affine_terms(estimator)
-    scores = _ops.affine(x, coef.T, intercept)
+    scores = shared(estimator, x, "scores", lambda: _ops.affine(x, coef.T, intercept))
     if output == "decision":
         return scores
     binary = coef.shape[0] == 1
