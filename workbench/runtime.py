@@ -64,6 +64,12 @@ class Converted:
         Time the converter took (0 for a loaded file).
     threads : int
         Interpreter threads used by :meth:`predict` and latency measurements.
+    output_names : tuple of str
+        The file's outputs by signature name, in the stated order (for a scikit-learn
+        estimator: ``predict``, ``predict_proba``, ``decision_function``,
+        ``score_samples``, ``transform``, those it has); :meth:`run_all` returns them all.
+    primary_output : str
+        The output :meth:`run` returns and a comparison scores.
     """
 
     def __init__(
