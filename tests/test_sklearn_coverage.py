@@ -46,3 +46,12 @@ def test_a_slice_of_the_sweep_is_still_exact(rows):
     assert set(verdicts) == set(chosen)
     bad = {name: v for name, v in verdicts.items() if v[0] != "exact"}
     assert not bad, bad
+
+
+def test_the_readme_lists_every_supported_estimator():
+    readme = (BENCHMARKS.parent / "README.md").read_text()
+    block = readme.split("<code>workbench.supported_estimators()</code></summary>", 1)[1].split(
+        "</details>", 1
+    )[0]
+    listed = {name.strip().strip("`") for name in block.replace("\n", " ").split(",")}
+    assert listed == set(workbench.supported_estimators())
