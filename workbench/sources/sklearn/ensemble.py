@@ -264,6 +264,15 @@ def _isolation_tree(tree, features, path_lengths, average_lengths) -> _tree_ops.
     )
 
 
+def _average_path_length(n: int) -> float:
+    """The average path length of an unsuccessful search in a binary tree of ``n`` points."""
+    if n <= 1:
+        return 0.0
+    if n == 2:
+        return 1.0
+    return 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+
+
 @builds_labels
 @checked_by(check_isolation_forest)
 def build_isolation_forest(estimator, x, output):
@@ -271,8 +280,6 @@ def build_isolation_forest(estimator, x, output):
     depth at a leaf is its path length plus the average path length of what it holds,
     minus 1 (scikit-learn's ``_compute_score_samples``)."""
     check_isolation_forest(estimator, output)
-    from sklearn.ensemble._iforest import _average_path_length
-
     trees = [
         _isolation_tree(tree, features, lengths, averages)
         for tree, features, lengths, averages in zip(
@@ -284,7 +291,7 @@ def build_isolation_forest(estimator, x, output):
         )
     ]
     depths = _tree_ops.forest_sum(x, trees, 1)
-    denominator = len(trees) * float(_average_path_length([estimator._max_samples])[0])
+    denominator = len(trees) * _average_path_length(int(estimator._max_samples))
     scores = _tree_ops.negative_power_of_two(depths, 1.0 / denominator if denominator else 0.0)
     if output == "score_samples":
         return scores
