@@ -102,6 +102,7 @@ OVERRIDES = {
     "CCA": {"n_components": 1},
     "PLSCanonical": {"n_components": 1},
     "PLSSVD": {"n_components": 1},
+    "LocalOutlierFactor": {"novelty": True},  # without it, no predict for new data (either tool)
 }
 
 

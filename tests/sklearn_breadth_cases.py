@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
-from sklearn.neighbors import NearestCentroid, NeighborhoodComponentsAnalysis
+from sklearn.neighbors import LocalOutlierFactor, NearestCentroid, NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import (
@@ -156,6 +156,8 @@ BREADTH_CASES = [
         "features",
     ),
     case(lambda: EllipticEnvelope(random_state=0), "iris"),
+    case(lambda: LocalOutlierFactor(novelty=True), "wine"),
+    case(lambda: LocalOutlierFactor(n_neighbors=5, novelty=True), "synthetic", "ties"),
     # constants
     case(DummyClassifier, "iris"),
     case(lambda: DummyClassifier(strategy="most_frequent"), "breast_cancer"),

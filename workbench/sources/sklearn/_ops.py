@@ -499,6 +499,18 @@ def neighbour_average(index, weight, table):
     return total / tf.reduce_sum(weight, axis=1, keepdims=True)
 
 
+def lof_scores(index, d2, chosen, k_distance, lrd, k: int):
+    """(batch, 1) LocalOutlierFactor ``score_samples`` from :func:`nearest`'s candidates."""
+    tf = _tf()
+    distance = tf.sqrt(d2)
+    reach = tf.maximum(distance, tf.gather(constant(k_distance), index))
+    mean_reach = tf.reduce_sum(reach * chosen, axis=1, keepdims=True) / np.float32(k)
+    neighbour_lrd = tf.reduce_sum(
+        tf.gather(constant(lrd), index) * chosen, axis=1, keepdims=True
+    ) / np.float32(k)
+    return -neighbour_lrd * (mean_reach + np.float32(1e-10))
+
+
 # ---------------------------------------------------------------------- naive Bayes
 def gaussian_nb_proba(x, theta, var, log_prior):
     """GaussianNB's ``predict_proba``: the softmax of the joint log-likelihoods

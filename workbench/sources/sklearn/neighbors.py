@@ -19,7 +19,7 @@ stored in the .tflite.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestCentroid
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOutlierFactor, NearestCentroid
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
@@ -93,6 +93,46 @@ def build_neighbors(estimator, x, output):
     return _ops.neighbour_average(index, weight, table)
 
 
+def check_lof(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "decision", "score_samples"))
+    metric = getattr(estimator, "effective_metric_", estimator.metric)
+    if metric not in METRICS or estimator.effective_metric_params_:
+        raise unsupported(
+            estimator,
+            f"metric={estimator.metric!r}",
+            "the euclidean metric",
+            "Refit with metric='euclidean'.",
+        )
+    if not estimator.novelty:
+        raise unsupported(
+            estimator,
+            "novelty=False",
+            "novelty=True (without it scikit-learn has no predict for new data)",
+            "Refit with LocalOutlierFactor(novelty=True).",
+        )
+
+
+@builds_labels
+@checked_by(check_lof)
+def build_lof(estimator, x, output):
+    """LocalOutlierFactor(novelty=True): ``score_samples`` is minus the mean, over the k
+    nearest training points, of their local reachability density over the sample's, whose
+    reach distances are ``max(distance, the neighbour's k-distance)``; the decision is that
+    minus ``offset_``, ``predict`` -1 where it is below 0."""
+    check_lof(estimator, output)
+    points = _fit_points(estimator)
+    k = int(estimator.n_neighbors_)
+    index, d2, chosen = _ops.nearest(x, points, k, exact_integers=small_integers(points))
+    k_distance = np.asarray(estimator._distances_fit_X_, dtype=np.float64)[:, k - 1]
+    scores = _ops.lof_scores(index, d2, chosen, k_distance, np.asarray(estimator._lrd, dtype=np.float64), k)
+    if output == "score_samples":
+        return scores
+    decision = _ops.add(scores, np.array([-float(estimator.offset_)]))
+    if output == "label":
+        return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0, inclusive=True))
+    return decision
+
+
 def check_centroid(estimator, output: str) -> None:
     require_output(estimator, output, ("label", "proba", "decision"))
     if estimator.metric != "euclidean":
@@ -130,4 +170,5 @@ BUILDERS = {
     KNeighborsClassifier: build_neighbors,
     KNeighborsRegressor: build_neighbors,
     NearestCentroid: build_centroid,
+    LocalOutlierFactor: build_lof,
 }
