@@ -30,6 +30,7 @@ from sklearn.preprocessing import (
     Binarizer,
     KBinsDiscretizer,
     OrdinalEncoder,
+    PowerTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -200,6 +201,9 @@ BREADTH_CASES = [
     case(lambda: KBinsDiscretizer(n_bins=4, quantile_method="averaged_inverted_cdf"), "wine", "onehot"),
     case(lambda: KBinsDiscretizer(n_bins=3, encode="ordinal", strategy="uniform"), "synthetic", "ordinal"),
     case(TfidfTransformer, "digits"),
+    case(PowerTransformer, "diabetes", "yeo-johnson"),
+    case(PowerTransformer, "wine", "yeo-johnson"),
+    case(lambda: PowerTransformer(method="box-cox"), "wine", "box-cox"),
     case(
         lambda: FeatureUnion(
             [("pca", PCA(n_components=2)), ("scale", StandardScaler())], transformer_weights={"pca": 2.0}

@@ -627,6 +627,45 @@ def constant_index(x, index: int):
     return tf.zeros_like(tf.cast(x[:, 0], tf.int32)) + np.int32(index)
 
 
+def expm1(z):
+    """``exp(z) - 1`` without the cancellation near 0: a Taylor series where |z| < 1/2
+    (error below 3e-10 relative), ``exp(z) - 1`` elsewhere."""
+    tf = _tf()
+    series = z
+    term = z
+    for n in range(2, 11):
+        term = term * z / np.float32(n)
+        series = series + term
+    return tf.where(tf.less(tf.abs(z), 0.5), series, tf.exp(z) - 1.0)
+
+
+def power_offsets(shifted_logs, lambdas, reference_factors, scales):
+    """Per column ``scales * expm1(lambdas * shifted_logs)`` or, where ``lambdas`` is 0,
+    ``scales * shifted_logs``: a power transform relative to a reference point (the caller
+    folds the reference into ``shifted_logs`` and ``reference_factors``)."""
+    lambdas = np.asarray(lambdas, dtype=np.float64)
+    zero = lambdas == 0
+    powered = expm1(shifted_logs * constant(np.where(zero, 1.0, lambdas))[None, :])
+    out = where(constant(zero[None, :], np.bool_), shifted_logs, powered)
+    return out * constant(np.asarray(reference_factors) * np.asarray(scales))[None, :]
+
+
+def maximum(x, value: float):
+    return _tf().maximum(x, np.float32(value))
+
+
+def minimum(x, value: float):
+    return _tf().minimum(x, np.float32(value))
+
+
+def greater_equal(x, threshold: float):
+    return _tf().greater_equal(x, np.float32(threshold))
+
+
+def log(x):
+    return _tf().math.log(x)
+
+
 def exp(x):
     return _tf().exp(x)
 

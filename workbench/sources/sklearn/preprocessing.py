@@ -36,6 +36,7 @@ from sklearn.preprocessing import (
     OneHotEncoder,
     OrdinalEncoder,
     PolynomialFeatures,
+    PowerTransformer,
     RobustScaler,
     StandardScaler,
     TargetEncoder,
@@ -380,6 +381,58 @@ def _float32_at_or_above(value: float) -> np.float32:
     return rounded if float(rounded) >= value else np.nextafter(rounded, np.float32(np.inf))
 
 
+# --------------------------------------------------------------------- power transforms
+def check_power(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if not estimator.standardize:
+        raise unsupported(
+            estimator,
+            "standardize=False",
+            "standardize=True (the default)",
+            "Refit with standardize=True, or scale the output yourself.",
+        )
+
+
+def _branch(lambdas, mean, scale, base, sign: float):
+    """``(T(base) - mean) / scale`` for ``T(u) = sign (u ** l - 1) / l`` (``sign log u``
+    where l is 0), computed relative to the point ``u0`` where ``T(u0) = mean``:
+    ``sign c expm1(l log(u / u0)) / (l scale)`` with ``c = u0 ** l``, so the
+    standardisation's subtraction cancels nothing. Columns whose mean this branch cannot
+    reach (``c <= 0``; inputs then seldom fall in it) use the formula as written."""
+    target = sign * mean  # T(u0) = mean  <=>  (u0 ** l - 1) / l = sign * mean
+    zero = lambdas == 0
+    safe_lambdas = np.where(zero, 1.0, lambdas)
+    c = np.where(zero, 1.0, 1.0 + lambdas * target)
+    reachable = c > 0
+    c = np.where(reachable, c, 1.0)
+    log_u0 = np.where(zero, target, np.log(c) / safe_lambdas)
+    shifted = _ops.log(_ops.scale(base, factor=np.exp(-log_u0)))
+    factors = np.where(zero, 1.0, c / safe_lambdas)
+    relative = _ops.power_offsets(shifted, lambdas, sign * factors, 1.0 / scale)
+    if reachable.all():
+        return relative
+    plain = _ops.power_offsets(
+        _ops.log(base), lambdas, sign / safe_lambdas * ~zero + sign * zero, np.ones(len(lambdas))
+    )
+    plain = _ops.scale(plain, offset=mean, divisor=scale)
+    return _ops.where(_ops.constant(reachable[None, :], np.bool_), relative, plain)
+
+
+@checked_by(check_power)
+def build_power_transformer(estimator, x, output):
+    """Box-Cox or Yeo-Johnson with each column's ``lambdas_``, then the fitted scaler."""
+    check_power(estimator, output)
+    lambdas = np.asarray(estimator.lambdas_, dtype=np.float64)
+    mean = np.asarray(estimator._scaler.mean_, dtype=np.float64)
+    scale = np.asarray(estimator._scaler.scale_, dtype=np.float64)
+    ones = np.ones(len(lambdas))
+    if estimator.method == "box-cox":
+        return _branch(lambdas, mean, scale, x, 1.0)
+    positive = _branch(lambdas, mean, scale, _ops.add(_ops.maximum(x, 0.0), ones), 1.0)
+    negative = _branch(2.0 - lambdas, mean, scale, _ops.add(-1.0 * _ops.minimum(x, 0.0), ones), -1.0)
+    return _ops.where(_ops.greater_equal(x, 0.0), positive, negative)
+
+
 # --------------------------------------------------------------------- tf-idf
 def check_tfidf(estimator, output: str) -> None:
     check_transformer(estimator, output)
@@ -410,6 +463,7 @@ BUILDERS = {
     OrdinalEncoder: build_one_hot_encoder,
     TargetEncoder: build_one_hot_encoder,
     Binarizer: build_binarizer,
+    PowerTransformer: build_power_transformer,
     KBinsDiscretizer: build_bins,
     TfidfTransformer: build_tfidf,
     FunctionTransformer: build_function_transformer,
