@@ -154,7 +154,7 @@ def _reason(klass: type, base) -> str:
             f"An estimator the workbench rebuilds exactly; {klass.__name__} subclasses the supported "
             f"{base.__name__}, but {why}, so its fitted attributes are not read as {base.__name__}'s."
         )
-    return "An estimator the workbench rebuilds exactly (workbench.supported_estimators() lists them)."
+    return "An estimator the workbench rebuilds exactly."
 
 
 #: Wrappers whose fitted estimator inside is what predicts: the attribute to convert instead.
@@ -177,7 +177,7 @@ def _way_out(klass: type, base) -> str:
             f"or open an issue naming {klass.__name__}."
         )
     return (
-        f"Use one of the {len(registry())} supported classes (workbench.supported_estimators()), "
+        f"Use one of the supported classes (workbench.supported_estimators() lists them), "
         f"or open an issue naming {klass.__name__}."
     )
 
