@@ -31,6 +31,7 @@ from sklearn.preprocessing import (
     KBinsDiscretizer,
     OrdinalEncoder,
     PowerTransformer,
+    QuantileTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -204,6 +205,8 @@ BREADTH_CASES = [
     case(PowerTransformer, "diabetes", "yeo-johnson"),
     case(PowerTransformer, "wine", "yeo-johnson"),
     case(lambda: PowerTransformer(method="box-cox"), "wine", "box-cox"),
+    case(lambda: QuantileTransformer(n_quantiles=100), "digits", "repeated-quantiles"),
+    case(lambda: QuantileTransformer(n_quantiles=50), "categorical_known", "nan"),
     case(
         lambda: FeatureUnion(
             [("pca", PCA(n_components=2)), ("scale", StandardScaler())], transformer_weights={"pca": 2.0}

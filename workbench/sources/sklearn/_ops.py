@@ -577,6 +577,61 @@ def count_at_or_above(x, feature, edges, membership):
     return matmul(passed, membership)
 
 
+def _float32_round(values, up: bool) -> np.ndarray:
+    """Each float64 value rounded to float32 upwards (``up``) or downwards."""
+    values = np.asarray(values, dtype=np.float64)
+    rounded = values.astype(np.float32)
+    if up:
+        low = rounded.astype(np.float64) < values
+        rounded[low] = np.nextafter(rounded[low], np.float32(np.inf))
+    else:
+        high = rounded.astype(np.float64) > values
+        rounded[high] = np.nextafter(rounded[high], np.float32(-np.inf))
+    return rounded
+
+
+def interpolate_both_ways(x, knots, values):
+    """Per column j, ``0.5 * (np.interp(x, knots[j], values[j]) - np.interp(-x, -knots[j][::-1],
+    -values[j][::-1]))``: QuantileTransformer's mean of the right- and left-continuous
+    interpolations, which differ only on repeated knots. ``knots`` and ``values`` are
+    (n_features, n_knots) float64; a float32 x is compared with each knot rounded up (for
+    ``x >= knot``) or down (for ``x > knot``), which gives the float64 answer."""
+    tf = _tf()
+    knots = np.asarray(knots, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    n_features, n_knots = knots.shape
+    feature = np.repeat(np.arange(n_features), n_knots)
+    membership = np.zeros((len(feature), n_features))
+    membership[np.arange(len(feature)), feature] = 1.0
+    repeated = columns(x, feature)
+    at_or_below = matmul(
+        as_float(tf.greater_equal(repeated, constant(_float32_round(knots.ravel(), up=True))[None])),
+        membership,
+    )
+    below = matmul(
+        as_float(tf.greater(repeated, constant(_float32_round(knots.ravel(), up=False))[None])), membership
+    )
+    gaps = np.diff(knots, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.where(gaps > 0, np.diff(values, axis=1) / np.where(gaps > 0, gaps, 1.0), 0.0)
+    slopes = np.concatenate([slopes, np.zeros((n_features, 1))], axis=1).ravel()
+    base = (np.arange(n_features) * n_knots)[None, :]
+    first, last = values[:, 0], values[:, -1]
+
+    def along(count, shift: int):
+        # the interval starting at knot ``count + shift``, clipped to the inner ones
+        start = tf.clip_by_value(tf.cast(count, tf.int32) + shift, 0, n_knots - 2) + constant(base, np.int32)
+        hi, lo = split(knots.ravel())
+        offset = (x - tf.gather(constant(hi), start)) - tf.gather(constant(lo), start)
+        inner = tf.gather(constant(values.ravel()), start) + offset * tf.gather(constant(slopes), start)
+        inner = tf.where(tf.less(count, 0.5), tf.zeros_like(inner) + constant(first)[None], inner)
+        return tf.where(tf.greater(count, n_knots - 0.5), tf.zeros_like(inner) + constant(last)[None], inner)
+
+    right = along(at_or_below, -1)  # the last knot at or below x starts the interval
+    left = along(below, -1)  # the first knot at or above x ends it
+    return 0.5 * (right + left)
+
+
 def quadratic_forms(x, means, transforms):
     """(batch, k) ``|(x - means[k]) @ transforms[k]|²`` for (k, f) means and (k, f, g) transforms.
 
@@ -660,6 +715,23 @@ def minimum(x, value: float):
 
 def greater_equal(x, threshold: float):
     return _tf().greater_equal(x, np.float32(threshold))
+
+
+def equals_exactly(x, values):
+    """(batch, n) True where column j of ``x`` equals the float64 ``values[j]`` (never where
+    float32 cannot represent it)."""
+    values = np.asarray(values, dtype=np.float64)
+    representable = values.astype(np.float32).astype(np.float64) == values
+    equal = _tf().equal(x, constant(values)[None, :])
+    return _tf().logical_and(equal, constant(representable[None, :], np.bool_))
+
+
+def ones_like(x):
+    return _tf().ones_like(x)
+
+
+def zeros_like(x):
+    return _tf().zeros_like(x)
 
 
 def log(x):

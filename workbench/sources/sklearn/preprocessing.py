@@ -37,6 +37,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     PolynomialFeatures,
     PowerTransformer,
+    QuantileTransformer,
     RobustScaler,
     StandardScaler,
     TargetEncoder,
@@ -433,6 +434,32 @@ def build_power_transformer(estimator, x, output):
     return _ops.where(_ops.greater_equal(x, 0.0), positive, negative)
 
 
+# --------------------------------------------------------------------- quantiles
+def check_quantiles(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if estimator.output_distribution != "uniform":
+        raise unsupported(
+            estimator,
+            f"output_distribution={estimator.output_distribution!r}",
+            "output_distribution='uniform'",
+            "Refit with output_distribution='uniform' (the normal quantile function is not rebuilt).",
+        )
+
+
+@checked_by(check_quantiles)
+def build_quantile_transformer(estimator, x, output):
+    """QuantileTransformer (uniform): the mean of the two interpolations through
+    ``quantiles_``, and exactly 0 or 1 where x equals the first or last quantile."""
+    check_quantiles(estimator, output)
+    quantiles = np.asarray(estimator.quantiles_, dtype=np.float64).T  # (n_features, n_quantiles)
+    references = np.broadcast_to(np.asarray(estimator.references_, dtype=np.float64), quantiles.shape)
+    out = _ops.interpolate_both_ways(x, quantiles, references)
+    low, high = quantiles[:, 0], quantiles[:, -1]
+    out = _ops.where(_ops.equals_exactly(x, high), _ops.ones_like(out), out)
+    out = _ops.where(_ops.equals_exactly(x, low), _ops.zeros_like(out), out)
+    return _ops.where(_ops.is_nan(x), x, out)  # NaN stays NaN, as in scikit-learn
+
+
 # --------------------------------------------------------------------- tf-idf
 def check_tfidf(estimator, output: str) -> None:
     check_transformer(estimator, output)
@@ -464,6 +491,7 @@ BUILDERS = {
     TargetEncoder: build_one_hot_encoder,
     Binarizer: build_binarizer,
     PowerTransformer: build_power_transformer,
+    QuantileTransformer: build_quantile_transformer,
     KBinsDiscretizer: build_bins,
     TfidfTransformer: build_tfidf,
     FunctionTransformer: build_function_transformer,
