@@ -46,11 +46,19 @@ from sklearn.preprocessing import (
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVC, NuSVR, OneClassSVM
 
 import workbench
-from workbench.runtime import labels_from_scores
 
 # ------------------------------------------------------------------------------ data
 BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
-SYNTHETIC = ("synthetic", "synthetic_regression", "missing", "categorical", "categorical_known", "mixed")
+SYNTHETIC = (
+    "synthetic",
+    "synthetic_regression",
+    "missing",
+    "categorical",
+    "categorical_known",
+    "mixed",
+    "diabetes_two_targets",
+    "diabetes_positive",
+)
 DATASETS = BUNDLED + ("digits_small",) + SYNTHETIC
 
 #: Grid values of the synthetic features, and the midpoints a tree would split at.
@@ -96,6 +104,17 @@ def load_case_data(name: str):
         rng = np.random.default_rng(1)
         y_train = X_train @ coef + 10.0 + rng.normal(0, 0.1, len(X_train))
         return X_train, X_test, y_train, X_test @ coef + 10.0
+    if name == "diabetes_two_targets":
+        X_train, X_test, y_train, y_test = load_case_data("diabetes")
+        return (
+            X_train,
+            X_test,
+            np.column_stack([y_train, X_train[:, 2] * 100]),
+            np.column_stack([y_test, X_test[:, 2] * 100]),
+        )
+    if name == "diabetes_positive":  # a target for the log-link GLMs
+        X_train, X_test, y_train, y_test = load_case_data("diabetes")
+        return X_train, X_test, y_train / 100.0, y_test / 100.0
     if name == "missing":
         # wine with 10% of the entries missing, and column 3 never observed in training.
         X_train, X_test, y_train, y_test = (a.copy() for a in load_case_data("wine"))
@@ -355,8 +374,9 @@ try:
     from sklearn_tree_cases import TREE_CASES
 except ImportError:
     TREE_CASES = []
+from sklearn_breadth_cases import BREADTH_CASES  # noqa: E402 -- imports this module's datasets lazily
 
-ALL_CASES = CASES + TREE_CASES
+ALL_CASES = CASES + TREE_CASES + BREADTH_CASES
 
 
 def fit_case(factory, dataset: str):
@@ -376,20 +396,31 @@ PROBA_ATOL = 1e-5
 RTOL = 1e-5
 
 
-def reference_outputs(estimator, kind: str, X: np.ndarray) -> np.ndarray:
-    """What scikit-learn returns for ``kind`` (proba, decision, values, transform), as (n, k)."""
-    method = {
-        "proba": "predict_proba",
-        "decision": "decision_function",
-        "values": "predict",
-        "transform": "transform",
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unknown categories, missing feature names
-        out = getattr(estimator, method[kind])(X)
-    out = out.toarray() if hasattr(out, "toarray") else out
-    out = np.asarray(out, dtype=np.float64)
-    return out.reshape(len(out), -1)
+#: Methods scikit-learn offers that the rebuild leaves out of the file, with the reason.
+NOT_REBUILT = {
+    "PCA.score_samples": "a Gaussian log-likelihood, not a prediction; not rebuilt",
+    "FactorAnalysis.score_samples": "a Gaussian log-likelihood, not a prediction; not rebuilt",
+    "BernoulliRBM.score_samples": "a pseudo-likelihood of a randomly corrupted copy of X: not deterministic",
+}
+
+#: Every per-sample method a converted file can carry, in the order it states them.
+METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
+
+
+def sklearn_methods(estimator) -> list[str]:
+    """The methods of :data:`METHODS` scikit-learn offers for this fitted estimator."""
+    final = estimator
+    while getattr(final, "steps", None) and not isinstance(final.steps[-1][1], str | type(None)):
+        final = final.steps[-1][1]
+    found = []
+    for method in METHODS:
+        try:
+            available = hasattr(estimator, method)
+        except (AttributeError, ValueError):
+            available = False
+        if available and f"{type(final).__name__}.{method}" not in NOT_REBUILT:
+            found.append(method)
+    return found
 
 
 def check_exact(estimator, converted, X) -> dict:
@@ -404,99 +435,77 @@ def check_exact(estimator, converted, X) -> dict:
 
     Both sides see the same input: ``X`` rounded to float32 (the ``.tflite`` input type)
     and given to scikit-learn as float64, so the check measures the rebuild, not the
-    rounding of the input. The rules are the same for every estimator:
+    rounding of the input. Every method scikit-learn offers (``predict``,
+    ``predict_proba``, ``decision_function``, ``score_samples``, ``transform``; see
+    :data:`NOT_REBUILT` for the exceptions) must be an output of the file, and the
+    converted model's method of the same name must return scikit-learn's shape and:
 
-    - outputs (``converted.output_kind``: predict_proba, decision_function, predict or
-      transform) have scikit-learn's shape; probabilities are within 1e-5 (absolute);
-      decision values, regression outputs and transforms within
+    - ``predict`` of a classifier, outlier detector or clusterer: the same labels on every
+      sample (the label rule runs in the file: libsvm's vote, thresholds, argmax);
+    - probabilities within 1e-5 (absolute);
+    - decision values, regression outputs, scores and transforms within
       ``1e-5 * |reference| + 1e-5 * scale``, where ``scale`` is the column's largest
-      ``|reference|`` (1 for an all-zero column);
-    - labels: ``converted.predict(X)`` equals ``estimator.predict(X)`` on every sample,
-      except where scikit-learn's ``predict`` disagrees with its own outputs (SVC with
-      ``probability=True`` votes one-vs-one instead of taking the largest probability;
-      SVC without ``break_ties`` breaks tied votes by class order): on those samples the
-      .tflite label must equal the label scikit-learn's outputs imply. For one-vs-one
-      decision values (no labels in the .tflite) the labels are libsvm's votes on them;
-      for OneClassSVM they are the sign of the decision value.
+      ``|reference|`` (1 for an all-zero column).
 
     Returns
     -------
     dict
-        ``max_abs`` and ``max_rel`` deviations of the outputs (``max_rel`` relative to the
-        column scale), ``n`` samples, and ``n_inconsistent``: samples where scikit-learn's
-        own ``predict`` disagrees with its outputs.
+        ``max_abs`` and ``max_rel`` deviations over the float outputs (``max_rel``
+        relative to the column scale), ``n`` samples, and ``methods`` checked.
     """
     X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
-    kind = converted.output_kind
-    expected = reference_outputs(estimator, kind, X64)
-    got = np.asarray(converted.run(X64), dtype=np.float64)
-    got = got.reshape(len(got), -1)
-    assert got.shape == expected.shape, (got.shape, expected.shape)
-    assert not np.isnan(got[~np.isnan(expected)]).any(), "the .tflite returned NaN where scikit-learn did not"
-    scale = np.max(np.abs(np.nan_to_num(expected)), axis=0)
-    scale[scale == 0] = 1.0
-    deviation = np.abs(np.nan_to_num(got) - np.nan_to_num(expected))
-    if kind == "proba":
-        allowed = np.full_like(expected, PROBA_ATOL)
-    else:
-        allowed = RTOL * np.abs(np.nan_to_num(expected)) + RTOL * scale[None, :]
-    bad = (deviation > allowed) | (np.isnan(got) != np.isnan(expected))
-    if bad.any():
-        rows, cols = np.nonzero(bad)
-        shown = ", ".join(
-            f"[{r}, {c}] tflite {got[r, c]:.9g} vs sklearn {expected[r, c]:.9g}"
-            for r, c in zip(rows[:5], cols[:5], strict=True)
-        )
-        raise AssertionError(
-            f"{bad.sum()} of {bad.size} {kind} outputs differ beyond the tolerance "
-            f"(max abs deviation {deviation.max():.3g}, max relative to scale {(deviation / scale).max():.3g}): {shown}"
-        )
-    report = {
-        "max_abs": float(deviation.max(initial=0.0)),
-        "max_rel": float((deviation / scale).max(initial=0.0)),
-        "n": len(X64),
-        "n_inconsistent": 0,
-    }
-    report.update(_check_labels(estimator, converted, X64, expected, got))
+    methods = sklearn_methods(estimator)
+    missing = [m for m in methods if m not in converted.output_names]
+    assert not missing, (
+        f"{type(estimator).__name__} has {missing} but the file's outputs are {converted.output_names}"
+    )
+    report = {"max_abs": 0.0, "max_rel": 0.0, "n": len(X64), "methods": methods}
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unknown categories, missing feature names
+            expected = getattr(estimator, method)(X64)
+        expected = np.asarray(expected.toarray() if hasattr(expected, "toarray") else expected)
+        got = np.asarray(getattr(converted, method)(X64))
+        assert got.shape == expected.shape, (method, got.shape, expected.shape)
+        if method == "predict" and _is_labels(estimator):
+            np.testing.assert_array_equal(got, expected, err_msg=f"{method} labels differ")
+            continue
+        deviation, relative = _check_close(method, np.asarray(got, np.float64), expected.astype(np.float64))
+        report["max_abs"] = max(report["max_abs"], deviation)
+        report["max_rel"] = max(report["max_rel"], relative)
     return report
 
 
-def _check_labels(estimator, converted, X64, expected, got) -> dict:
-    kind = converted.output_kind
-    classes = getattr(estimator, "classes_", None)
-    if kind == "transform" or (classes is None and kind != "decision"):
-        return {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sklearn_labels = np.asarray(estimator.predict(X64))
-    if classes is None:  # outlier detector: +1 inside, -1 outside, as libsvm (sum > 0)
-        implied = np.where(expected[:, 0] > 0, 1, -1)
-        labels = np.where(got[:, 0] > 0, 1, -1)
-    elif converted.classes is None:  # one-vs-one decision values
-        implied = ovo_votes(expected, classes)
-        labels = ovo_votes(got, classes)
+def _is_labels(estimator) -> bool:
+    final = estimator
+    while getattr(final, "steps", None):
+        final = final.steps[-1][1]
+    kind = final.__sklearn_tags__().estimator_type
+    return kind in ("classifier", "outlier_detector", "clusterer", "density_estimator")
+
+
+def _check_close(method: str, got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    got2, expected2 = got.reshape(len(got), -1), expected.reshape(len(expected), -1)
+    assert not np.isnan(got2[~np.isnan(expected2)]).any(), f"{method}: NaN where scikit-learn has none"
+    scale = np.max(np.abs(np.nan_to_num(expected2)), axis=0) if len(expected2) else np.ones(got2.shape[1])
+    scale[scale == 0] = 1.0
+    deviation = np.abs(np.nan_to_num(got2) - np.nan_to_num(expected2))
+    if method == "predict_proba":
+        allowed = np.full_like(expected2, PROBA_ATOL)
     else:
-        implied = labels_from_scores(expected, np.asarray(classes), kind)
-        labels = np.asarray(converted.predict(X64))
-    inconsistent = sklearn_labels != implied
-    np.testing.assert_array_equal(labels[~inconsistent], sklearn_labels[~inconsistent])
-    np.testing.assert_array_equal(labels[inconsistent], implied[inconsistent])
-    return {"n_inconsistent": int(inconsistent.sum())}
-
-
-def ovo_votes(decision: np.ndarray, classes) -> np.ndarray:
-    """libsvm's vote over one-vs-one decision values (ties go to the lower class)."""
-    classes = np.asarray(classes)
-    k = len(classes)
-    votes = np.zeros((len(decision), k), dtype=int)
-    p = 0
-    for i in range(k):
-        for j in range(i + 1, k):
-            wins = decision[:, p] > 0
-            votes[wins, i] += 1
-            votes[~wins, j] += 1
-            p += 1
-    return classes[np.argmax(votes, axis=1)]
+        allowed = RTOL * np.abs(np.nan_to_num(expected2)) + RTOL * scale[None, :]
+    bad = (deviation > allowed) | (np.isnan(got2) != np.isnan(expected2))
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        shown = ", ".join(
+            f"[{r}, {c}] tflite {got2[r, c]:.9g} vs sklearn {expected2[r, c]:.9g}"
+            for r, c in zip(rows[:5], cols[:5], strict=True)
+        )
+        raise AssertionError(
+            f"{bad.sum()} of {bad.size} {method} outputs differ beyond the tolerance "
+            f"(max abs deviation {deviation.max():.3g}, max relative to scale {(deviation / scale).max():.3g}): {shown}"
+        )
+    return float(deviation.max(initial=0.0)), float((deviation / scale).max(initial=0.0))
 
 
 def estimator_classes(estimator) -> set[type]:

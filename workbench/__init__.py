@@ -39,6 +39,23 @@ from .targets import MicroCheck, Target, check_micro
 __version__ = "0.1.0"
 
 
+def supported_estimators() -> list[str]:
+    """The scikit-learn estimator classes the workbench rebuilds exactly, by name.
+
+    scikit-learn's own subclasses that keep their base's fitted attributes and predict
+    methods (the CV variants such as ``LogisticRegressionCV``) are rebuilt as their base
+    and listed too. Importing scikit-learn happens here, not on ``import workbench``.
+
+    Returns
+    -------
+    list of str
+        Sorted class names.
+    """
+    from .sources.sklearn._registry import supported_names
+
+    return supported_names()
+
+
 def __getattr__(name):
     # The widget needs ipywidgets (the "ui" extra); load it only when asked for.
     if name == "Workbench":
@@ -88,4 +105,5 @@ __all__ = [
     "load_example",
     "load_tflite",
     "import_tensorflow",
+    "supported_estimators",
 ]

@@ -41,7 +41,7 @@ def _converter(spec, mode, samples, select_tf_ops=False):
     from .sources import converter_for
 
     tf = import_tensorflow()
-    converter = converter_for(spec, tf)
+    converter = converter_for(spec, tf, mode)
     mode.configure_converter(converter, samples, tf)
     if select_tf_ops:
         converter.target_spec.supported_ops = [

@@ -215,6 +215,8 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
         log=answer["log"],
         classes=source.classes,
         output_kind=source.output_kind,
+        output_order=source.output_names,
+        primary_output=source.primary_output,
     )
 
 

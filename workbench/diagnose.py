@@ -484,6 +484,8 @@ def keep_float(
         source=source.name,
         classes=source.classes,
         output_kind=source.output_kind,
+        output_order=source.output_names,
+        primary_output=source.primary_output,
     )
     converted.label_override = f"{mode.name}+float({_count(len(chosen))})"
     converted.float_layers = list(chosen["layer"])

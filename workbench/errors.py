@@ -78,7 +78,14 @@ class UnsupportedOpsError(ConversionError):
 
 
 class UnsupportedEstimatorError(WorkbenchError, TypeError):
-    """A scikit-learn estimator the workbench cannot rebuild exactly."""
+    """A scikit-learn estimator the workbench cannot rebuild exactly.
+
+    The message names the estimator first, then why and the way out.
+    """
+
+    def __init__(self, received: str, expected: str, fix: str):
+        super().__init__(received, expected, fix)
+        self.args = (f"Received: {received}. {expected} {fix}",)
 
 
 class NotFittedError(WorkbenchError, ValueError):

@@ -1,4 +1,11 @@
-"""Running a ``.tflite`` on the LiteRT interpreter: I/O (de)quantization, batching, threads.
+"""Running a ``.tflite`` on the LiteRT interpreter: I/O (de)quantization, batching, threads,
+named outputs.
+
+Outputs are found by the names of the file's signature (``serving_default``), so a file
+with several outputs (a scikit-learn classifier's ``predict``, ``predict_proba`` and
+``decision_function``; a Keras model's heads) is read by name, in a stated order: the
+order the converter was given (``output_order``), else the signature's. One of them is
+the *primary* output, what :meth:`Converted.run` returns and a comparison scores.
 
 Needs only ``ai_edge_litert`` and numpy, never TensorFlow.
 """
@@ -9,7 +16,7 @@ import os
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -61,6 +68,12 @@ class Converted:
         Time the converter took (0 for a loaded file).
     threads : int
         Interpreter threads used by :meth:`predict` and latency measurements.
+    output_names : tuple of str
+        The file's outputs by signature name, in the stated order (for a scikit-learn
+        estimator: ``predict``, ``predict_proba``, ``decision_function``,
+        ``score_samples``, ``transform``, those it has); :meth:`run_all` returns them all.
+    primary_output : str
+        The output :meth:`run` returns and a comparison scores.
     """
 
     def __init__(
@@ -74,6 +87,8 @@ class Converted:
         log: str = "",
         classes=None,
         output_kind: str = "values",
+        output_order=None,
+        primary_output: str | None = None,
     ):
         self.content = bytes(content)
         self.classes = None if classes is None else np.asarray(classes)
@@ -92,13 +107,21 @@ class Converted:
         self._batch = None
         self._interpreter = self._new_interpreter()
         input_details = self._interpreter.get_input_details()
-        output_details = self._interpreter.get_output_details()
+        named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
         self.inputs = tuple(_tensor_info(d) for d in input_details)
-        self.outputs = tuple(_tensor_info(d) for d in output_details)
+        #: Output tensors in the stated order, each with its signature name.
+        self.outputs = tuple(replace(_tensor_info(d), name=name) for name, d in named)
+        self.output_names = tuple(name for name, _ in named)
+        if primary_output is not None and primary_output not in self.output_names:
+            primary_output = None
+        #: The output :meth:`run` returns (and a comparison scores).
+        self.primary_output = primary_output or self.output_names[0]
+        self._output_order = output_order
         # Looked up once: get_*_details() builds dicts for every tensor, which costs more
         # per call than a small model takes to run.
         self._input_index = input_details[0]["index"]
-        self._output_index = output_details[0]["index"]
+        self._output_index = {name: d["index"] for name, d in named}
+        self._output_info = dict(zip(self.output_names, self.outputs, strict=True))
         self.ops = _builtin_op_counts(self.content)
         #: True for a quantizer variant whose recipe quantized no tensor of this model.
         self.unchanged = False
@@ -163,8 +186,9 @@ class Converted:
 
     # ------------------------------------------------------------------- running
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
-        """What the original's ``predict`` returns: class labels for a scikit-learn
-        classifier, the model's (dequantized) outputs otherwise.
+        """What the original's ``predict`` returns: scikit-learn's labels (computed in the
+        file, strings included) or values, in its shape; a Keras model's (dequantized)
+        outputs.
 
         Parameters
         ----------
@@ -172,32 +196,53 @@ class Converted:
         batch_size : int, default=None
             Samples per interpreter call; ``None`` uses up to 256.
         """
+        if "predict" in self.output_names:
+            return self._labels(self.run_output(X, "predict", batch_size))
         outputs = self.run(X, batch_size)
         if self.classes is None:
             return outputs
         return labels_from_scores(outputs, self.classes, self.output_kind)
 
     def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities, for a classifier converted with them as its output."""
-        self._require_output("proba", "predict_proba")
-        return self.run(X, batch_size)
+        """Class probabilities, as the estimator's ``predict_proba``."""
+        return self._method(X, "predict_proba", "proba", batch_size)
 
     def decision_function(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Decision values, shaped as scikit-learn's (1-D for a binary problem)."""
-        self._require_output("decision", "decision_function")
-        outputs = self.run(X, batch_size)
+        """Decision values, as the estimator's ``decision_function`` (1-D for a binary problem)."""
+        outputs = self._method(X, "decision_function", "decision", batch_size)
         return outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
 
-    def _require_output(self, kind: str, method: str) -> None:
-        if self.output_kind != kind:
-            raise DataMismatchError(
-                received=f"{method}() on a model whose output is {self.output_kind!r}",
-                expected=f"A model converted with {kind!r} outputs.",
-                fix="Use run() for the raw outputs, or predict() for labels.",
-            )
+    def transform(self, X, batch_size: int | None = None) -> np.ndarray:
+        """The transformed features, as the estimator's ``transform``."""
+        return self._method(X, "transform", "transform", batch_size)
+
+    def score_samples(self, X, batch_size: int | None = None) -> np.ndarray:
+        """Per-sample scores, as the estimator's ``score_samples`` (outlier detectors)."""
+        return self._method(X, "score_samples", None, batch_size)
+
+    def _method(self, X, method: str, kind: str | None, batch_size):
+        if method in self.output_names:
+            return self.run_output(X, method, batch_size)
+        if kind is not None and self.output_kind == kind and len(self.output_names) == 1:
+            return self.run(X, batch_size)  # a single-output file converted before outputs had names
+        raise DataMismatchError(
+            received=f"{method}() on a model whose outputs are {', '.join(self.output_names)}",
+            expected=f"A model with a {method!r} output.",
+            fix=(
+                f"The original estimator has no {method} that the workbench rebuilds; "
+                f"use run_all() for every output the file has."
+            ),
+        )
+
+    def _labels(self, labels: np.ndarray) -> np.ndarray:
+        if labels.dtype == object:  # TFLite strings come back as bytes
+            return np.array([label.decode("utf-8") for label in labels], dtype=str)
+        if self.classes is not None and self.classes.dtype.kind in "biuf":
+            return labels.astype(self.classes.dtype)
+        return labels
 
     def run(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Run the model on ``X`` and return its float outputs.
+        """Run the model on ``X`` and return its primary output, as floats of shape (n, k).
 
         Quantized inputs are quantized with the model's own scale and zero point and
         quantized outputs are dequantized, so int8 variants take and return the same
@@ -210,6 +255,25 @@ class Converted:
             Samples per interpreter call; ``None`` uses up to 256 (or the model's fixed
             batch size).
         """
+        outputs = self.run_output(X, self.primary_output, batch_size)
+        return outputs.reshape(len(outputs), 1) if outputs.ndim == 1 else outputs
+
+    def run_output(self, X, name: str, batch_size: int | None = None) -> np.ndarray:
+        """One output by name (see :attr:`output_names`), in the shape the file gives it."""
+        return self.run_all(X, batch_size, names=(name,))[name]
+
+    def run_all(self, X, batch_size: int | None = None, *, names=None) -> dict[str, np.ndarray]:
+        """Every output (or those in ``names``) by name, in :attr:`output_names` order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *input_shape)
+        batch_size : int, default=None
+            Samples per interpreter call; ``None`` uses up to 256.
+        names : sequence of str, default=None
+            The outputs to return; ``None`` returns all of them.
+        """
+        names = self._check_names(names)
         X = self._check_input(X)
         fixed = None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
         step = fixed or int(batch_size or min(max(len(X), 1), 256))
@@ -219,25 +283,44 @@ class Converted:
                 expected="A positive batch size.",
                 fix="Leave batch_size out.",
             )
-        chunks = []
+        chunks: dict[str, list] = {name: [] for name in names}
         for start in range(0, len(X), step):
             chunk = X[start : start + step]
             n = len(chunk)
             if fixed and n < fixed:
                 pad = np.repeat(chunk[-1:], fixed - n, axis=0)
                 chunk = np.concatenate([chunk, pad])
-            chunks.append(self._invoke(chunk)[:n])
-        if not chunks:
-            return np.zeros((0, *self.outputs[0].shape[1:]), dtype=np.float32)
-        return np.concatenate(chunks)
+            for name, values in self._invoke(chunk, names).items():
+                chunks[name].append(values[:n])
+        result = {}
+        for name in names:
+            if chunks[name]:
+                result[name] = np.concatenate(chunks[name])
+            else:
+                info = self._output_info[name]
+                result[name] = np.zeros((0, *info.shape[1:]), dtype=np.dtype(info.dtype))
+        return result
+
+    def _check_names(self, names) -> tuple[str, ...]:
+        if names is None:
+            return self.output_names
+        names = tuple(names)
+        unknown = [n for n in names if n not in self.output_names]
+        if unknown:
+            raise DataMismatchError(
+                received=f"output name(s) {', '.join(map(repr, unknown))}",
+                expected=f"One of this model's outputs: {', '.join(self.output_names)}.",
+                fix="Use a name from output_names.",
+            )
+        return names
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
-        """One interpreter call on an already prepared batch (for latency measurement); a model
-        that runs only one sample at a time (or has a fixed batch) gets one call per sample, as a
-        user would make."""
+        """One interpreter call on an already prepared batch (for latency measurement), returning
+        the primary output; a model that runs only one sample at a time (or has a fixed batch)
+        gets one call per sample, as a user would make."""
         if not self.inputs[0].dynamic_batch and len(x) != self.inputs[0].shape[0]:
             return self.run(x)
-        return self._invoke(x)
+        return self._invoke(x, (self.primary_output,))[self.primary_output]
 
     def _check_input(self, X) -> np.ndarray:
         if len(self.inputs) != 1:
@@ -265,12 +348,12 @@ class Converted:
                 )
         return X.astype(np.float32, copy=False)
 
-    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+    def _invoke(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         with self._lock:
             try:
                 if not self.single_sample_only or len(batch) == 1:
                     try:
-                        return self._invoke_locked(batch)
+                        return self._invoke_locked(batch, names)
                     except _PrepareFailed:
                         if len(batch) == 1 or not self.inputs[0].dynamic_batch:
                             raise
@@ -278,7 +361,8 @@ class Converted:
                         # XNNPACK: they run one sample per call, on a fresh interpreter.
                         self.single_sample_only = True
                         self._interpreter, self._batch = self._new_interpreter(), None
-                return np.concatenate([self._invoke_locked(batch[i : i + 1]) for i in range(len(batch))])
+                parts = [self._invoke_locked(batch[i : i + 1], names) for i in range(len(batch))]
+                return {name: np.concatenate([part[name] for part in parts]) for name in names}
             except _PrepareFailed as failure:
                 raise ModelLoadError(
                     received=f"a .tflite that LiteRT cannot prepare for a batch of {len(batch)} ({failure})",
@@ -286,7 +370,7 @@ class Converted:
                     fix="Try another mode or recipe for this model, or convert it again.",
                 ) from None
 
-    def _invoke_locked(self, batch: np.ndarray) -> np.ndarray:
+    def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         interpreter = self._interpreter
         if self._batch != len(batch):
             self._batch = None
@@ -300,7 +384,10 @@ class Converted:
             self._batch = len(batch)
         interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
         interpreter.invoke()
-        return _dequantize(interpreter.get_tensor(self._output_index), self.outputs[0])
+        return {
+            name: _dequantize(interpreter.get_tensor(self._output_index[name]), self._output_info[name])
+            for name in names
+        }
 
     @property
     def key(self) -> str:
@@ -320,6 +407,8 @@ class Converted:
             log=self.log,
             classes=self.classes,
             output_kind=self.output_kind,
+            output_order=self._output_order,
+            primary_output=self.primary_output,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
         copy.unchanged, copy.recipe = self.unchanged, self.recipe
@@ -363,12 +452,34 @@ def load_tflite(path, threads: int = 1) -> Converted:
 # --------------------------------------------------------------------- helpers
 def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: str) -> np.ndarray:
     """Class labels from scores: argmax over columns, or a threshold for a single column
-    (0 for decision values, 0.5 for a sigmoid probability)."""
+    (0 for decision values, 0.5 for a sigmoid probability); ``"label"`` outputs are the
+    labels already."""
     outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    if output_kind == "label":
+        labels = outputs[:, 0]
+        return labels.astype(classes.dtype) if classes.dtype.kind in "biuf" else labels
     if outputs.shape[1] == 1:
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]
     return classes[np.argmax(outputs, axis=1)]
+
+
+def _named_outputs(interpreter, details: list[dict], order) -> list[tuple[str, dict]]:
+    """``(name, details)`` of every output: by the signature's names when the file has
+    exactly one signature (in ``order`` where given, else the signature's order), by
+    tensor name otherwise."""
+    signatures = interpreter.get_signature_list()
+    by_index = {d["index"]: d for d in details}
+    named = [(d["name"], d) for d in details]
+    if len(signatures) == 1:
+        (key,) = signatures
+        runner_outputs = interpreter.get_signature_runner(key).get_output_details()
+        if all(d["index"] in by_index for d in runner_outputs.values()):
+            named = [(name, by_index[d["index"]]) for name, d in runner_outputs.items()]
+    if order:
+        rank = {name: i for i, name in enumerate(order)}
+        named.sort(key=lambda item: rank.get(item[0], len(rank)))
+    return named
 
 
 def _check_threads(threads) -> int:
@@ -405,7 +516,8 @@ def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
 
 def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     if not info.quantized:
-        return np.array(y, dtype=np.float32)
+        y = np.array(y)
+        return y.astype(np.float32) if y.dtype.kind == "f" else y
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
 
 

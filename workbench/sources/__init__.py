@@ -33,6 +33,10 @@ class Source:
     #: What the outputs are: "proba" (class probabilities or softmax), "decision"
     #: (decision values, thresholded at 0 when there is one column) or "values".
     output_kind = "proba"
+    #: Names of the converted file's outputs in the order they are stated (None: the
+    #: signature's order), and the one a comparison scores (None: the first).
+    output_names: tuple[str, ...] | None = None
+    primary_output: str | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The original model's outputs for ``X``, as float arrays (n, k)."""
@@ -56,16 +60,18 @@ class Source:
         calls; ``None`` keeps it on this source only."""
         return None
 
-    def converter(self, tf):
+    def converter(self, tf, mode=None):
         """A fresh ``tf.lite.TFLiteConverter`` for this model, in this process."""
-        return converter_for(self.spec(), tf)
+        return converter_for(self.spec(), tf, mode)
 
     def describe(self) -> str:
         return f"{self.name} ({self.kind}, input {self.input_shape})"
 
 
-def converter_for(spec, tf):
-    """A fresh TFLiteConverter from a picklable description of the model (``Source.spec()``).
+def converter_for(spec, tf, mode=None):
+    """A fresh TFLiteConverter from a picklable description of the model (``Source.spec()``),
+    for ``mode`` (a scikit-learn graph keeps only its primary output where a mode lacks the
+    kernels for the others).
 
     A SavedModel is loaded once per process (and again when its files change) and converted
     from its serving function: the same ops as ``from_saved_model``, without re-reading the
@@ -78,7 +84,7 @@ def converter_for(spec, tf):
     if kind == "sklearn":
         from .sklearn import SklearnSource
 
-        return SklearnSource(value).converter(tf)
+        return SklearnSource(value).converter(tf, mode)
     raise ValueError(f"unknown model description {kind!r}")
 
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 
 import numpy as np
 
 from ..._native import captured_output
-from ...errors import DataMismatchError, ModelLoadError, NotFittedError, describe_array
+from ...errors import (
+    DataMismatchError,
+    ModelLoadError,
+    NotFittedError,
+    UnsupportedEstimatorError,
+    describe_array,
+)
 from .. import Source
-from ._checks import check_supported
-from ._registry import build, builder_for
+from ._checks import OUTPUT_METHODS, check_supported
+from ._registry import build, builder_for, graph_cache
+
+#: The int16x8 op set has no int16 ARG_MAX or comparisons: files for it carry the primary
+#: output only, and :meth:`Converted.predict` applies the label rule to it in Python.
+NO_LABEL_OPS = ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",)
+
+#: scikit-learn's prediction methods, in the order a converted file states its outputs.
+METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
 
 
 class SklearnSource(Source):
@@ -25,6 +39,10 @@ class SklearnSource(Source):
         self.output_kind = output_kind(estimator)
         # Settings a builder cannot rebuild (e.g. kernel="precomputed") fail here, not in the converter.
         check_supported(estimator, self.output_kind)
+        self.primary_output = OUTPUT_METHODS[self.output_kind]
+        #: {method: output kind} of every method in the file, in :data:`METHODS` order.
+        self.outputs = output_plan(estimator, self.output_kind)
+        self.output_names = tuple(self.outputs)
         self.estimator = estimator
         self.name = name or type(estimator).__name__
         self.path = path
@@ -37,10 +55,19 @@ class SklearnSource(Source):
             )
         self.input_shape = (int(n_features),)
         self.classes = (
-            getattr(estimator, "classes_", None) if self.output_kind in ("proba", "decision") else None
+            getattr(estimator, "classes_", None)
+            if self.output_kind in ("proba", "decision", "label")
+            else None
         )
         if _one_vs_one(estimator, self.classes):
             self.classes = None  # one column per pair of classes: an argmax would not be a label
+        self.flat = {method: self._returns_1d(method, kind) for method, kind in self.outputs.items()}
+
+    def _returns_1d(self, method: str, kind: str) -> bool:
+        """Whether scikit-learn returns one value per sample (a 1-D array) for ``method``."""
+        if kind in ("label", "score_samples"):
+            return True
+        return kind == "values" and _predicts_1d(self.estimator)
 
     @classmethod
     def from_file(cls, path: str, trust: bool = False) -> SklearnSource:
@@ -83,6 +110,7 @@ class SklearnSource(Source):
             "decision": "decision_function",
             "values": "predict",
             "transform": "transform",
+            "label": "predict",
         }[self.output_kind]
         out = getattr(self.estimator, method)(X)
         out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
@@ -120,9 +148,14 @@ class SklearnSource(Source):
         return len(pickle.dumps(self.estimator, protocol=pickle.HIGHEST_PROTOCOL))
 
     # ------------------------------------------------------------------ conversion
-    def graph(self, tf):
-        """The estimator as a ``tf.function`` of float32 (batch, n_features) input."""
-        estimator, kind = self.estimator, self.output_kind
+    def graph(self, tf, mode=None):
+        """The estimator as a ``tf.function`` of float32 (batch, n_features) input, returning
+        ``{method: tensor}`` for every method in :attr:`outputs` (the primary one only in
+        a mode whose op set cannot compute labels, see :data:`NO_LABEL_OPS`)."""
+        estimator = self.estimator
+        outputs_wanted = self.outputs
+        if mode is not None and tuple(mode.settings["supported_ops"]) == NO_LABEL_OPS:
+            outputs_wanted = {self.primary_output: self.outputs[self.primary_output]}
 
         # autograph=False: builders are plain graph construction; autograph would also rewrite
         # the scikit-learn code some builders call (slow, and not meant for it).
@@ -131,17 +164,23 @@ class SklearnSource(Source):
             autograph=False,
         )
         def model(x):
-            out = build(estimator, x, kind)
-            return tf.identity(out, name="output")
+            outputs = {}
+            with graph_cache():
+                for method, output in outputs_wanted.items():
+                    out = build(estimator, x, output)
+                    if self.flat[method] or (output == "decision" and out.shape[-1] == 1):
+                        out = tf.reshape(out, [-1])
+                    outputs[method] = tf.identity(out, name=method)
+            return outputs
 
         return model
 
     def spec(self):
         return ("sklearn", self.estimator)
 
-    def converter(self, tf):
+    def converter(self, tf, mode=None):
         module = tf.Module()
-        module.model = self.graph(tf)
+        module.model = self.graph(tf, mode)
         concrete = module.model.get_concrete_function()
         return tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
 
@@ -149,19 +188,68 @@ class SklearnSource(Source):
 def output_kind(estimator) -> str:
     """What the converted graph outputs for this estimator (see ``_registry``)."""
     final = _final_step(estimator)
-    estimator_type = getattr(final, "_estimator_type", None)
-    if estimator_type is None:
-        tags = getattr(final, "__sklearn_tags__", None)
-        estimator_type = getattr(tags(), "estimator_type", None) if tags else None
+    estimator_type = _estimator_type(final)
     if estimator_type == "classifier":
-        return "proba" if _has(estimator, "predict_proba") else "decision"
+        if _has(estimator, "predict_proba"):
+            return "proba"
+        return "decision" if _has(estimator, "decision_function") else "label"
     if estimator_type == "regressor":
         return "values"
     if estimator_type == "outlier_detector":
         return "decision"
+    if estimator_type == "density_estimator" and _has(estimator, "predict_proba"):
+        return "proba"
+    if estimator_type == "clusterer":
+        return "transform" if _has(estimator, "transform") else "label"
     if _has(estimator, "transform") and not _has(estimator, "predict"):
         return "transform"
     return "values"
+
+
+def output_plan(estimator, primary_kind: str) -> dict[str, str]:
+    """``{method: output kind}`` of every method scikit-learn offers for ``estimator`` that
+    the rebuild supports, in :data:`METHODS` order (the primary one, ``primary_kind``, was
+    checked before); a method whose rebuild refuses (PCA's ``score_samples``) is left out."""
+    final = _final_step(estimator)
+    labels = _estimator_type(final) in ("classifier", "outlier_detector", "clusterer", "density_estimator")
+    kinds = {
+        "predict": "label" if labels else "values",
+        "predict_proba": "proba",
+        "decision_function": "decision",
+        "score_samples": "score_samples",
+        "transform": "transform",
+    }
+    plan = {}
+    for method in METHODS:
+        kind = kinds[method]
+        if not _has(estimator, method):
+            continue
+        if kind == "values" and primary_kind == "transform":
+            continue  # a transformer with a predict that is not what it is converted for
+        try:
+            check_supported(estimator, kind)
+        except UnsupportedEstimatorError:
+            continue
+        plan[method] = kind
+    return plan
+
+
+def _predicts_1d(estimator) -> bool:
+    """Whether ``predict`` returns a 1-D array: asked of a copy on one row of zeros (some
+    estimators cache state on their first predict; the user's is never touched)."""
+    n_features = int(getattr(estimator, "n_features_in_", 0) or 0)
+    try:
+        return np.ndim(copy.deepcopy(estimator).predict(np.zeros((1, n_features)))) == 1
+    except Exception:  # noqa: BLE001 -- any estimator may refuse zeros; then assume one column per target
+        return False
+
+
+def _estimator_type(final) -> str | None:
+    estimator_type = getattr(final, "_estimator_type", None)
+    if estimator_type is None:
+        tags = getattr(final, "__sklearn_tags__", None)
+        estimator_type = getattr(tags(), "estimator_type", None) if tags else None
+    return estimator_type
 
 
 def _one_vs_one(estimator, classes) -> bool:

@@ -10,13 +10,15 @@ runs it when the estimator is wrapped, so an unsupported setting fails with an
 from __future__ import annotations
 
 from ...errors import UnsupportedEstimatorError
-from ._registry import builder_for
+from ._registry import builder_for, label_source
 
 OUTPUT_METHODS = {
     "proba": "predict_proba",
     "decision": "decision_function",
     "values": "predict",
     "transform": "transform",
+    "score_samples": "score_samples",
+    "label": "predict",
 }
 
 
@@ -33,6 +35,8 @@ def checked_by(check):
 def check_supported(estimator, output: str) -> None:
     """Raise if ``estimator`` (or a step inside it) cannot be rebuilt for ``output``."""
     builder = builder_for(estimator)
+    if output == "label" and not getattr(builder, "builds_labels", False):
+        output = label_source(estimator)
     check = getattr(builder, "check", None)
     if check is not None:
         check(estimator, output)

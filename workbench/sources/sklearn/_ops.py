@@ -94,6 +94,10 @@ def is_nan(x):
     return _tf().not_equal(x, x)
 
 
+def greater(x, threshold: float):
+    return _tf().greater(x, np.float32(threshold))
+
+
 def as_float(mask):
     return _tf().cast(mask, _tf().float32)
 
@@ -135,6 +139,93 @@ def modified_huber_proba(scores):
 def logistic_ovr_proba(scores):
     """Sigmoid of each one-vs-rest score, normalised per row."""
     return normalise_rows(sigmoid(scores))
+
+
+# ---------------------------------------------------------------------- labels
+def argmax(scores):
+    """(batch,) int32 index of each row's largest score, the first one on a tie (as numpy)."""
+    return _tf().argmax(scores, axis=1, output_type=_tf().int32)
+
+
+def above(values, threshold: float, *, inclusive: bool = False):
+    """(batch,) int32: 1 where the single column of ``values`` is above ``threshold``
+    (or equal to it with ``inclusive``), else 0."""
+    tf = _tf()
+    column = tf.reshape(values, [-1])
+    test = tf.greater_equal if inclusive else tf.greater
+    return tf.cast(test(column, np.float32(threshold)), tf.int32)
+
+
+def ovo_vote(decision, n_classes: int):
+    """libsvm's ``svm_predict``: pair (i, j) votes for i when its decision value is
+    positive, for j otherwise; the class with most votes wins, the first one on a tie."""
+    tf = _tf()
+    first, second = _pair_matrices(n_classes)
+    first_wins = as_float(tf.greater(decision, 0.0))
+    votes = matmul(first_wins, first) + matmul(1.0 - first_wins, second)
+    return argmax(votes)
+
+
+def last_argmax(scores):
+    """(batch,) int32 index of the *last* largest score (scikit-learn's OvR ``predict``)."""
+    n = int(scores.shape[-1])
+    return np.int32(n - 1) - argmax(_tf().reverse(scores, axis=[1]))
+
+
+def one_hot_index(index, n: int):
+    """(batch, n) float 0/1 rows from a (batch,) integer index."""
+    tf = _tf()
+    return tf.one_hot(tf.cast(index, tf.int32), n, dtype=tf.float32)
+
+
+def as_float_column(values):
+    """(batch, 1) float32 from a (batch,) tensor of numbers."""
+    tf = _tf()
+    return tf.reshape(tf.cast(values, tf.float32), [-1, 1])
+
+
+def stack_columns(values):
+    """(batch, n) from n (batch,) tensors."""
+    return _tf().stack(values, axis=1)
+
+
+def stack(values):
+    """(batch, n, ...) from n (batch, ...) tensors."""
+    return _tf().stack(values, axis=1)
+
+
+def weighted_sum(parts, weights):
+    """``Σ weights[i] * parts[i]`` of same-shaped tensors (weights folded in float64)."""
+    total = None
+    for part, weight in zip(parts, np.asarray(weights, dtype=np.float64), strict=True):
+        term = part * np.float32(weight)
+        total = term if total is None else total + term
+    return total
+
+
+def affine_columns(values, factor, offset):
+    """``values * factor + offset`` column by column."""
+    return values * constant(factor)[None, :] + constant(offset)[None, :]
+
+
+def ovo_decision(second_wins, confidences, n_classes: int):
+    """scikit-learn's ``_ovr_decision_function`` from each pair's 0/1 prediction (1: the
+    second class won) and confidence: votes plus confidences squashed to (-1/3, 1/3)."""
+    tf = _tf()
+    first, second = _pair_matrices(n_classes)
+    votes = matmul(second_wins, second) + matmul(1.0 - second_wins, first)
+    confidence = matmul(confidences, second - first)
+    return votes + confidence / (3.0 * (tf.abs(confidence) + 1.0))
+
+
+def take(values, index):
+    """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
+    values = np.asarray(values)
+    if values.dtype.kind in "USO":
+        table = _tf().constant(np.char.encode(values.astype(str), "utf-8"))
+    else:
+        table = constant(values, values.dtype)
+    return _tf().gather(table, index)
 
 
 # ---------------------------------------------------------------------- distances
@@ -408,6 +499,18 @@ def neighbour_average(index, weight, table):
     return total / tf.reduce_sum(weight, axis=1, keepdims=True)
 
 
+def lof_scores(index, d2, chosen, k_distance, lrd, k: int):
+    """(batch, 1) LocalOutlierFactor ``score_samples`` from :func:`nearest`'s candidates."""
+    tf = _tf()
+    distance = tf.sqrt(d2)
+    reach = tf.maximum(distance, tf.gather(constant(k_distance), index))
+    mean_reach = tf.reduce_sum(reach * chosen, axis=1, keepdims=True) / np.float32(k)
+    neighbour_lrd = tf.reduce_sum(
+        tf.gather(constant(lrd), index) * chosen, axis=1, keepdims=True
+    ) / np.float32(k)
+    return -neighbour_lrd * (mean_reach + np.float32(1e-10))
+
+
 # ---------------------------------------------------------------------- naive Bayes
 def gaussian_nb_proba(x, theta, var, log_prior):
     """GaussianNB's ``predict_proba``: the softmax of the joint log-likelihoods
@@ -436,6 +539,121 @@ def gaussian_nb_proba(x, theta, var, log_prior):
     return softmax(relative)
 
 
+def linear_softmax(features, weights, bias):
+    """``softmax(features @ weights + bias)`` with the scores taken relative to each row's
+    best class before anything is summed.
+
+    Joint log-likelihoods of count models reach hundreds, so float32 scores are off by
+    1e-3 while only their differences (often units) matter. Here the best class is picked
+    by float32 scores, then every class's difference to it is one product with weight
+    differences folded in float64: ``features @ (w_c - w_best) + (b_c - b_best)``.
+    """
+    tf = _tf()
+    weights = np.asarray(weights, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    k = weights.shape[1]
+    rough = matmul(features, weights) + constant(bias)
+    if k == 1:
+        return softmax(rough)
+    best = tf.one_hot(tf.argmax(rough, axis=1), k, dtype=tf.float32)  # (batch, k)
+    gaps = (weights[:, None, :] - weights[:, :, None]).reshape(
+        weights.shape[0], k * k
+    )  # [.., r, c]: w_c - w_r
+    bias_gaps = (bias[None, :] - bias[:, None]).reshape(k * k)
+    relative = tf.reshape(matmul(features, gaps) + constant(bias_gaps), [-1, k, k])
+    return softmax(tf.reduce_sum(relative * best[:, :, None], axis=1))
+
+
+def category_match(x, feature, values):
+    """(batch, m) 0/1: whether column ``feature[m]`` of ``x`` equals ``values[m]``."""
+    repeated = columns(x, feature)
+    return as_float(_tf().equal(repeated, constant(values)[None, :]))
+
+
+def count_at_or_above(x, feature, edges, membership):
+    """(batch, n_features): per feature, how many of its ``edges`` (one per row of
+    ``feature``; ``membership`` maps them to features) are at or below the input."""
+    passed = as_float(_tf().greater_equal(columns(x, feature), constant(edges)[None, :]))
+    return matmul(passed, membership)
+
+
+def _float32_round(values, up: bool) -> np.ndarray:
+    """Each float64 value rounded to float32 upwards (``up``) or downwards."""
+    values = np.asarray(values, dtype=np.float64)
+    rounded = values.astype(np.float32)
+    if up:
+        low = rounded.astype(np.float64) < values
+        rounded[low] = np.nextafter(rounded[low], np.float32(np.inf))
+    else:
+        high = rounded.astype(np.float64) > values
+        rounded[high] = np.nextafter(rounded[high], np.float32(-np.inf))
+    return rounded
+
+
+def interpolate_both_ways(x, knots, values):
+    """Per column j, ``0.5 * (np.interp(x, knots[j], values[j]) - np.interp(-x, -knots[j][::-1],
+    -values[j][::-1]))``: QuantileTransformer's mean of the right- and left-continuous
+    interpolations, which differ only on repeated knots. ``knots`` and ``values`` are
+    (n_features, n_knots) float64; a float32 x is compared with each knot rounded up (for
+    ``x >= knot``) or down (for ``x > knot``), which gives the float64 answer."""
+    tf = _tf()
+    knots = np.asarray(knots, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    n_features, n_knots = knots.shape
+    feature = np.repeat(np.arange(n_features), n_knots)
+    membership = np.zeros((len(feature), n_features))
+    membership[np.arange(len(feature)), feature] = 1.0
+    repeated = columns(x, feature)
+    at_or_below = matmul(
+        as_float(tf.greater_equal(repeated, constant(_float32_round(knots.ravel(), up=True))[None])),
+        membership,
+    )
+    below = matmul(
+        as_float(tf.greater(repeated, constant(_float32_round(knots.ravel(), up=False))[None])), membership
+    )
+    gaps = np.diff(knots, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.where(gaps > 0, np.diff(values, axis=1) / np.where(gaps > 0, gaps, 1.0), 0.0)
+    slopes = np.concatenate([slopes, np.zeros((n_features, 1))], axis=1).ravel()
+    base = (np.arange(n_features) * n_knots)[None, :]
+    first, last = values[:, 0], values[:, -1]
+
+    def along(count, shift: int):
+        # the interval starting at knot ``count + shift``, clipped to the inner ones
+        start = tf.clip_by_value(tf.cast(count, tf.int32) + shift, 0, n_knots - 2) + constant(base, np.int32)
+        hi, lo = split(knots.ravel())
+        offset = (x - tf.gather(constant(hi), start)) - tf.gather(constant(lo), start)
+        inner = tf.gather(constant(values.ravel()), start) + offset * tf.gather(constant(slopes), start)
+        inner = tf.where(tf.less(count, 0.5), tf.zeros_like(inner) + constant(first)[None], inner)
+        return tf.where(tf.greater(count, n_knots - 0.5), tf.zeros_like(inner) + constant(last)[None], inner)
+
+    right = along(at_or_below, -1)  # the last knot at or below x starts the interval
+    left = along(below, -1)  # the first knot at or above x ends it
+    return 0.5 * (right + left)
+
+
+def quadratic_forms(x, means, transforms):
+    """(batch, k) ``|(x - means[k]) @ transforms[k]|²`` for (k, f) means and (k, f, g) transforms.
+
+    Centred first (offsets kept to float64, see :func:`subtract`), then one batched matrix
+    product: no ``|x|² - 2 x·m + |m|²`` cancellation.
+    """
+    tf = _tf()
+    hi, lo = split(means)
+    diff = x[None, :, :] - constant(hi)[:, None, :]  # (k, batch, f)
+    if np.any(lo):
+        diff = diff - constant(lo)[:, None, :]
+    projected = tf.matmul(diff, constant(transforms))  # (k, batch, g)
+    return tf.transpose(tf.reduce_sum(projected * projected, axis=2))
+
+
+def logsumexp(scores):
+    """(batch, 1) ``log Σ exp(scores)`` per row, relative to the row maximum."""
+    tf = _tf()
+    top = tf.reduce_max(scores, axis=1, keepdims=True)
+    return top + tf.math.log(tf.reduce_sum(tf.exp(scores - top), axis=1, keepdims=True))
+
+
 # ---------------------------------------------------------------------- preprocessing
 def scale(x, offset=None, factor=None, divisor=None):
     """``(x - offset) * factor / divisor``; any of them may be None."""
@@ -446,6 +664,82 @@ def scale(x, offset=None, factor=None, divisor=None):
     if divisor is not None:
         x = x / constant(divisor)
     return x
+
+
+def sqrt(x):
+    return _tf().sqrt(x)
+
+
+def constant_rows(x, values):
+    """(batch, len(values)): the same row for every sample of ``x``."""
+    tf = _tf()
+    return tf.zeros_like(x[:, :1]) + constant(values)[None, :]
+
+
+def constant_index(x, index: int):
+    """(batch,) int32 ``index`` for every sample of ``x``."""
+    tf = _tf()
+    return tf.zeros_like(tf.cast(x[:, 0], tf.int32)) + np.int32(index)
+
+
+def expm1(z):
+    """``exp(z) - 1`` without the cancellation near 0: a Taylor series where |z| < 1/2
+    (error below 3e-10 relative), ``exp(z) - 1`` elsewhere."""
+    tf = _tf()
+    series = z
+    term = z
+    for n in range(2, 11):
+        term = term * z / np.float32(n)
+        series = series + term
+    return tf.where(tf.less(tf.abs(z), 0.5), series, tf.exp(z) - 1.0)
+
+
+def power_offsets(shifted_logs, lambdas, reference_factors, scales):
+    """Per column ``scales * expm1(lambdas * shifted_logs)`` or, where ``lambdas`` is 0,
+    ``scales * shifted_logs``: a power transform relative to a reference point (the caller
+    folds the reference into ``shifted_logs`` and ``reference_factors``)."""
+    lambdas = np.asarray(lambdas, dtype=np.float64)
+    zero = lambdas == 0
+    powered = expm1(shifted_logs * constant(np.where(zero, 1.0, lambdas))[None, :])
+    out = where(constant(zero[None, :], np.bool_), shifted_logs, powered)
+    return out * constant(np.asarray(reference_factors) * np.asarray(scales))[None, :]
+
+
+def maximum(x, value: float):
+    return _tf().maximum(x, np.float32(value))
+
+
+def minimum(x, value: float):
+    return _tf().minimum(x, np.float32(value))
+
+
+def greater_equal(x, threshold: float):
+    return _tf().greater_equal(x, np.float32(threshold))
+
+
+def equals_exactly(x, values):
+    """(batch, n) True where column j of ``x`` equals the float64 ``values[j]`` (never where
+    float32 cannot represent it)."""
+    values = np.asarray(values, dtype=np.float64)
+    representable = values.astype(np.float32).astype(np.float64) == values
+    equal = _tf().equal(x, constant(values)[None, :])
+    return _tf().logical_and(equal, constant(representable[None, :], np.bool_))
+
+
+def ones_like(x):
+    return _tf().ones_like(x)
+
+
+def zeros_like(x):
+    return _tf().zeros_like(x)
+
+
+def log(x):
+    return _tf().math.log(x)
+
+
+def exp(x):
+    return _tf().exp(x)
 
 
 def add(x, values):
@@ -513,4 +807,14 @@ def one_hot(x, feature, values, is_nan_category, table, unknown):
     membership = np.zeros((len(feature), n_features))
     membership[np.arange(len(feature)), feature] = 1.0
     unmatched = 1.0 - matmul(match, membership)
-    return matmul(match, table) + matmul(unmatched, unknown)
+    # NaN entries (OrdinalEncoder's encoded_missing_value) would poison the products: they
+    # are looked up as 0/1 flags and put back with a select.
+    table, unknown = np.asarray(table, np.float64), np.asarray(unknown, np.float64)
+    nan_table, nan_unknown = np.isnan(table), np.isnan(unknown)
+    out = matmul(match, np.where(nan_table, 0.0, table)) + matmul(
+        unmatched, np.where(nan_unknown, 0.0, unknown)
+    )
+    if nan_table.any() or nan_unknown.any():
+        flagged = matmul(match, nan_table.astype(float)) + matmul(unmatched, nan_unknown.astype(float))
+        out = tf.where(tf.greater(flagged, 0.5), tf.fill(tf.shape(out), np.float32(np.nan)), out)
+    return out

@@ -9,17 +9,34 @@ shape (batch, n_features_in_); ``output`` is what the graph must return:
 - ``"decision"``: ``decision_function`` (classifiers without probabilities, OneClassSVM),
   shaped (batch, 1) for a binary problem;
 - ``"values"``: ``predict`` of a regressor, shaped (batch, 1) or (batch, n_targets);
-- ``"transform"``: ``transform`` of a preprocessing step.
+- ``"transform"``: ``transform`` of a preprocessing step;
+- ``"score_samples"``: ``score_samples`` of an outlier detector, shaped (batch, 1);
+- ``"label"``: ``predict`` of a classifier, outlier detector or clusterer: the labels
+  themselves (scikit-learn's values, strings included), shaped (batch,).
+
+A builder that computes labels itself (libsvm's vote, an outlier threshold, a nearest
+centre) is marked with :func:`builds_labels`; for any other classifier ``"label"`` is
+derived here, the way scikit-learn's own ``predict`` derives it: from the decision values
+where the estimator has ``decision_function`` (a threshold at 0 for one column, the first
+largest otherwise), else from ``predict_proba`` (the first largest).
+
+Within one graph, :func:`shared` builds a tensor once per (estimator, input): the
+decision values the label is derived from are the same tensors as the
+``decision_function`` output, not a second copy of the model.
 
 Builders only read fitted attributes and hand numpy arrays to ``_ops`` (which holds all the
 TensorFlow code); they never import TensorFlow themselves. Each family module exposes
-``BUILDERS = {EstimatorClass: build_function}``; the registry merges them once and refuses
+``BUILDERS = {EstimatorClass: build_function}`` (and may add ``REFUSED = {EstimatorClass:
+(reason, way out)}`` for classes it knowingly does not rebuild); the registry merges them once and refuses
 a class registered twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 from importlib import import_module
+
+import numpy as np
 
 from ...errors import UnsupportedEstimatorError
 
@@ -32,11 +49,19 @@ FAMILIES = (
     "neural_network",
     "neighbors",
     "naive_bayes",
+    "discriminant_analysis",
+    "decomposition",
+    "feature_selection",
+    "cluster",
+    "covariance",
+    "dummy",
+    "meta",
     "preprocessing",
     "pipeline",
 )
 
 _registry: dict[type, object] | None = None
+_refused: dict[type, tuple[str, str]] = {}
 
 
 def registry() -> dict[type, object]:
@@ -50,28 +75,171 @@ def registry() -> dict[type, object]:
                 if klass in merged:
                     raise RuntimeError(f"{klass.__name__} is registered twice (again in {family}.py)")
                 merged[klass] = builder
+            _refused.update(getattr(module, "REFUSED", {}))
         _registry = merged
     return _registry
 
 
+_supported: list[str] | None = None
+
+
 def supported_names() -> list[str]:
-    return sorted(klass.__name__ for klass in registry())
+    """Registered classes and scikit-learn's subclasses of them that resolve to their base."""
+    global _supported
+    if _supported is None:
+        from sklearn.utils import all_estimators
+
+        names = {klass.__name__ for klass in registry()}
+        for name, klass in all_estimators():
+            base = _registered_base(klass)
+            if klass not in registry() and base is not None and _inherits_fitted_meaning(klass, base):
+                names.add(name)
+        _supported = sorted(names)
+    return _supported
+
+
+def _registered_base(klass: type):
+    """The nearest registered base class of ``klass``, or None."""
+    for base in klass.__mro__[1:]:
+        if base in registry():
+            return base
+    return None
 
 
 def builder_for(estimator):
-    """The builder of ``type(estimator)``; exact class match, so subclasses are not guessed."""
-    builder = registry().get(type(estimator))
-    if builder is None:
+    """The builder of ``type(estimator)``, or of its nearest registered base class when
+    the subclass is known to keep the base's fitted attributes (see ``SUBCLASSES_OK``)."""
+    klass = type(estimator)
+    builder = registry().get(klass)
+    if builder is not None:
+        return builder
+    base = _registered_base(klass)
+    if base is not None and _inherits_fitted_meaning(klass, base):
+        return registry()[base]
+    if klass in _refused:
+        reason, fix = _refused[klass]
         raise UnsupportedEstimatorError(
-            received=f"a {type(estimator).__name__}",
-            expected="One of the estimators the workbench rebuilds exactly: "
-            + ", ".join(supported_names())
-            + ".",
-            fix="Use one of those, or open an issue naming the estimator you need.",
+            received=f"{_article(klass.__name__)} {klass.__name__}", expected=reason, fix=fix
         )
-    return builder
+    raise UnsupportedEstimatorError(
+        received=f"{_article(klass.__name__)} {klass.__name__}",
+        expected=_reason(klass, base),
+        fix=_way_out(klass, base),
+    )
+
+
+def _inherits_fitted_meaning(klass: type, base: type) -> bool:
+    """scikit-learn's own subclasses (the CV variants) keep their base's fitted attributes
+    and predict methods; a user's subclass may override anything, so it is not guessed."""
+    if not klass.__module__.startswith("sklearn."):
+        return False
+    return all(
+        getattr(klass, method, None) is getattr(base, method, None)
+        for method in ("predict", "predict_proba", "decision_function", "transform")
+    )
+
+
+def _article(name: str) -> str:
+    return "an" if name[:1] in "AEIOU" else "a"
+
+
+def _reason(klass: type, base) -> str:
+    if base is not None:
+        why = (
+            "a subclass outside scikit-learn may change how it predicts"
+            if not klass.__module__.startswith("sklearn.")
+            else "it overrides how it predicts"
+        )
+        return (
+            f"An estimator the workbench rebuilds exactly; {klass.__name__} subclasses the supported "
+            f"{base.__name__}, but {why}, so its fitted attributes are not read as {base.__name__}'s."
+        )
+    return "An estimator the workbench rebuilds exactly."
+
+
+#: Wrappers whose fitted estimator inside is what predicts: the attribute to convert instead.
+WRAPPERS = {
+    "GridSearchCV": "best_estimator_",
+    "RandomizedSearchCV": "best_estimator_",
+    "HalvingGridSearchCV": "best_estimator_",
+    "HalvingRandomSearchCV": "best_estimator_",
+    "SelfTrainingClassifier": "estimator_",
+    "TunedThresholdClassifierCV": "estimator_",
+}
+
+
+def _way_out(klass: type, base) -> str:
+    if klass.__name__ in WRAPPERS:
+        return f"Convert the fitted estimator inside it: workbench.convert(model.{WRAPPERS[klass.__name__]})."
+    if base is not None:
+        return (
+            f"Convert a plain {base.__name__} fitted with the same parameters, "
+            f"or open an issue naming {klass.__name__}."
+        )
+    return (
+        f"Use one of the supported classes (workbench.supported_estimators() lists them), "
+        f"or open an issue naming {klass.__name__}."
+    )
+
+
+def builds_labels(build):
+    """Mark a builder that computes ``"label"`` itself (and checks it in its own check)."""
+    build.builds_labels = True
+    return build
+
+
+def label_source(estimator) -> str:
+    """What scikit-learn's ``predict`` of a classifier derives its label from."""
+    return "decision" if _has(estimator, "decision_function") else "proba"
+
+
+def _has(estimator, method: str) -> bool:
+    try:
+        return hasattr(estimator, method)
+    except (AttributeError, ValueError):
+        return False
 
 
 def build(estimator, x, output: str):
     """Build ``estimator`` on tensor ``x``: the one entry point pipelines also use per step."""
-    return builder_for(estimator)(estimator, x, output)
+    builder = builder_for(estimator)
+    if output == "label" and not getattr(builder, "builds_labels", False):
+        return shared(estimator, x, "label", lambda: _derived_labels(estimator, x))
+    return shared(estimator, x, output, lambda: builder(estimator, x, output))
+
+
+def _derived_labels(estimator, x):
+    from . import _ops
+
+    classes = np.asarray(estimator.classes_)
+    source = label_source(estimator)
+    scores = build(estimator, x, source)
+    if scores.shape[-1] == 1:
+        index = _ops.above(scores, 0.0 if source == "decision" else 0.5)
+    else:
+        index = _ops.argmax(scores)
+    return _ops.take(classes, index)
+
+
+_cache: dict | None = None
+
+
+@contextlib.contextmanager
+def graph_cache():
+    """Within this block, :func:`shared` builds each (estimator, input, what) once."""
+    global _cache
+    previous, _cache = _cache, {}
+    try:
+        yield
+    finally:
+        _cache = previous
+
+
+def shared(estimator, x, what: str, make):
+    """``make()``, built once per (estimator, input tensor, what) inside :func:`graph_cache`."""
+    if _cache is None:
+        return make()
+    key = (id(estimator), x.ref(), what)
+    if key not in _cache:
+        _cache[key] = (estimator, make())  # the estimator is kept so its id stays unique
+    return _cache[key][1]

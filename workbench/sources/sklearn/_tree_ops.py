@@ -517,3 +517,16 @@ def inverse_link(raw, link: str, *, proba: bool, scale: float = 1.0):
     if link == "multinomial":
         return tf.nn.softmax(raw * scale if scale != 1.0 else raw, axis=1)
     raise ValueError(f"unknown link {link!r}")
+
+
+def negative_power_of_two(depths, scale: float):
+    """``-2 ** (-depths * scale)`` (IsolationForest's score), as ``-exp(-ln 2 scale depths)``."""
+    tf = _tf()
+    return -tf.exp(depths * np.float32(-np.log(2.0) * scale))
+
+
+def plus_minus_one(decision):
+    """(batch,) int32: +1 where the single column of ``decision`` is >= 0, else -1."""
+    tf = _tf()
+    inlier = tf.greater_equal(tf.reshape(decision, [-1]), 0.0)
+    return tf.where(inlier, tf.ones_like(tf.cast(inlier, tf.int32)), -tf.ones_like(tf.cast(inlier, tf.int32)))

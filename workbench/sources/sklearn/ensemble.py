@@ -24,12 +24,14 @@ import numpy as np
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -37,6 +39,7 @@ from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from . import _tree_ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import builds_labels, shared
 from .tree import check_single_output, class_fractions, regression_values, tree_of
 
 #: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
@@ -129,8 +132,12 @@ def build_gradient_boosting(estimator, x, output):
     # The init estimator predicts a constant: its raw prediction for any one sample.
     zeros = np.zeros((1, _n_features(estimator)), dtype=np.float32)
     init = np.asarray(estimator._raw_predict_init(zeros), dtype=np.float64)[0]
-    raw = _tree_ops.forest_sum(x, trees, stages.shape[1])
-    raw = _tree_ops.add_constant(raw, init)
+    raw = shared(
+        estimator,
+        x,
+        "raw",
+        lambda: _tree_ops.add_constant(_tree_ops.forest_sum(x, trees, stages.shape[1]), init),
+    )
     return _finish(estimator, raw, output)
 
 
@@ -182,13 +189,16 @@ def _hist_tree(estimator, predictor, column: int) -> _tree_ops.Tree:
 @checked_by(check_hist_gradient_boosting)
 def build_hist_gradient_boosting(estimator, x, output):
     check_hist_gradient_boosting(estimator, output)
+    return _finish(estimator, shared(estimator, x, "raw", lambda: _hist_raw(estimator, x)), output)
+
+
+def _hist_raw(estimator, x):
     trees = [
         _hist_tree(estimator, p, k) for iteration in estimator._predictors for k, p in enumerate(iteration)
     ]
     n_outputs = int(estimator.n_trees_per_iteration_)
     raw = _tree_ops.forest_sum(x, trees, n_outputs)
-    raw = _tree_ops.add_constant(raw, np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel())
-    return _finish(estimator, raw, output)
+    return _tree_ops.add_constant(raw, np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel())
 
 
 # ------------------------------------------------------------------ AdaBoost
@@ -225,7 +235,7 @@ def build_adaboost(estimator, x, output):
         if k == 2:  # decision = vote for the second class minus vote for the first
             vote = vote[:, 1:] - vote[:, :1]
         trees.append(tree_of(tree.tree_, vote))
-    decision = _tree_ops.forest_sum(x, trees, 1 if k == 2 else k)
+    decision = shared(estimator, x, "decision", lambda: _tree_ops.forest_sum(x, trees, 1 if k == 2 else k))
     if output == "decision":
         return decision
     if k == 2:
@@ -233,7 +243,66 @@ def build_adaboost(estimator, x, output):
     return _tree_ops.inverse_link(decision, "multinomial", proba=True, scale=1.0 / (k - 1))
 
 
+# ------------------------------------------------------------------ isolation forest
+def check_isolation_forest(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "decision", "score_samples"))
+
+
+def _isolation_tree(tree, features, path_lengths, average_lengths) -> _tree_ops.Tree:
+    fitted = tree.tree_
+    feature = np.asarray(fitted.feature)
+    inner = feature >= 0
+    feature = np.where(inner, np.asarray(features)[np.maximum(feature, 0)], feature)  # subset -> input column
+    value = (np.asarray(path_lengths, np.float64) + np.asarray(average_lengths, np.float64) - 1.0)[:, None]
+    return _tree_ops.Tree(
+        left=np.asarray(fitted.children_left),
+        right=np.asarray(fitted.children_right),
+        feature=feature,
+        threshold=np.asarray(fitted.threshold, dtype=np.float64),
+        missing_left=np.asarray(fitted.missing_go_to_left, dtype=bool),
+        value=value,
+    )
+
+
+def _average_path_length(n: int) -> float:
+    """The average path length of an unsuccessful search in a binary tree of ``n`` points."""
+    if n <= 1:
+        return 0.0
+    if n == 2:
+        return 1.0
+    return 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+
+
+@builds_labels
+@checked_by(check_isolation_forest)
+def build_isolation_forest(estimator, x, output):
+    """``score_samples = -2 ** (-Σ depth / (n_trees c(max_samples)))``, where each tree's
+    depth at a leaf is its path length plus the average path length of what it holds,
+    minus 1 (scikit-learn's ``_compute_score_samples``)."""
+    check_isolation_forest(estimator, output)
+    trees = [
+        _isolation_tree(tree, features, lengths, averages)
+        for tree, features, lengths, averages in zip(
+            estimator.estimators_,
+            estimator.estimators_features_,
+            estimator._decision_path_lengths,
+            estimator._average_path_length_per_tree,
+            strict=True,
+        )
+    ]
+    depths = _tree_ops.forest_sum(x, trees, 1)
+    denominator = len(trees) * _average_path_length(int(estimator._max_samples))
+    scores = _tree_ops.negative_power_of_two(depths, 1.0 / denominator if denominator else 0.0)
+    if output == "score_samples":
+        return scores
+    decision = _tree_ops.add_constant(scores, np.array([-float(estimator.offset_)]))
+    if output == "label":
+        return _tree_ops.plus_minus_one(decision)
+    return decision
+
+
 BUILDERS = {
+    IsolationForest: build_isolation_forest,
     RandomForestClassifier: build_forest_classifier,
     ExtraTreesClassifier: build_forest_classifier,
     RandomForestRegressor: build_forest_regressor,
@@ -243,4 +312,12 @@ BUILDERS = {
     HistGradientBoostingClassifier: build_hist_gradient_boosting,
     HistGradientBoostingRegressor: build_hist_gradient_boosting,
     AdaBoostClassifier: build_adaboost,
+}
+
+REFUSED = {
+    AdaBoostRegressor: (
+        "A model whose prediction float32 can reproduce exactly; AdaBoostRegressor predicts a weighted "
+        "median, a comparison of float64 cumulative sums of estimator weights that float32 cannot repeat.",
+        "Use RandomForestRegressor or GradientBoostingRegressor, which are rebuilt exactly.",
+    ),
 }

@@ -6,26 +6,62 @@ values, or the probabilities their ``predict_proba`` derives from them:
 - LogisticRegression: sigmoid (binary) or softmax (multi-class), as in scikit-learn 1.9;
 - SGDClassifier: ``log_loss`` one-vs-rest sigmoids normalised per row, or
   ``modified_huber`` clipped scores normalised per row (a zero row becomes uniform);
-- RidgeClassifier, LinearSVC and SGDClassifier with other losses: decision values only.
+- RidgeClassifier(CV), Perceptron, PassiveAggressiveClassifier, LinearSVC and
+  SGDClassifier with other losses: decision values only.
+
+Every regressor whose ``predict`` is ``X @ coef_.T + intercept_`` shares one builder (the
+CV variants, Lars, OMP, Bayesian, robust and multi-task models among them); the GLMs
+(Poisson, Gamma, Tweedie) apply their link's inverse; RANSAC rebuilds its fitted
+``estimator_`` through the registry; SGDOneClassSVM is ``X @ coef_ - offset_`` with
+``predict`` +1 where that is >= 0, as scikit-learn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
+    GammaRegressor,
+    HuberRegressor,
+    Lars,
+    LarsCV,
     Lasso,
+    LassoCV,
+    LassoLars,
+    LassoLarsCV,
+    LassoLarsIC,
     LinearRegression,
     LogisticRegression,
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+    OrthogonalMatchingPursuit,
+    OrthogonalMatchingPursuitCV,
+    PassiveAggressiveClassifier,
+    PassiveAggressiveRegressor,
+    Perceptron,
+    PoissonRegressor,
+    QuantileRegressor,
+    RANSACRegressor,
     Ridge,
     RidgeClassifier,
+    RidgeClassifierCV,
+    RidgeCV,
     SGDClassifier,
+    SGDOneClassSVM,
     SGDRegressor,
+    TheilSenRegressor,
+    TweedieRegressor,
 )
 from sklearn.svm import LinearSVC, LinearSVR
 
 from . import _ops
-from ._checks import checked_by, require_output, unsupported
+from ._checks import check_supported, checked_by, require_output, unsupported
+from ._registry import build, builds_labels, shared
 
 
 def _dense(array) -> np.ndarray:
@@ -52,6 +88,55 @@ def build_regressor(estimator, x, output):
     check_regressor(estimator, output)
     coef, intercept = _affine_terms(estimator)
     return _ops.affine(x, coef.T, intercept)
+
+
+# --------------------------------------------------------------------- GLMs
+def check_glm(estimator, output: str) -> None:
+    require_output(estimator, output, ("values",))
+    link = type(estimator._base_loss.link).__name__
+    if link not in ("IdentityLink", "LogLink"):
+        raise unsupported(
+            estimator, f"a {link}", "the identity or log link", "Use link='auto', 'identity' or 'log'."
+        )
+
+
+@checked_by(check_glm)
+def build_glm(estimator, x, output):
+    check_glm(estimator, output)
+    coef, intercept = _affine_terms(estimator)
+    raw = _ops.affine(x, coef.T, intercept)
+    return _ops.exp(raw) if type(estimator._base_loss.link).__name__ == "LogLink" else raw
+
+
+# --------------------------------------------------------------------- RANSAC
+def check_ransac(estimator, output: str) -> None:
+    require_output(estimator, output, ("values",))
+    check_supported(estimator.estimator_, output)
+
+
+@checked_by(check_ransac)
+def build_ransac(estimator, x, output):
+    check_ransac(estimator, output)
+    return build(estimator.estimator_, x, output)
+
+
+# --------------------------------------------------------------------- one-class SVM (SGD)
+def check_one_class(estimator, output: str) -> None:
+    require_output(estimator, output, ("decision", "label", "score_samples"))
+
+
+@builds_labels
+@checked_by(check_one_class)
+def build_one_class(estimator, x, output):
+    check_one_class(estimator, output)
+    coef = _dense(estimator.coef_).reshape(1, -1)
+    offset = float(np.asarray(estimator.offset_).ravel()[0])
+    if output == "score_samples":
+        return _ops.affine(x, coef.T)
+    decision = _ops.affine(x, coef.T, np.array([-offset]))
+    if output == "label":
+        return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0, inclusive=True))
+    return decision
 
 
 # --------------------------------------------------------------------- classifiers
@@ -93,7 +178,7 @@ def check_classifier(estimator, output: str) -> None:
 def build_classifier(estimator, x, output):
     check_classifier(estimator, output)
     coef, intercept = _affine_terms(estimator)
-    scores = _ops.affine(x, coef.T, intercept)
+    scores = shared(estimator, x, "scores", lambda: _ops.affine(x, coef.T, intercept))
     if output == "decision":
         return scores
     binary = coef.shape[0] == 1
@@ -108,15 +193,52 @@ def build_classifier(estimator, x, output):
     return _ops.logistic_ovr_proba(scores)
 
 
+#: Regressors whose ``predict`` is ``X @ coef_.T + intercept_``.
+AFFINE_REGRESSORS = (
+    LinearRegression,
+    Ridge,
+    RidgeCV,
+    Lasso,
+    LassoCV,
+    ElasticNet,
+    ElasticNetCV,
+    Lars,
+    LarsCV,
+    LassoLars,
+    LassoLarsCV,
+    LassoLarsIC,
+    OrthogonalMatchingPursuit,
+    OrthogonalMatchingPursuitCV,
+    BayesianRidge,
+    ARDRegression,
+    HuberRegressor,
+    QuantileRegressor,
+    TheilSenRegressor,
+    SGDRegressor,
+    PassiveAggressiveRegressor,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    LinearSVR,
+)
+#: Classifiers whose decision is ``X @ coef_.T + intercept_``.
+AFFINE_CLASSIFIERS = (
+    LogisticRegression,
+    SGDClassifier,
+    RidgeClassifier,
+    RidgeClassifierCV,
+    Perceptron,
+    PassiveAggressiveClassifier,
+    LinearSVC,
+)
+
 BUILDERS = {
-    LinearRegression: build_regressor,
-    Ridge: build_regressor,
-    Lasso: build_regressor,
-    ElasticNet: build_regressor,
-    SGDRegressor: build_regressor,
-    LinearSVR: build_regressor,
-    LogisticRegression: build_classifier,
-    SGDClassifier: build_classifier,
-    RidgeClassifier: build_classifier,
-    LinearSVC: build_classifier,
+    **{klass: build_regressor for klass in AFFINE_REGRESSORS},
+    **{klass: build_classifier for klass in AFFINE_CLASSIFIERS},
+    PoissonRegressor: build_glm,
+    GammaRegressor: build_glm,
+    TweedieRegressor: build_glm,
+    RANSACRegressor: build_ransac,
+    SGDOneClassSVM: build_one_class,
 }

@@ -19,10 +19,11 @@ stored in the .tflite.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOutlierFactor, NearestCentroid
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import builds_labels
 
 METRICS = ("euclidean",)
 WEIGHTS = ("uniform", "distance")
@@ -92,4 +93,82 @@ def build_neighbors(estimator, x, output):
     return _ops.neighbour_average(index, weight, table)
 
 
-BUILDERS = {KNeighborsClassifier: build_neighbors, KNeighborsRegressor: build_neighbors}
+def check_lof(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "decision", "score_samples"))
+    metric = getattr(estimator, "effective_metric_", estimator.metric)
+    if metric not in METRICS or estimator.effective_metric_params_:
+        raise unsupported(
+            estimator,
+            f"metric={estimator.metric!r}",
+            "the euclidean metric",
+            "Refit with metric='euclidean'.",
+        )
+    if not estimator.novelty:
+        raise unsupported(
+            estimator,
+            "novelty=False",
+            "novelty=True (without it scikit-learn has no predict for new data)",
+            "Refit with LocalOutlierFactor(novelty=True).",
+        )
+
+
+@builds_labels
+@checked_by(check_lof)
+def build_lof(estimator, x, output):
+    """LocalOutlierFactor(novelty=True): ``score_samples`` is minus the mean, over the k
+    nearest training points, of their local reachability density over the sample's, whose
+    reach distances are ``max(distance, the neighbour's k-distance)``; the decision is that
+    minus ``offset_``, ``predict`` -1 where it is below 0."""
+    check_lof(estimator, output)
+    points = _fit_points(estimator)
+    k = int(estimator.n_neighbors_)
+    index, d2, chosen = _ops.nearest(x, points, k, exact_integers=small_integers(points))
+    k_distance = np.asarray(estimator._distances_fit_X_, dtype=np.float64)[:, k - 1]
+    scores = _ops.lof_scores(index, d2, chosen, k_distance, np.asarray(estimator._lrd, dtype=np.float64), k)
+    if output == "score_samples":
+        return scores
+    decision = _ops.add(scores, np.array([-float(estimator.offset_)]))
+    if output == "label":
+        return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0, inclusive=True))
+    return decision
+
+
+def check_centroid(estimator, output: str) -> None:
+    require_output(estimator, output, ("label", "proba", "decision"))
+    if estimator.metric != "euclidean":
+        raise unsupported(
+            estimator,
+            f"metric={estimator.metric!r}",
+            "the euclidean metric",
+            "Refit with metric='euclidean'.",
+        )
+
+
+@builds_labels
+@checked_by(check_centroid)
+def build_centroid(estimator, x, output):
+    """NearestCentroid: ``predict`` is the nearest centroid (the first on a tie); the
+    scores behind ``predict_proba``/``decision_function`` are ``-|(x - c_k) / s|² + 2 log
+    prior_k`` with ``s`` the within-class deviation (1 where it is 0)."""
+    check_centroid(estimator, output)
+    centroids = np.asarray(estimator.centroids_, dtype=np.float64)
+    classes = np.asarray(estimator.classes_)
+    if output == "label":
+        return _ops.take(classes, _ops.argmax(-_ops.squared_distances(x, centroids)))
+    deviation = np.asarray(estimator.within_class_std_dev_, dtype=np.float64)
+    deviation = np.where(deviation != 0, deviation, 1.0)
+    transforms = np.broadcast_to(np.diag(1.0 / deviation), (len(centroids),) + deviation.shape * 2).copy()
+    scores = _ops.add(
+        -1.0 * _ops.quadratic_forms(x, centroids, transforms), 2.0 * np.log(estimator.class_prior_)
+    )
+    if output == "proba":
+        return _ops.softmax(scores)
+    return scores[:, 1:] - scores[:, :1] if len(classes) == 2 else scores
+
+
+BUILDERS = {
+    KNeighborsClassifier: build_neighbors,
+    KNeighborsRegressor: build_neighbors,
+    NearestCentroid: build_centroid,
+    LocalOutlierFactor: build_lof,
+}

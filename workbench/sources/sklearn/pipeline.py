@@ -1,14 +1,17 @@
 """Pipeline: every step rebuilt through the registry, the last one with the requested output.
 
-Steps set to ``"passthrough"`` or ``None`` are skipped, as in scikit-learn.
+Steps set to ``"passthrough"`` or ``None`` are skipped, as in scikit-learn. FeatureUnion:
+its transformers' outputs side by side, each times its ``transformer_weights`` entry.
 """
 
 from __future__ import annotations
 
-from sklearn.pipeline import Pipeline
+import numpy as np
+from sklearn.pipeline import FeatureUnion, Pipeline
 
+from . import _ops
 from ._checks import check_supported, checked_by, require_output
-from ._registry import build
+from ._registry import build, builds_labels
 
 
 def _steps(estimator) -> list:
@@ -31,6 +34,7 @@ def check_pipeline(estimator, output: str) -> None:
     check_supported(steps[-1], "transform" if last_is_skipped else output)
 
 
+@builds_labels  # the last step's labels, however it computes them
 @checked_by(check_pipeline)
 def build_pipeline(estimator, x, output):
     check_pipeline(estimator, output)
@@ -44,4 +48,32 @@ def build_pipeline(estimator, x, output):
     return build(steps[-1], x, "transform" if last_is_skipped else output)
 
 
-BUILDERS = {Pipeline: build_pipeline}
+def _union_parts(estimator) -> list:
+    weights = estimator.transformer_weights or {}
+    return [
+        (part, weights.get(name))
+        for name, part in estimator.transformer_list
+        if not (isinstance(part, str) and part == "drop")
+    ]
+
+
+def check_union(estimator, output: str) -> None:
+    require_output(estimator, output, ("transform",))
+    for part, _ in _union_parts(estimator):
+        if not (isinstance(part, str) and part == "passthrough"):
+            check_supported(part, "transform")
+
+
+@checked_by(check_union)
+def build_union(estimator, x, output):
+    check_union(estimator, output)
+    outputs = []
+    for part, weight in _union_parts(estimator):
+        out = x if isinstance(part, str) else build(part, x, "transform")
+        if weight is not None:
+            out = _ops.scale(out, factor=np.full(int(out.shape[-1]), float(weight)))
+        outputs.append(out)
+    return _ops.concat(outputs)
+
+
+BUILDERS = {Pipeline: build_pipeline, FeatureUnion: build_union}

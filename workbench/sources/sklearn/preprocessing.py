@@ -24,16 +24,23 @@ import warnings
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
+    Binarizer,
     FunctionTransformer,
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     Normalizer,
     OneHotEncoder,
+    OrdinalEncoder,
     PolynomialFeatures,
+    PowerTransformer,
+    QuantileTransformer,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from . import _ops
@@ -179,7 +186,14 @@ def _numeric_categories(estimator) -> list[np.ndarray]:
 def check_one_hot(estimator, output: str) -> None:
     check_transformer(estimator, output)
     _numeric_categories(estimator)
-    if not hasattr(estimator, "_n_features_outs"):
+    if isinstance(estimator, OrdinalEncoder) and np.isnan(_ordinal_unknown(estimator)):
+        raise unsupported(
+            estimator,
+            "unknown_value=np.nan",
+            "a numeric unknown_value (or handle_unknown='error')",
+            "Use unknown_value=-1.",
+        )
+    if isinstance(estimator, OneHotEncoder) and not hasattr(estimator, "_n_features_outs"):
         raise unsupported(
             estimator,
             "no _n_features_outs attribute (an unexpected scikit-learn version)",
@@ -206,15 +220,27 @@ def _unknown_value(categories: np.ndarray) -> float:
     return float(finite.max() + 1.0) if len(finite) else 0.0
 
 
+def _ordinal_unknown(estimator) -> float:
+    value = getattr(estimator, "unknown_value", None)
+    return float(value) if estimator.handle_unknown == "use_encoded_value" and value is not None else 0.0
+
+
 @checked_by(check_one_hot)
 def build_one_hot_encoder(estimator, x, output):
+    """Every encoder that maps each feature's categories to a block of values
+    (OneHotEncoder, OrdinalEncoder, TargetEncoder): the encoder's own ``transform`` of
+    its categories and of an unknown value is the lookup table."""
     check_one_hot(estimator, output)
     categories = _numeric_categories(estimator)
     n_features = len(categories)
-    bounds = np.concatenate([[0], np.cumsum(estimator._n_features_outs)]).astype(int)
     longest = max(len(c) for c in categories)
     probe = np.column_stack([c[np.minimum(np.arange(longest), len(c) - 1)] for c in categories])
     encoded = _encode(estimator, probe)
+    if isinstance(estimator, OneHotEncoder):
+        widths = np.asarray(estimator._n_features_outs)
+    else:
+        widths = np.full(n_features, encoded.shape[1] // n_features)
+    bounds = np.concatenate([[0], np.cumsum(widths)]).astype(int)
     feature, values, nan_category, rows = [], [], [], []
     unknown = np.zeros((n_features, bounds[-1]))
     for i, cats in enumerate(categories):
@@ -321,6 +347,136 @@ def build_column_transformer(estimator, x, output):
     return _ops.concat(parts)
 
 
+# --------------------------------------------------------------------- thresholds and bins
+@checked_by(check_transformer)
+def build_binarizer(estimator, x, output):
+    check_transformer(estimator, output)
+    return _ops.as_float(_ops.greater(x, float(estimator.threshold)))
+
+
+def check_bins(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+
+
+@checked_by(check_bins)
+def build_bins(estimator, x, output):
+    """``searchsorted(bin_edges_[j][1:-1], x, side="right")``: the count of inner edges at
+    or below x, each edge rounded up to float32 (the same test for every float32 x)."""
+    check_bins(estimator, output)
+    feature, edges = [], []
+    for j, bin_edges in enumerate(estimator.bin_edges_):
+        for edge in np.asarray(bin_edges, dtype=np.float64)[1:-1]:
+            feature.append(j)
+            edges.append(_float32_at_or_above(edge))
+    n_features = len(estimator.bin_edges_)
+    membership = np.zeros((len(feature), n_features))
+    membership[np.arange(len(feature)), feature] = 1.0
+    bins = _ops.count_at_or_above(x, np.asarray(feature), np.asarray(edges, dtype=np.float32), membership)
+    if estimator.encode == "ordinal":
+        return bins
+    return build_one_hot_encoder(estimator._encoder, bins, "transform")
+
+
+def _float32_at_or_above(value: float) -> np.float32:
+    rounded = np.float32(value)
+    return rounded if float(rounded) >= value else np.nextafter(rounded, np.float32(np.inf))
+
+
+# --------------------------------------------------------------------- power transforms
+def check_power(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if not estimator.standardize:
+        raise unsupported(
+            estimator,
+            "standardize=False",
+            "standardize=True (the default)",
+            "Refit with standardize=True, or scale the output yourself.",
+        )
+
+
+def _branch(lambdas, mean, scale, base, sign: float):
+    """``(T(base) - mean) / scale`` for ``T(u) = sign (u ** l - 1) / l`` (``sign log u``
+    where l is 0), computed relative to the point ``u0`` where ``T(u0) = mean``:
+    ``sign c expm1(l log(u / u0)) / (l scale)`` with ``c = u0 ** l``, so the
+    standardisation's subtraction cancels nothing. Columns whose mean this branch cannot
+    reach (``c <= 0``; inputs then seldom fall in it) use the formula as written."""
+    target = sign * mean  # T(u0) = mean  <=>  (u0 ** l - 1) / l = sign * mean
+    zero = lambdas == 0
+    safe_lambdas = np.where(zero, 1.0, lambdas)
+    c = np.where(zero, 1.0, 1.0 + lambdas * target)
+    reachable = c > 0
+    c = np.where(reachable, c, 1.0)
+    log_u0 = np.where(zero, target, np.log(c) / safe_lambdas)
+    shifted = _ops.log(_ops.scale(base, factor=np.exp(-log_u0)))
+    factors = np.where(zero, 1.0, c / safe_lambdas)
+    relative = _ops.power_offsets(shifted, lambdas, sign * factors, 1.0 / scale)
+    if reachable.all():
+        return relative
+    plain = _ops.power_offsets(
+        _ops.log(base), lambdas, sign / safe_lambdas * ~zero + sign * zero, np.ones(len(lambdas))
+    )
+    plain = _ops.scale(plain, offset=mean, divisor=scale)
+    return _ops.where(_ops.constant(reachable[None, :], np.bool_), relative, plain)
+
+
+@checked_by(check_power)
+def build_power_transformer(estimator, x, output):
+    """Box-Cox or Yeo-Johnson with each column's ``lambdas_``, then the fitted scaler."""
+    check_power(estimator, output)
+    lambdas = np.asarray(estimator.lambdas_, dtype=np.float64)
+    mean = np.asarray(estimator._scaler.mean_, dtype=np.float64)
+    scale = np.asarray(estimator._scaler.scale_, dtype=np.float64)
+    ones = np.ones(len(lambdas))
+    if estimator.method == "box-cox":
+        return _branch(lambdas, mean, scale, x, 1.0)
+    positive = _branch(lambdas, mean, scale, _ops.add(_ops.maximum(x, 0.0), ones), 1.0)
+    negative = _branch(2.0 - lambdas, mean, scale, _ops.add(-1.0 * _ops.minimum(x, 0.0), ones), -1.0)
+    return _ops.where(_ops.greater_equal(x, 0.0), positive, negative)
+
+
+# --------------------------------------------------------------------- quantiles
+def check_quantiles(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if estimator.output_distribution != "uniform":
+        raise unsupported(
+            estimator,
+            f"output_distribution={estimator.output_distribution!r}",
+            "output_distribution='uniform'",
+            "Refit with output_distribution='uniform' (the normal quantile function is not rebuilt).",
+        )
+
+
+@checked_by(check_quantiles)
+def build_quantile_transformer(estimator, x, output):
+    """QuantileTransformer (uniform): the mean of the two interpolations through
+    ``quantiles_``, and exactly 0 or 1 where x equals the first or last quantile."""
+    check_quantiles(estimator, output)
+    quantiles = np.asarray(estimator.quantiles_, dtype=np.float64).T  # (n_features, n_quantiles)
+    references = np.broadcast_to(np.asarray(estimator.references_, dtype=np.float64), quantiles.shape)
+    out = _ops.interpolate_both_ways(x, quantiles, references)
+    low, high = quantiles[:, 0], quantiles[:, -1]
+    out = _ops.where(_ops.equals_exactly(x, high), _ops.ones_like(out), out)
+    out = _ops.where(_ops.equals_exactly(x, low), _ops.zeros_like(out), out)
+    return _ops.where(_ops.is_nan(x), x, out)  # NaN stays NaN, as in scikit-learn
+
+
+# --------------------------------------------------------------------- tf-idf
+def check_tfidf(estimator, output: str) -> None:
+    check_transformer(estimator, output)
+    if estimator.sublinear_tf:
+        raise unsupported(
+            estimator, "sublinear_tf=True", "sublinear_tf=False", "Refit with sublinear_tf=False."
+        )
+
+
+@checked_by(check_tfidf)
+def build_tfidf(estimator, x, output):
+    check_tfidf(estimator, output)
+    if estimator.use_idf:
+        x = _ops.scale(x, factor=_floats(estimator.idf_))
+    return _ops.row_normalise(x, estimator.norm) if estimator.norm else x
+
+
 BUILDERS = {
     StandardScaler: build_standard_scaler,
     MinMaxScaler: build_min_max_scaler,
@@ -331,6 +487,13 @@ BUILDERS = {
     PolynomialFeatures: build_polynomial_features,
     SimpleImputer: build_simple_imputer,
     OneHotEncoder: build_one_hot_encoder,
+    OrdinalEncoder: build_one_hot_encoder,
+    TargetEncoder: build_one_hot_encoder,
+    Binarizer: build_binarizer,
+    PowerTransformer: build_power_transformer,
+    QuantileTransformer: build_quantile_transformer,
+    KBinsDiscretizer: build_bins,
+    TfidfTransformer: build_tfidf,
     FunctionTransformer: build_function_transformer,
     ColumnTransformer: build_column_transformer,
 }

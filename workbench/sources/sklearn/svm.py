@@ -22,10 +22,12 @@ import math
 from collections import deque
 
 import numpy as np
+from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import builds_labels, shared
 
 KERNELS = ("linear", "rbf", "poly", "sigmoid")
 
@@ -58,9 +60,9 @@ def _has_probability(estimator) -> bool:
 def check_svm(estimator, output: str) -> None:
     _check_kernel(estimator)
     if _is_classifier(estimator):
-        allowed = ("decision", "proba") if _has_probability(estimator) else ("decision",)
+        allowed = ("decision", "proba", "label") if _has_probability(estimator) else ("decision", "label")
     elif isinstance(estimator, OneClassSVM):
-        allowed = ("decision",)
+        allowed = ("decision", "label", "score_samples")
     else:
         allowed = ("values",)
     require_output(estimator, output, allowed)
@@ -178,13 +180,22 @@ def polynomial_expansion(estimator, vectors, indices, coefs):
     return np.asarray(factors, dtype=np.int64).reshape(-1, degree), np.asarray(weights)
 
 
+@builds_labels
 @checked_by(check_svm)
 def build_svm(estimator, x, output):
     check_svm(estimator, output)
-    decision = decision_values(estimator, x)
+    decision = shared(estimator, x, "pair decisions", lambda: decision_values(estimator, x))
+    if isinstance(estimator, OneClassSVM):
+        if output == "label":  # libsvm: (dec > 0) ? 1 : -1
+            return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0))
+        if output == "score_samples":
+            return _ops.add(decision, np.atleast_1d(np.asarray(estimator.offset_, dtype=np.float64)))
+        return decision
     if not _is_classifier(estimator):
         return decision
     n_classes = len(estimator.classes_)
+    if output == "label":
+        return _ops.take(np.asarray(estimator.classes_), _labels(estimator, x, decision, n_classes))
     if output == "proba":
         # libsvm's own binary decision value has the opposite sign of scikit-learn's.
         libsvm_decision = -decision if n_classes == 2 else decision
@@ -193,10 +204,54 @@ def build_svm(estimator, x, output):
         return _ops.svm_probability(libsvm_decision, prob_a, prob_b, n_classes)
     if n_classes == 2 or estimator.decision_function_shape == "ovo":
         return decision
-    return _ops.ovr_from_ovo(decision, n_classes)
+    return shared(estimator, x, "ovr decisions", lambda: _ops.ovr_from_ovo(decision, n_classes))
+
+
+def _labels(estimator, x, decision, n_classes: int):
+    """The class index scikit-learn's ``predict`` returns: libsvm's one-vs-one vote (ties to
+    the first class), or with ``break_ties=True`` the first largest ovr decision value."""
+    if n_classes == 2:
+        # libsvm votes for the first class when its own decision (minus scikit-learn's) is > 0.
+        return _ops.above(decision, 0.0, inclusive=True)
+    if estimator.break_ties and estimator.decision_function_shape == "ovr":
+        ovr = shared(estimator, x, "ovr decisions", lambda: _ops.ovr_from_ovo(decision, n_classes))
+        return _ops.argmax(ovr)
+    return _ops.ovo_vote(decision, n_classes)
+
+
+def check_kernel_ridge(estimator, output: str) -> None:
+    require_output(estimator, output, ("values",))
+    if callable(estimator.kernel) or estimator.kernel not in KERNELS:
+        raise unsupported(
+            estimator,
+            f"kernel={estimator.kernel!r}",
+            "kernel 'linear', 'rbf', 'poly' or 'sigmoid'",
+            "Refit with one of those kernels.",
+        )
+
+
+@checked_by(check_kernel_ridge)
+def build_kernel_ridge(estimator, x, output):
+    """KernelRidge: ``K(X, X_fit_) @ dual_coef_``; the linear kernel folded into weights."""
+    check_kernel_ridge(estimator, output)
+    points = _dense(estimator.X_fit_)
+    dual = np.asarray(estimator.dual_coef_, dtype=np.float64).reshape(len(points), -1)
+    if estimator.kernel == "linear":
+        return _ops.matmul(x, points.T @ dual)
+    gamma = estimator.gamma if estimator.gamma is not None else 1.0 / points.shape[1]
+    kernel = _ops.kernel(
+        x,
+        points,
+        estimator.kernel,
+        gamma=float(gamma),
+        coef0=float(estimator.coef0),
+        degree=int(estimator.degree),
+    )
+    return _ops.matmul(kernel, dual)
 
 
 BUILDERS = {
+    KernelRidge: build_kernel_ridge,
     SVC: build_svm,
     NuSVC: build_svm,
     SVR: build_svm,
