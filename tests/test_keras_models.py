@@ -124,3 +124,53 @@ def test_keras_applications_convert_and_match(application):
     quantized = workbench.convert(model, "dynamic_wi8_afp32")
     assert quantized.size_bytes < 0.4 * float32.size_bytes
     assert (quantized.predict(x).argmax(1) == reference.argmax(1)).mean() >= 0.5
+
+
+@pytest.fixture(scope="module")
+def two_heads(digits):
+    """A digit classifier with a second head that estimates the ink on the page."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(32, activation="relu")(inputs)
+    digit = keras.layers.Dense(10, activation="softmax", name="digit")(hidden)
+    ink = keras.layers.Dense(1, name="ink")(hidden)
+    model = keras.Model(inputs, [digit, ink], name="two_heads")
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"])
+    ink_target = digits.X_train.sum(1, keepdims=True) / 500
+    model.fit(digits.X_train, [digits.y_train, ink_target], epochs=20, verbose=0)
+    return model
+
+
+def test_a_two_head_model_converts_with_every_head_by_name_in_keras_order(two_heads, digits):
+    converted = workbench.convert(two_heads, "float32")
+    assert converted.output_names == ("output_0", "output_1")
+    heads = converted.predict(digits.X_test)
+    assert list(heads) == ["output_0", "output_1"]  # never one head in place of the other
+    digit, ink = two_heads.predict(digits.X_test, verbose=0)
+    np.testing.assert_allclose(heads["output_0"], digit, atol=1e-5)
+    np.testing.assert_allclose(heads["output_1"], ink, atol=1e-4 * np.abs(ink).max())
+    assert converted.run(digits.X_test).shape == (len(digits.X_test), 10)  # the first head by default
+
+
+def test_a_two_head_model_compares_with_the_head_the_user_names(two_heads, digits):
+    result = workbench.compare(
+        two_heads,
+        digits,
+        modes=["float32", "dynamic_wi8_afp32"],
+        output="digit",
+        latency_budget=0.05,
+        progress=False,
+    )
+    table = result.table.set_index("variant")
+    assert table.loc["original", "accuracy"] == pytest.approx(
+        np.mean(two_heads.predict(digits.X_test, verbose=0)[0].argmax(1) == digits.y_test)
+    )
+    assert table.loc["float32", "agreement[ink]"] == 1.0 and table.loc["float32", "max_abs_diff[ink]"] < 1e-4
+    assert 0 < table.loc["dynamic_wi8_afp32", "max_abs_diff[ink]"] < 0.5
+    # The ink head is not a classifier of the digits: scoring it against them is refused, clearly.
+    with pytest.raises(workbench.DataMismatchError, match="1 outputs per sample"):
+        workbench.compare(two_heads, digits, modes=["float32"], output="ink", progress=False)
+    with pytest.raises(workbench.DataMismatchError, match="'digit', 'ink'"):
+        workbench.compare(two_heads, digits, modes=["float32"], output="colour", progress=False)

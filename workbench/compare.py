@@ -16,6 +16,7 @@ from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
 from .errors import (
     ConversionError,
+    DataMismatchError,
     DatasetError,
     InvalidArgumentError,
     OutputPathError,
@@ -23,7 +24,7 @@ from .errors import (
     TargetError,
     WorkbenchError,
 )
-from .evaluate import Latency, check_outputs, fidelity, measure_latency, nonfinite_rows, score
+from .evaluate import Latency, check_outputs, fidelity, head_fidelity, measure_latency, nonfinite_rows, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
@@ -184,6 +185,7 @@ def compare(
     cancel=None,
     keep_float: int | tuple[int, ...] = (),
     keep_precision: str = "auto",
+    output=None,
     target=None,
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
@@ -219,6 +221,10 @@ def compare(
         Mixed precision: for the converter's int8, every quantizer recipe in ``modes`` and
         each K here, add a variant with the K layers of largest quantization error kept at
         higher precision, e.g. ``int8+float(2 layers)`` or ``dynamic_wi4_afp32+int8(1 layer)``.
+    output : str or int, default=None
+        For a Keras model with several outputs: the one scored against the dataset (its name,
+        or its index in Keras's order); ``None`` takes the first. Every other output gets its
+        own ``agreement[<name>]`` and ``max_abs_diff[<name>]`` columns.
     keep_precision : {"auto", "float", "int8"}, default="auto"
         What the kept layers of a quantizer recipe get: ``"auto"`` keeps 8-bit weights under
         4- and 2-bit recipes and float otherwise (see :func:`workbench.keep_float`).
@@ -251,7 +257,9 @@ def compare(
             fix="Leave keep_precision out for 8 bits under 4-bit recipes and float otherwise.",
         )
     report = _progress_reporter(progress)
-    bench = Bench(model, dataset, threads=threads, latency_budget=latency_budget, target=target)
+    bench = Bench(
+        model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
+    )
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
@@ -302,13 +310,16 @@ class Bench:
         task) and unknown targets raise here, before any conversion.
     """
 
-    def __init__(self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0, target=None):
+    def __init__(
+        self, model, dataset=None, *, threads: int = 1, latency_budget: float = 1.0, target=None, output=None
+    ):
         threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
         latency_budget = positive_seconds(
             "latency_budget", latency_budget, fix="Use latency_budget=1.0, or 0.1 for a quick look."
         )
         self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
+        _select_output(self.source, output)
         data = _resolve_dataset(dataset, self.source)
         self.notes: list[str] = list(self.source.notes)
         if data.feature_shape != self.source.input_shape:
@@ -323,6 +334,19 @@ class Bench:
         self.batch = self.X[:BATCH_SIZE]
         self.reference = self.source.predict(self.X)
         check_outputs(self.reference, data, self.source.name)
+        # A model with several heads: the others are checked too, each against its own.
+        labels = getattr(self.source, "output_labels", ())
+        self.others = [
+            (label, key)
+            for label, key in zip(labels, self.source.output_names or (), strict=False)
+            if label != getattr(self.source, "output", None)
+        ]
+        self.reference_others = self.source.predict_outputs(self.X) if self.others else {}
+        if self.others:
+            self.notes.append(
+                f"Scored on the output {self.source.output!r} of {', '.join(map(repr, labels))}; "
+                "the others are compared with the original in their own agreement and max_abs_diff columns."
+            )
         self.output_kind = self.source.output_kind
         self.original_metric = score(data, self.reference, self.output_kind)
         self._original_row: dict | None = None
@@ -342,6 +366,7 @@ class Bench:
                 self._original_latency,
                 path=self.source.kind,
             )
+            self._with_other_outputs(self._original_row, None)
         return self._deployed(self._original_row)
 
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
@@ -392,7 +417,7 @@ class Bench:
             converted.convert_seconds,
             mode.path,
         )
-        return self._deployed(row, converted, outputs), converted
+        return self._deployed(self._with_other_outputs(row, converted), converted, outputs), converted
 
     def mixed_variant(
         self, mode, samples, layers: int, precision: str = "auto"
@@ -421,7 +446,7 @@ class Bench:
             time.perf_counter() - started,
             mode.path,
         )
-        return self._deployed(row, converted, outputs), converted
+        return self._deployed(self._with_other_outputs(row, converted), converted, outputs), converted
 
     def comparison(self, rows, variants, representative: str, cancelled: bool = False) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
@@ -453,6 +478,18 @@ class Bench:
     def _time(self, call) -> Latency:
         return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)
 
+    def _with_other_outputs(self, row: dict, converted: Converted | None) -> dict:
+        """Agreement and max |Δ| of every output that is not scored, beside the scored one's."""
+        for label, key in self.others:
+            reference = self.reference_others[label]
+            if converted is None:
+                agreement, max_abs = 1.0, 0.0
+            else:
+                agreement, max_abs = head_fidelity(reference, converted.run_output(self.X, key))
+            row[f"agreement[{label}]"] = agreement
+            row[f"max_abs_diff[{label}]"] = max_abs
+        return row
+
     def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan, path="") -> dict:
         metric = score(self.data, outputs, self.output_kind)
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
@@ -475,6 +512,17 @@ class Bench:
             "convert_s": convert_s,
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
         }
+
+
+def _select_output(source: Source, output) -> None:
+    if hasattr(source, "select_output"):
+        source.select_output(output)
+    elif output is not None:
+        raise DataMismatchError(
+            received=f"output={output!r} for a {source.kind} model with one scored output",
+            expected="output= only for a Keras model with several outputs.",
+            fix="Leave output out.",
+        )
 
 
 def _same_tensors(converted: Converted, source: Source) -> bool:

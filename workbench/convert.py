@@ -162,6 +162,9 @@ def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAU
             _remember_hub(key, err)
             raise
         _remember_hub(key, cached)
+    if source.primary_output is not None and source.primary_output in cached.output_names:
+        # The same file, kept by fingerprint, scored on the output this source asks for.
+        cached = cached.with_primary_output(source.primary_output)
     source._float32_hub = cached
     return cached
 

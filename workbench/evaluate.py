@@ -71,6 +71,21 @@ def fidelity(
     return float(np.mean(same)), max_abs
 
 
+def head_fidelity(reference: np.ndarray, outputs: np.ndarray) -> tuple[float, float]:
+    """(agreement, max |Δ|) of an output that no dataset scores: for several columns the
+    share of samples with the same argmax, for one column the share within
+    ``REGRESSION_AGREEMENT_RTOL`` (relative)."""
+    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    outputs = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    max_abs = float(np.max(np.abs(reference - outputs))) if reference.size else 0.0
+    if reference.shape[1] > 1:
+        same = reference.argmax(1) == outputs.argmax(1)
+    else:
+        same = np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=0).all(axis=1)
+    same &= np.isfinite(outputs).all(axis=1)
+    return float(np.mean(same)), max_abs
+
+
 def nonfinite_rows(outputs: np.ndarray) -> int:
     """How many samples have a NaN or infinite output."""
     outputs = np.asarray(outputs).reshape(len(outputs), -1)

@@ -68,6 +68,8 @@ def quantize_bytes(
         log=answer["log"],
         classes=float32.classes,
         output_kind=float32.output_kind,
+        output_order=float32.output_names,
+        primary_output=float32.primary_output,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
     converted.recipe = answer["result"]["recipe"]

@@ -188,7 +188,8 @@ class Converted:
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """What the original's ``predict`` returns: scikit-learn's labels (computed in the
         file, strings included) or values, in its shape; a Keras model's (dequantized)
-        outputs.
+        outputs, and for a model with several heads all of them, by name, in Keras's order
+        (a dict, never one head in place of another).
 
         Parameters
         ----------
@@ -198,6 +199,8 @@ class Converted:
         """
         if "predict" in self.output_names:
             return self._labels(self.run_output(X, "predict", batch_size))
+        if len(self.output_names) > 1 and self.classes is None:
+            return self.run_all(X, batch_size)
         outputs = self.run(X, batch_size)
         if self.classes is None:
             return outputs
@@ -395,6 +398,15 @@ class Converted:
         if self.label_override:
             return re.sub(r"[^A-Za-z0-9]+", "-", self.label_override).strip("-")
         return self.mode.key if self.mode is not None else "tflite"
+
+    def with_primary_output(self, name: str) -> Converted:
+        """The same model with another output as the one :meth:`run` returns and a comparison scores."""
+        self._check_names((name,))
+        if name == self.primary_output:
+            return self
+        copy = self.with_threads(self.threads)
+        copy.primary_output = name
+        return copy
 
     def with_threads(self, threads: int) -> Converted:
         """The same model run with another number of interpreter threads."""

@@ -24,7 +24,7 @@ class KerasSource(Source):
 
     kind = "keras"
 
-    def __init__(self, model, *, name: str | None = None, path: str | None = None):
+    def __init__(self, model, *, name: str | None = None, path: str | None = None, output=None):
         self.model = model
         self.flavour = _module_root(model)  # "keras" (Keras 3) or "tf_keras"
         self.name = name or getattr(model, "name", None) or "keras_model"
@@ -41,6 +41,10 @@ class KerasSource(Source):
         self.input_shape = tuple(int(d) if d is not None else -1 for d in inputs[0].shape[1:])
         self.fixed_batch = inputs[0].shape[0]
         self.input_dtype = str(getattr(inputs[0], "dtype", "float32"))
+        self._outputs_by_label = _output_signature_names(model)
+        self.output_labels = tuple(self._outputs_by_label)
+        self.output_names = tuple(self._outputs_by_label.values())
+        self.select_output(output)
         self.recurrent = _recurrent_layers(model)
         self.notes = []
         if self.recurrent:
@@ -62,6 +66,29 @@ class KerasSource(Source):
                 "that they convert to TFLite builtins (a WHILE loop); the .tflite takes one sample per "
                 "call, and its batched latency is a loop over samples."
             )
+
+    def select_output(self, output=None) -> None:
+        """Score ``output`` (a name from :attr:`output_labels`, or an index); None: the first,
+        as Keras orders the model's outputs."""
+        labels = self.output_labels
+        if output is None:
+            chosen = labels[0]
+        elif (
+            isinstance(output, (int, np.integer))
+            and not isinstance(output, bool)
+            and 0 <= output < len(labels)
+        ):
+            chosen = labels[int(output)]
+        elif isinstance(output, str) and output in labels:
+            chosen = output
+        else:
+            raise DataMismatchError(
+                received=f"output={output!r}",
+                expected=f"One of the model's outputs: {', '.join(map(repr, labels))} (or its index).",
+                fix=f"Pass e.g. output={labels[0]!r}.",
+            )
+        self.output = chosen
+        self.primary_output = self._outputs_by_label[chosen]
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -107,14 +134,25 @@ class KerasSource(Source):
         return self.model(x, training=False)
 
     def _call(self, x) -> np.ndarray:
+        return self._outputs(x)[self.output]
+
+    def predict_outputs(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the original model for ``X``, by name, in Keras's order."""
+        parts = [self._outputs(X[i : i + _BATCH]) for i in range(0, len(X), _BATCH)]
+        return {label: np.concatenate([p[label] for p in parts]) for label in self.output_labels}
+
+    def _outputs(self, x) -> dict[str, np.ndarray]:
         out = self.model(x, training=False)
-        if isinstance(out, (list, tuple, dict)):
-            raise DataMismatchError(
-                received=f"a model with {len(out)} outputs",
-                expected="A single-output model to compare against a dataset.",
-                fix="Compare one head at a time, e.g. keras.Model(model.input, model.outputs[0]).",
-            )
-        return np.asarray(out, dtype=np.float32)
+        if isinstance(out, dict):
+            values = [out[key] for key in sorted(out)]
+        elif isinstance(out, (list, tuple)):
+            values = list(out)
+        else:
+            values = [out]
+        return {
+            label: np.asarray(value, dtype=np.float32)
+            for label, value in zip(self.output_labels, values, strict=True)
+        }
 
     def size_bytes(self) -> int:
         if self.path and os.path.isfile(self.path):
@@ -301,6 +339,19 @@ class SavedModelSource(Source):
 
     def spec(self):
         return ("saved_model", self.path)
+
+
+def _output_signature_names(model) -> dict[str, str]:
+    """The model's outputs in Keras's order: the name a user knows each by (the dict key, or
+    the output layer's name), and the name the exported signature gives it."""
+    structure = getattr(model, "output", None)
+    if isinstance(structure, dict):
+        return {key: key for key in sorted(structure)}
+    names = list(getattr(model, "output_names", None) or [])
+    count = len(structure) if isinstance(structure, (list, tuple)) else 1
+    if len(names) != count or len(set(names)) != count:
+        names = [f"output_{i}" for i in range(count)]
+    return {name: f"output_{i}" for i, name in enumerate(names)}
 
 
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
