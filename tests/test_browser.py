@@ -112,6 +112,8 @@ def test_quickstart_in_jupyterlab_switch_a_mode_and_run(browser, tmp_path, outpu
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--notebook-dir={tmp_path}",
         "--LabApp.news_url=", "--LabApp.collaborative=False",
+        # A workspace of its own: a layout saved by an earlier run must not be restored here.
+        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
     ]  # fmt: skip
     process, handle = serve(command, f"http://127.0.0.1:{port}/lab", tmp_path / "lab.log")
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -162,3 +164,21 @@ def test_workbench_app_serves_the_widget_alone(browser, tmp_path, output_dir):
     finally:
         page.close()
         stop(process, handle)
+    # Stopping `workbench app` stops the Voilà server it started, and that server's kernels.
+    deadline = time.monotonic() + 30
+    while _serving(port) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _serving(port), "the Voilà server outlived `workbench app`"
+
+
+def _serving(port: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read().split(b"\0")
+            except OSError:
+                continue
+            if any(part.endswith(b"voila") for part in command) and f"--port={port}".encode() in command:
+                return True
+    return False

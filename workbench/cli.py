@@ -269,6 +269,7 @@ def _app(args) -> int:
     """Serve a one-cell notebook holding the workbench with Voilà, which shows no code."""
     import json
     import shutil
+    import signal
     import subprocess
     import tempfile
 
@@ -305,9 +306,24 @@ def _app(args) -> int:
     if args.no_browser:
         command.append("--no-browser")
     print(f"Serving the workbench on http://{args.ip}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
+    server = subprocess.Popen(command)
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    # Stopped by a signal, the server goes too: it must not be left serving (and holding its
+    # kernels) without anyone to stop it.
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(command)
+        return server.wait()
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
         shutil.rmtree(directory, ignore_errors=True)
 
 
