@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import workbench
-from workbench import ConversionError, ModelLoadError, RepresentativeDataError, UnsupportedOpsError
+from workbench import ConversionError, RepresentativeDataError, UnsupportedOpsError
 
 pytestmark = pytest.mark.slow
 
@@ -132,11 +132,13 @@ def test_fixed_batch_model_converts_and_is_flagged(digits):
     assert "Fixed batch of 1" in warning
 
 
-def test_two_input_models_get_a_clear_message():
-    a, b = keras.Input((3,)), keras.Input((2,))
+def test_two_input_models_convert_and_their_contract_lists_both_inputs():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
     model = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
-    with pytest.raises(ModelLoadError, match="2 inputs"):
-        workbench.convert(model)
+    converted = workbench.convert(model)
+    assert converted.input_names == ["a", "b"] and converted.input_shape == {"a": (3,), "b": (2,)}
+    contract = workbench.diagnose(model).io
+    assert list(contract.loc[contract["side"] == "input", "shape"]) == ["(batch, 3)", "(batch, 2)"]
 
 
 def test_representative_dataset_of_the_wrong_structure(digits_mlp, digits):

@@ -174,3 +174,68 @@ def test_a_two_head_model_compares_with_the_head_the_user_names(two_heads, digit
         workbench.compare(two_heads, digits, modes=["float32"], output="ink", progress=False)
     with pytest.raises(workbench.DataMismatchError, match="'digit', 'ink'"):
         workbench.compare(two_heads, digits, modes=["float32"], output="colour", progress=False)
+
+
+@pytest.fixture(scope="module")
+def two_inputs(digits):
+    """Pixels and a two-number summary of each image, through two inputs."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    pixels = keras.Input((64,), name="pixels")
+    summary = keras.Input((2,), name="summary")
+    hidden = keras.layers.Concatenate()([keras.layers.Dense(24, activation="relu")(pixels), summary])
+    digit = keras.layers.Dense(10, activation="softmax")(hidden)
+    model = keras.Model([pixels, summary], digit, name="two_inputs")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    X = np.concatenate([digits.X_train, digits.X_test])
+    y = np.concatenate([digits.y_train, digits.y_test])
+    extra = np.stack([X.mean(1), X.std(1)], 1).astype(np.float32)
+    model.fit({"pixels": X, "summary": extra}, y, epochs=15, verbose=0)
+    return model, X, extra, y
+
+
+def test_a_two_input_model_compares_end_to_end_by_name_and_by_order(two_inputs):
+    model, X, extra, y = two_inputs
+    by_name = workbench.Dataset.from_arrays({"summary": extra, "pixels": X}, y, name="two inputs")
+    by_order = workbench.Dataset.from_arrays((X, extra), y, name="two inputs, in order")
+    assert by_name.feature_shape == {"summary": (2,), "pixels": (64,)}
+    modes = ["float32", "dynamic", "int8", "dynamic_wi8_afp32", "static_wi8_ai8"]
+    tables = {}
+    for data in (by_name, by_order):
+        result = workbench.compare(model, data, modes=modes, latency_budget=0.05, progress=False)
+        table = result.table.set_index("variant")
+        assert (table["error"] == "").all(), table["error"]
+        assert table.loc["float32", "agreement"] == 1.0 and table.loc["float32", "max_abs_diff"] < 1e-5
+        assert (table.loc[modes[1:], "agreement"] > 0.9).all()
+        tables[data.name] = table
+    np.testing.assert_allclose(
+        tables["two inputs"]["accuracy"].to_numpy(), tables["two inputs, in order"]["accuracy"].to_numpy()
+    )
+    int8 = result.variants["int8"]
+    assert [t.dtype for t in int8.inputs] == ["int8", "int8"] and int8.input_names == ["pixels", "summary"]
+    expected = model.predict({"pixels": X[:20], "summary": extra[:20]}, verbose=0)
+    float32 = result.variants["float32"]
+    np.testing.assert_allclose(
+        float32.predict({"pixels": X[:20], "summary": extra[:20]}), expected, atol=1e-5
+    )
+    np.testing.assert_allclose(float32.predict([X[:20], extra[:20]]), expected, atol=1e-5)
+
+
+def test_a_dataset_that_does_not_fit_the_models_inputs_says_which(two_inputs, digits):
+    model, X, extra, y = two_inputs
+    with pytest.raises(workbench.DataMismatchError, match="One array per model input: pixels, summary"):
+        workbench.compare(model, digits, modes=["float32"], progress=False)
+    with pytest.raises(
+        workbench.DataMismatchError, match="'colour' not in the model|colour not in the model"
+    ):
+        workbench.compare(
+            model, workbench.Dataset.from_arrays({"pixels": X, "colour": extra}, y), progress=False
+        )
+    with pytest.raises(workbench.DataMismatchError, match="input 'summary' with samples of shape"):
+        workbench.compare(
+            model, workbench.Dataset.from_arrays({"pixels": X, "summary": X}, y), progress=False
+        )
+    converted = workbench.convert(model, "float32")
+    with pytest.raises(workbench.DataMismatchError, match="One array per input"):
+        converted.predict(X[:3])

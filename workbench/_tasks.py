@@ -62,11 +62,11 @@ def _quantize(content, mode, samples, keep=None, validate=None):
     import numpy as np
 
     quantizer = mode.quantizer(content, keep)
-    signature, input_name = _signature_input(content)
+    signature, input_names = _signature_input(content)
     calibration = None
     if quantizer.need_calibration:
         calibration = quantizer.calibrate(
-            {signature: _signature_samples(input_name, samples)}, num_threads=_threads()
+            {signature: _signature_samples(input_names, samples)}, num_threads=_threads()
         )
     result = quantizer.quantize(calibration, enable_progress_report=False)
     answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
@@ -75,7 +75,7 @@ def _quantize(content, mode, samples, keep=None, validate=None):
 
         metrics = [validation_utils.ValidationErrorMetric(m) for m in VALIDATION_METRICS]
         compared = quantizer.validate(
-            test_data={signature: _signature_samples(input_name, validate)},
+            test_data={signature: _signature_samples(input_names, validate)},
             error_metrics=metrics,
             num_threads=_threads(),
         )
@@ -92,28 +92,30 @@ def _quantize(content, mode, samples, keep=None, validate=None):
 VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
 
 
-def _signature_input(content: bytes) -> tuple[str, str]:
+def _signature_input(content: bytes) -> tuple[str, list[str]]:
     from ai_edge_litert.interpreter import Interpreter
 
     signatures = Interpreter(model_content=content).get_signature_list()
     if not signatures:
         raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
     signature = next(iter(signatures))
-    return signature, signatures[signature]["inputs"][0]
+    return signature, list(signatures[signature]["inputs"])
 
 
-def _signature_samples(input_name: str, samples) -> list[dict]:
+def _signature_samples(input_names, samples) -> list[dict]:
+    """One dict of inputs per sample, each with a batch axis, as LiteRT Quantizer takes them.
+    Float samples go in as float32; integer ones (token ids) keep their type."""
     import numpy as np
 
-    # Float samples go in as float32; integer ones (token ids) keep their type.
-    return [
-        {
-            input_name: np.asarray(
-                sample, dtype=None if np.asarray(sample).dtype.kind in "iu" else np.float32
-            )[None, ...]
-        }
-        for sample in samples
-    ]
+    def typed(array):
+        array = np.asarray(array)
+        return array if array.dtype.kind in "iu" else array.astype(np.float32)
+
+    if isinstance(samples, dict):
+        count = len(next(iter(samples.values())))
+        return [{name: typed(samples[name][i])[None, ...] for name in input_names} for i in range(count)]
+    (name,) = input_names
+    return [{name: typed(sample)[None, ...]} for sample in samples]
 
 
 def _threads() -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import _inputs as inputs
 from ._args import cancel_event, one_of, positive_seconds, progress_callback, whole_number
 from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
@@ -263,7 +264,9 @@ def compare(
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
-    report(0, total, f"original {bench.source.name}: measuring on {len(bench.data.X_test)} test samples")
+    report(
+        0, total, f"original {bench.source.name}: measuring on {inputs.count(bench.data.X_test)} test samples"
+    )
     rows = [bench.original()]
     variants: dict[str, Converted] = {}
     cancelled = False
@@ -322,7 +325,9 @@ class Bench:
         _select_output(self.source, output)
         data = _resolve_dataset(dataset, self.source)
         self.notes: list[str] = list(self.source.notes)
-        if data.feature_shape != self.source.input_shape:
+        if isinstance(self.source.input_shape, dict):
+            data = data.bind_inputs(list(self.source.input_shape), self.source.input_shape)
+        elif data.feature_shape != self.source.input_shape:
             self.notes.append(
                 f"Samples reshaped from {data.feature_shape} to the model's input {self.source.input_shape}."
             )
@@ -330,8 +335,8 @@ class Bench:
         self.data = data
         self.threads = threads
         self.latency_budget = latency_budget
-        self.X = data.X_test.astype(np.float32)
-        self.batch = self.X[:BATCH_SIZE]
+        self.X = inputs.cast(data.X_test)
+        self.batch = inputs.take(self.X, slice(0, BATCH_SIZE))
         self.reference = self.source.predict(self.X)
         check_outputs(self.reference, data, self.source.name)
         # A model with several heads: the others are checked too, each against its own.
@@ -456,7 +461,7 @@ class Bench:
             model_name=self.source.name,
             model_kind=self.source.kind,
             dataset=self.data,
-            batch_size=len(self.batch),
+            batch_size=inputs.count(self.batch),
             threads=self.threads,
             representative=representative,
             notes=list(self.notes),
@@ -468,15 +473,17 @@ class Bench:
         """With a target: where the variant runs and whether it fits (``targets.deployment``)."""
         if self.target is None:
             return row
-        if converted is None:
-            return {**row, **blank_deployment(self.target)}
+        if converted is None or len(converted.inputs) > 1:
+            return {**row, **blank_deployment(self.target)}  # TFLite Micro is checked for one input
         columns = deployment(
             converted, outputs, self.X, target=self.target, dataset=self.data, output_kind=self.output_kind
         )
         return {**row, **columns}
 
     def _time(self, call) -> Latency:
-        return measure_latency(call, call, self.X[:1], self.batch, budget_s=self.latency_budget)
+        return measure_latency(
+            call, call, inputs.take(self.X, slice(0, 1)), self.batch, budget_s=self.latency_budget
+        )
 
     def _with_other_outputs(self, row: dict, converted: Converted | None) -> dict:
         """Agreement and max |Δ| of every output that is not scored, beside the scored one's."""

@@ -97,11 +97,20 @@ def representative_samples(source: Source, representative) -> np.ndarray:
         validate_representative(None, source.input_shape)
     if isinstance(representative, Dataset):
         dataset = representative
-        if dataset.feature_shape != source.input_shape:
+        if isinstance(source.input_shape, dict):
+            dataset = dataset.bind_inputs(list(source.input_shape), source.input_shape)
+        elif dataset.feature_shape != source.input_shape:
             dataset = dataset.reshaped(source.input_shape)
         representative = dataset.representative(200)
     samples = validate_representative(representative, source.input_shape)
-    dtype = np.dtype(getattr(source, "input_dtype", "float32"))
+    dtypes = getattr(source, "input_dtype", "float32")
+    if isinstance(samples, dict):
+        return {name: _as_input_type(a, dtypes[name]) for name, a in samples.items()}
+    return _as_input_type(samples, dtypes)
+
+
+def _as_input_type(samples: np.ndarray, dtype) -> np.ndarray:
+    dtype = np.dtype(dtype)
     if dtype.kind in "iu":
         # Integer inputs (token ids for an embedding): calibrate with the ids themselves.
         if not np.array_equal(samples, np.round(samples)):
@@ -219,6 +228,7 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
         classes=source.classes,
         output_kind=source.output_kind,
         output_order=source.output_names,
+        input_order=getattr(source, "input_names", None),
         primary_output=source.primary_output,
     )
 

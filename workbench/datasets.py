@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import DatasetError, RepresentativeDataError, describe_array
+from . import _inputs as inputs
+from .errors import DataMismatchError, DatasetError, RepresentativeDataError, describe_array
 
 TASKS = ("classification", "regression")
 STRATEGIES = ("random", "stratified", "first")
@@ -88,7 +89,10 @@ class Dataset:
             outputs. Infinite values and values beyond float32's range are always refused.
         """
         _check_split(test_size, seed)
-        X = _numeric_features(X, name, feature_names, allow_missing)
+        if _several_inputs(X):
+            X = _numeric_inputs(X, name, allow_missing)
+        else:
+            X = _numeric_features(X, name, feature_names, allow_missing)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -98,9 +102,9 @@ class Dataset:
                 expected="A 1-D target: one label or value per sample.",
                 fix="Pass a single target column.",
             )
-        if len(y) != len(X):
+        if len(y) != inputs.count(X):
             raise DatasetError(
-                received=f"{len(X)} samples in X and {len(y)} in y",
+                received=f"{inputs.count(X)} samples in X and {len(y)} in y",
                 expected="One target per sample.",
                 fix="Check that X and y come from the same rows.",
             )
@@ -126,12 +130,17 @@ class Dataset:
         from sklearn.model_selection import train_test_split
 
         stratify = y if task == "classification" and _can_stratify(y, test_size) else None
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=test_size, random_state=seed, stratify=stratify
+        train, test = train_test_split(
+            np.arange(len(y)), test_size=test_size, random_state=seed, stratify=stratify
         )
-        n_features = int(np.prod(X.shape[1:]))
+        X_train, X_test, y_train, y_test = inputs.take(X, train), inputs.take(X, test), y[train], y[test]
         if feature_names is None:
-            feature_names = [f"x{i}" for i in range(n_features)]
+            if inputs.is_multi(X):
+                feature_names = [
+                    f"{key}[{i}]" for key, a in X.items() for i in range(int(np.prod(a.shape[1:])))
+                ]
+            else:
+                feature_names = [f"x{i}" for i in range(int(np.prod(X.shape[1:])))]
         if class_names is None and classes is not None:
             class_names = [str(c) for c in classes]
         return cls(
@@ -343,9 +352,52 @@ class Dataset:
 
     # ------------------------------------------------------------------- properties
     @property
-    def feature_shape(self) -> tuple[int, ...]:
-        """The shape of one sample, e.g. ``(64,)`` or ``(8, 8, 1)``."""
-        return tuple(self.X_train.shape[1:])
+    def feature_shape(self) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+        """The shape of one sample, e.g. ``(64,)`` or ``(8, 8, 1)``; for several inputs a dict
+        of shapes by input name."""
+        return inputs.shapes(self.X_train)
+
+    def bind_inputs(self, names, shapes) -> Dataset:
+        """The same data with its inputs named as a model's: by name, or in order where the
+        dataset was given a tuple (``input_0``, ``input_1``, ...). Says which input does not fit."""
+        names = list(names)
+        if not inputs.is_multi(self.X_train):
+            raise DataMismatchError(
+                received=f"dataset {self.name!r} with one input of shape {self.feature_shape}",
+                expected=f"One array per model input: {', '.join(names)}.",
+                fix="Build the dataset with Dataset.from_arrays({name: array, ...}, y) or a tuple in the model's input order.",
+            )
+        keys = list(self.X_train)
+        if len(keys) != len(names):
+            raise DataMismatchError(
+                received=f"dataset {self.name!r} with {len(keys)} inputs ({', '.join(keys)})",
+                expected=f"The model's {len(names)} inputs: {', '.join(names)}.",
+                fix="Give one array per model input.",
+            )
+        if set(keys) == set(names):
+            mapping = {name: name for name in names}
+        elif keys == [f"input_{i}" for i in range(len(names))]:
+            mapping = dict(zip(names, keys, strict=True))  # a tuple: in the model's input order
+        else:
+            unknown = sorted(set(keys) - set(names))
+            raise DataMismatchError(
+                received=f"dataset inputs named {', '.join(keys)} ({', '.join(unknown)} not in the model)",
+                expected=f"The model's input names: {', '.join(names)}.",
+                fix="Name the arrays as the model's inputs, or pass them as a tuple in the model's input order.",
+            )
+        for name in names:
+            got = tuple(self.X_train[mapping[name]].shape[1:])
+            if got != tuple(shapes[name]):
+                raise DataMismatchError(
+                    received=f"input {name!r} with samples of shape {got}",
+                    expected=f"Samples of shape {tuple(shapes[name])} for the model's input {name!r}.",
+                    fix="Check which array goes to which input.",
+                )
+        return dataclasses.replace(
+            self,
+            X_train={name: self.X_train[mapping[name]] for name in names},
+            X_test={name: self.X_test[mapping[name]] for name in names},
+        )
 
     @property
     def n_classes(self) -> int | None:
@@ -402,7 +454,7 @@ class Dataset:
                 expected="A whole number 0 or greater.",
                 fix="Use seed=0 or any other non-negative whole number.",
             )
-        total = len(self.X_train)
+        total = inputs.count(self.X_train)
         n = min(int(n), total)
         rng = np.random.default_rng(seed)
         if strategy == "first":
@@ -411,7 +463,7 @@ class Dataset:
             index = rng.choice(total, size=n, replace=False)
         else:
             index = self._stratified_index(n, rng)
-        return self.X_train[np.sort(index)].astype(np.float32)
+        return inputs.cast(inputs.take(self.X_train, np.sort(index)))
 
     def _stratified_index(self, n: int, rng) -> np.ndarray:
         if self.task == "classification":
@@ -435,7 +487,7 @@ class Dataset:
         classes = f", {self.n_classes} classes" if self.n_classes else ""
         return (
             f"Dataset({self.name!r}, {self.task}{classes}, samples {self.feature_shape}, "
-            f"train={len(self.X_train)}, test={len(self.X_test)})"
+            f"train={inputs.count(self.X_train)}, test={inputs.count(self.X_test)})"
         )
 
 
@@ -479,7 +531,10 @@ def load_dataset(name: str, *, test_size: float = 0.25, seed: int = 0) -> Datase
 
 
 def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarray:
-    """Check calibration samples against the model's input shape; return them as float32."""
+    """Check calibration samples against the model's input shape; return them as float32.
+    For a model with several inputs (``feature_shape`` a dict), a dict of arrays by input name."""
+    if isinstance(feature_shape, dict):
+        return _validate_several(samples, feature_shape)
     if samples is None:
         raise RepresentativeDataError(
             received="representative=None",
@@ -534,6 +589,28 @@ def validate_representative(samples, feature_shape: tuple[int, ...]) -> np.ndarr
     return array
 
 
+def _validate_several(samples, feature_shapes: dict) -> dict[str, np.ndarray]:
+    if isinstance(samples, Dataset):
+        samples = samples.bind_inputs(list(feature_shapes), feature_shapes).representative()
+    if isinstance(samples, tuple) and len(samples) == len(feature_shapes):
+        samples = dict(zip(feature_shapes, samples, strict=True))
+    if not isinstance(samples, dict) or set(samples) != set(feature_shapes):
+        got = sorted(samples) if isinstance(samples, dict) else type(samples).__name__
+        raise RepresentativeDataError(
+            received=f"representative data {got}",
+            expected=f"A dict of samples by input name: {', '.join(feature_shapes)} (or a tuple in that order).",
+            fix="Pass e.g. {name: training_rows[name][:200] for each input}, or a Dataset with those inputs.",
+        )
+    checked = {name: validate_representative(samples[name], shape) for name, shape in feature_shapes.items()}
+    if len({len(a) for a in checked.values()}) != 1:
+        raise RepresentativeDataError(
+            received=f"inputs with {', '.join(f'{k}: {len(a)}' for k, a in checked.items())} samples",
+            expected="The same number of calibration samples for every input.",
+            fix="Take the same rows from every input.",
+        )
+    return checked
+
+
 # ----------------------------------------------------------------------- helpers
 def _describe_spec(spec) -> str:
     if isinstance(spec, dict):
@@ -582,6 +659,29 @@ def _from_tf_data(dataset, feature_shape, limit: int = 10_000) -> np.ndarray:
         if count >= limit:
             break
     return np.concatenate(rows)[:limit] if rows else np.zeros((0, *feature_shape), np.float32)
+
+
+def _several_inputs(X) -> bool:
+    """A dict of arrays, or a tuple of arrays: one per input of a model with several."""
+    if isinstance(X, dict):
+        return True
+    return isinstance(X, tuple) and len(X) > 1 and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in X)
+
+
+def _numeric_inputs(X, name: str, allow_missing: bool) -> dict[str, np.ndarray]:
+    named = dict(X) if isinstance(X, dict) else {f"input_{i}": a for i, a in enumerate(X)}
+    arrays = {
+        str(key): _numeric_features(value, f"{name}[{key}]", None, allow_missing)
+        for key, value in named.items()
+    }
+    counts = {key: len(a) for key, a in arrays.items()}
+    if len(set(counts.values())) != 1:
+        raise DatasetError(
+            received=f"inputs with different numbers of samples: {counts}",
+            expected="The same samples in every input: one row per sample in each array.",
+            fix="Check that the arrays come from the same rows.",
+        )
+    return arrays
 
 
 def _numeric_features(X, name: str, feature_names=None, allow_missing: bool = False) -> np.ndarray:

@@ -485,6 +485,7 @@ def keep_float(
         classes=source.classes,
         output_kind=source.output_kind,
         output_order=source.output_names,
+        input_order=getattr(source, "input_names", None),
         primary_output=source.primary_output,
     )
     converted.label_override = f"{mode.name}+float({_count(len(chosen))})"
@@ -572,7 +573,7 @@ def size_by_layer(converted: Converted, layer_of=None, reference: Converted | No
 def io_contract(source: Source, converted: Converted) -> pd.DataFrame:
     """The converted model's inputs and outputs beside the original's, with warnings."""
     rows = []
-    original_in = ("batch", *source.input_shape)
+    shapes = source.input_shape if isinstance(source.input_shape, dict) else {None: source.input_shape}
     for side, tensors in (("input", converted.inputs), ("output", converted.outputs)):
         for t in tensors:
             warning = ""
@@ -587,7 +588,11 @@ def io_contract(source: Source, converted: Converted) -> pd.DataFrame:
                 )
             if side == "input" and not t.dynamic_batch:
                 warning += f" Fixed batch of {t.shape[0]}: feed exactly {t.shape[0]} sample(s) per call."
-            if side == "input" and tuple(t.shape[1:]) != tuple(source.input_shape):
+            original_in = (
+                "batch",
+                *shapes.get(t.name.split("serving_default_")[-1].split(":")[0], next(iter(shapes.values()))),
+            )
+            if side == "input" and len(shapes) == 1 and tuple(t.shape[1:]) != tuple(original_in[1:]):
                 warning += f" Shape {t.shape} differs from the original's {original_in}."
             rows.append(
                 {

@@ -327,12 +327,7 @@ class Mode:
             converter.target_spec.supported_types = [getattr(tf, t) for t in row["supported_types"]]
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, o) for o in row["supported_ops"]]
         if row["calibrated"]:
-
-            def representative_dataset():
-                for sample in samples:
-                    yield [sample[None, ...]]
-
-            converter.representative_dataset = representative_dataset
+            converter.representative_dataset = _representative_dataset(samples)
         if self.backend == "converter" and self.io != "float32":
             converter.inference_input_type = getattr(tf, self.io)
             converter.inference_output_type = getattr(tf, self.io)
@@ -477,6 +472,25 @@ class Mode:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _representative_dataset(samples):
+    """TFLite's representative_dataset: one sample at a time with a batch axis; for several
+    inputs, a dict by input name (the converter matches it to the signature)."""
+    if isinstance(samples, dict):
+        count = len(next(iter(samples.values())))
+
+        def several():
+            for i in range(count):
+                yield {name: array[i][None, ...] for name, array in samples.items()}
+
+        return several
+
+    def one():
+        for sample in samples:
+            yield [sample[None, ...]]
+
+    return one
 
 
 # The names above that are functions (or aliases) in ``litert_quantizer.recipe`` 0.11: the

@@ -69,6 +69,7 @@ def quantize_bytes(
         classes=float32.classes,
         output_kind=float32.output_kind,
         output_order=float32.output_names,
+        input_order=float32.input_names,
         primary_output=float32.primary_output,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)

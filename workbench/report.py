@@ -10,6 +10,7 @@ import os
 
 import pandas as pd
 
+from . import _inputs as inputs
 from .modes import Mode
 
 _FORMATS = {
@@ -185,7 +186,7 @@ def _caption(comparison) -> str:
     data = comparison.dataset
     lines = [
         f"Model <b>{html.escape(comparison.model_name)}</b> ({comparison.model_kind}), "
-        f"dataset <b>{html.escape(data.name)}</b>: {data.metric} on {len(data.X_test)} test samples; "
+        f"dataset <b>{html.escape(data.name)}</b>: {data.metric} on {inputs.count(data.X_test)} test samples; "
         f"calibration: {html.escape(comparison.representative)}.",
         f"Latency: single-sample median and p90 after warm-up, and one batch of "
         f"{comparison.batch_size}, with {comparison.threads} interpreter thread(s); the original "

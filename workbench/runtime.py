@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import _inputs
 from ._native import captured_output
 from .errors import DataMismatchError, ModelLoadError, describe_array
 from .modes import Mode
@@ -89,6 +90,7 @@ class Converted:
         output_kind: str = "values",
         output_order=None,
         primary_output: str | None = None,
+        input_order=None,
     ):
         self.content = bytes(content)
         self.classes = None if classes is None else np.asarray(classes)
@@ -107,6 +109,15 @@ class Converted:
         self._batch = None
         self._interpreter = self._new_interpreter()
         input_details = self._interpreter.get_input_details()
+        names = _input_names(self._interpreter, input_details)
+        if input_order and len(input_details) > 1:
+            # The file's tensor order is not always the model's: state it as the model does.
+            rank = {name: i for i, name in enumerate(input_order)}
+            paired = sorted(
+                zip(names, input_details, strict=True), key=lambda item: rank.get(item[0], len(rank))
+            )
+            names, input_details = [n for n, _ in paired], [d for _, d in paired]
+        self._input_order = input_order
         named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
         self.inputs = tuple(_tensor_info(d) for d in input_details)
         #: Output tensors in the stated order, each with its signature name.
@@ -120,6 +131,12 @@ class Converted:
         # Looked up once: get_*_details() builds dicts for every tensor, which costs more
         # per call than a small model takes to run.
         self._input_index = input_details[0]["index"]
+        #: Input names in the model's order (the signature's names where the file has one).
+        self.input_names = names
+        self._input_indices = {
+            name: d["index"] for name, d in zip(self.input_names, input_details, strict=True)
+        }
+        self._input_info = dict(zip(self.input_names, self.inputs, strict=True))
         self._output_index = {name: d["index"] for name, d in named}
         self._output_info = dict(zip(self.output_names, self.outputs, strict=True))
         self.ops = _builtin_op_counts(self.content)
@@ -144,8 +161,10 @@ class Converted:
         return self.mode.label if self.mode is not None else "tflite"
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one sample of the (single) input, without the batch axis."""
+    def input_shape(self) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+        """Shape of one sample without the batch axis; for several inputs, a dict by input name."""
+        if len(self.inputs) > 1:
+            return {name: tuple(info.shape[1:]) for name, info in self._input_info.items()}
         return tuple(self.inputs[0].shape[1:])
 
     def save(self, path) -> str:
@@ -279,7 +298,7 @@ class Converted:
         names = self._check_names(names)
         X = self._check_input(X)
         fixed = None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
-        step = fixed or int(batch_size or min(max(len(X), 1), 256))
+        step = fixed or int(batch_size or min(max(_inputs.count(X), 1), 256))
         if step < 1:
             raise DataMismatchError(
                 received=f"batch_size={batch_size!r}",
@@ -287,12 +306,11 @@ class Converted:
                 fix="Leave batch_size out.",
             )
         chunks: dict[str, list] = {name: [] for name in names}
-        for start in range(0, len(X), step):
-            chunk = X[start : start + step]
-            n = len(chunk)
+        for start in range(0, _inputs.count(X), step):
+            chunk = _inputs.take(X, slice(start, start + step))
+            n = _inputs.count(chunk)
             if fixed and n < fixed:
-                pad = np.repeat(chunk[-1:], fixed - n, axis=0)
-                chunk = np.concatenate([chunk, pad])
+                chunk = _pad(chunk, fixed - n)
             for name, values in self._invoke(chunk, names).items():
                 chunks[name].append(values[:n])
         result = {}
@@ -321,17 +339,13 @@ class Converted:
         """One interpreter call on an already prepared batch (for latency measurement), returning
         the primary output; a model that runs only one sample at a time (or has a fixed batch)
         gets one call per sample, as a user would make."""
-        if not self.inputs[0].dynamic_batch and len(x) != self.inputs[0].shape[0]:
+        if not self.inputs[0].dynamic_batch and _inputs.count(x) != self.inputs[0].shape[0]:
             return self.run(x)
         return self._invoke(x, (self.primary_output,))[self.primary_output]
 
     def _check_input(self, X) -> np.ndarray:
-        if len(self.inputs) != 1:
-            raise DataMismatchError(
-                received=f"a model with {len(self.inputs)} inputs",
-                expected="A single-input model for predict(X).",
-                fix="Run multi-input models with ai_edge_litert's signature runner directly.",
-            )
+        if len(self.inputs) > 1:
+            return self._check_inputs(X)
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise DataMismatchError(
@@ -351,41 +365,85 @@ class Converted:
                 )
         return X.astype(np.float32, copy=False)
 
+    def _check_inputs(self, X) -> dict[str, np.ndarray]:
+        names = self.input_names
+        if isinstance(X, (list, tuple)) and len(X) == len(names):
+            X = dict(zip(names, X, strict=True))  # in the model's input order
+        if not isinstance(X, dict) or set(X) != set(names):
+            got = ", ".join(map(str, X)) if isinstance(X, dict) else type(X).__name__
+            raise DataMismatchError(
+                received=f"X as {got}",
+                expected=f"One array per input, as a dict by name or a list in this order: {', '.join(names)}.",
+                fix="Pass e.g. {" + ", ".join(f"{n!r}: ..." for n in names) + "}.",
+            )
+        checked = {}
+        for name in names:
+            array = np.asarray(X[name])
+            expected = tuple(self._input_info[name].shape[1:])
+            if array.dtype.kind not in "biuf" or array.shape[1:] != expected:
+                raise DataMismatchError(
+                    received=f"input {name!r} as {describe_array(array)}",
+                    expected=f"Numeric samples of shape {expected} for input {name!r}.",
+                    fix="Check which array goes to which input.",
+                )
+            checked[name] = array.astype(np.float32, copy=False)
+        if len({len(a) for a in checked.values()}) != 1:
+            raise DataMismatchError(
+                received=f"inputs with different numbers of samples ({', '.join(f'{k}: {len(a)}' for k, a in checked.items())})",
+                expected="The same samples in every input.",
+                fix="Take the same rows from every input.",
+            )
+        return checked
+
     def _invoke(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         with self._lock:
             try:
-                if not self.single_sample_only or len(batch) == 1:
+                if not self.single_sample_only or _inputs.count(batch) == 1:
                     try:
                         return self._invoke_locked(batch, names)
                     except _PrepareFailed:
-                        if len(batch) == 1 or not self.inputs[0].dynamic_batch:
+                        if _inputs.count(batch) == 1 or not self.inputs[0].dynamic_batch:
                             raise
                         # Some files (Hadamard-rotated recipes, for one) cannot be resized on
                         # XNNPACK: they run one sample per call, on a fresh interpreter.
                         self.single_sample_only = True
                         self._interpreter, self._batch = self._new_interpreter(), None
-                parts = [self._invoke_locked(batch[i : i + 1], names) for i in range(len(batch))]
+                parts = [
+                    self._invoke_locked(_inputs.take(batch, slice(i, i + 1)), names)
+                    for i in range(_inputs.count(batch))
+                ]
                 return {name: np.concatenate([part[name] for part in parts]) for name in names}
             except _PrepareFailed as failure:
                 raise ModelLoadError(
-                    received=f"a .tflite that LiteRT cannot prepare for a batch of {len(batch)} ({failure})",
+                    received=f"a .tflite that LiteRT cannot prepare for a batch of {_inputs.count(batch)} ({failure})",
                     expected="A model whose ops LiteRT's CPU kernels can prepare.",
                     fix="Try another mode or recipe for this model, or convert it again.",
                 ) from None
 
     def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         interpreter = self._interpreter
-        if self._batch != len(batch):
+        n = _inputs.count(batch)
+        several = _inputs.is_multi(batch)
+        if self._batch != n:
             self._batch = None
             try:
                 if self.inputs[0].dynamic_batch:
-                    interpreter.resize_tensor_input(self._input_index, [len(batch), *self.input_shape])
+                    if several:
+                        for name, index in self._input_indices.items():
+                            shape = self._input_info[name].shape[1:]
+                            interpreter.resize_tensor_input(index, [n, *shape])
+                    else:
+                        interpreter.resize_tensor_input(self._input_index, [n, *self.input_shape])
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
             except RuntimeError as err:
                 raise _PrepareFailed(str(err).strip().splitlines()[0]) from None
-            self._batch = len(batch)
-        interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
+            self._batch = n
+        if several:
+            for name, index in self._input_indices.items():
+                interpreter.set_tensor(index, _quantize(batch[name], self._input_info[name]))
+        else:
+            interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
         interpreter.invoke()
         return {
             name: _dequantize(interpreter.get_tensor(self._output_index[name]), self._output_info[name])
@@ -421,6 +479,7 @@ class Converted:
             output_kind=self.output_kind,
             output_order=self._output_order,
             primary_output=self.primary_output,
+            input_order=self._input_order,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
         copy.unchanged, copy.recipe = self.unchanged, self.recipe
@@ -474,6 +533,28 @@ def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: st
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]
     return classes[np.argmax(outputs, axis=1)]
+
+
+def _input_names(interpreter, details: list[dict]) -> list[str]:
+    """The inputs' signature names in tensor (the model's) order; tensor names without one."""
+    try:
+        signatures = interpreter.get_signature_list()
+        if len(signatures) == 1:
+            (key,) = signatures
+            runner = interpreter.get_signature_runner(key)
+            by_index = {d["index"]: name for name, d in runner.get_input_details().items()}
+            if all(d["index"] in by_index for d in details):
+                return [by_index[d["index"]] for d in details]
+    except (ValueError, RuntimeError, KeyError):
+        pass  # a file without a usable signature: its tensors' own names
+    return [d["name"] for d in details]
+
+
+def _pad(chunk, missing: int):
+    """Repeat the last sample ``missing`` times (a fixed batch is filled up; padding is dropped)."""
+    if _inputs.is_multi(chunk):
+        return {name: np.concatenate([a, np.repeat(a[-1:], missing, axis=0)]) for name, a in chunk.items()}
+    return np.concatenate([chunk, np.repeat(chunk[-1:], missing, axis=0)])
 
 
 def _named_outputs(interpreter, details: list[dict], order) -> list[tuple[str, dict]]:

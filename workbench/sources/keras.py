@@ -12,6 +12,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
+from .. import _inputs
 from .._native import captured_output, import_tensorflow
 from ..errors import DataMismatchError, ModelLoadError
 from . import Source, _module_root
@@ -32,21 +33,28 @@ class KerasSource(Source):
         self._saved_model_dir: str | None = None
         self._fingerprint: str | None = None
         inputs = _model_inputs(model)
-        if len(inputs) != 1:
-            raise ModelLoadError(
-                received=f"a Keras model with {len(inputs)} inputs",
-                expected="A model with a single input tensor.",
-                fix="Wrap the inputs into one tensor, or convert the model with TensorFlow directly.",
-            )
-        self.input_shape = tuple(int(d) if d is not None else -1 for d in inputs[0].shape[1:])
+        self.input_names = [getattr(t, "name", None) or f"input_{i}" for i, t in enumerate(inputs)]
+        shapes = [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in inputs]
+        dtypes = [str(getattr(t, "dtype", "float32")) for t in inputs]
+        if len(inputs) == 1:
+            self.input_shape, self.input_dtype = shapes[0], dtypes[0]
+        else:
+            # Several inputs: samples are dicts of arrays by input name (see workbench._inputs).
+            self.input_shape = dict(zip(self.input_names, shapes, strict=True))
+            self.input_dtype = dict(zip(self.input_names, dtypes, strict=True))
         self.fixed_batch = inputs[0].shape[0]
-        self.input_dtype = str(getattr(inputs[0], "dtype", "float32"))
         self._outputs_by_label = _output_signature_names(model)
         self.output_labels = tuple(self._outputs_by_label)
         self.output_names = tuple(self._outputs_by_label.values())
         self.select_output(output)
         self.recurrent = _recurrent_layers(model)
         self.notes = []
+        if self.recurrent and len(inputs) > 1:
+            raise ModelLoadError(
+                received=f"a model with recurrent layers ({', '.join(self.recurrent)}) and {len(inputs)} inputs",
+                expected="A recurrent model with one input: those are exported with a fixed batch to convert to builtins.",
+                fix="Convert the recurrent part as a model of its own, or merge the inputs into one tensor.",
+            )
         if self.recurrent:
             if -1 in self.input_shape:
                 raise ModelLoadError(
@@ -127,7 +135,8 @@ class KerasSource(Source):
 
     # --------------------------------------------------------------- reference
     def predict(self, X: np.ndarray) -> np.ndarray:
-        outputs = [self._call(X[i : i + _BATCH]) for i in range(0, len(X), _BATCH)]
+        n = _inputs.count(X)
+        outputs = [self._call(_inputs.take(X, slice(i, i + _BATCH))) for i in range(0, n, _BATCH)]
         return np.concatenate(outputs) if outputs else np.zeros((0, 1), np.float32)
 
     def predict_one(self, x):
@@ -138,7 +147,9 @@ class KerasSource(Source):
 
     def predict_outputs(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Every output of the original model for ``X``, by name, in Keras's order."""
-        parts = [self._outputs(X[i : i + _BATCH]) for i in range(0, len(X), _BATCH)]
+        parts = [
+            self._outputs(_inputs.take(X, slice(i, i + _BATCH))) for i in range(0, _inputs.count(X), _BATCH)
+        ]
         return {label: np.concatenate([p[label] for p in parts]) for label in self.output_labels}
 
     def _outputs(self, x) -> dict[str, np.ndarray]:
