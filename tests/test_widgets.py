@@ -219,3 +219,30 @@ def test_a_recipe_variant_offers_its_recipe_as_the_library_loads_it(wb):
     recipe = json.loads(base64.b64decode(payload))
     assert recipe == wb.controller.state.comparison.variants["weight_only_wi4_afp32"].recipe
     assert recipe[0]["op_config"]["weight_tensor_config"]["num_bits"] == 4
+
+
+def test_a_model_with_two_heads_gets_a_choice_of_the_scored_one(digits):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    model = keras.Model(
+        inputs,
+        [
+            keras.layers.Dense(1, name="ink")(hidden),
+            keras.layers.Dense(10, activation="softmax", name="digit")(hidden),
+        ],
+    )
+    wb = Workbench(models={"two heads": model}, datasets={"digits": digits}, scan_notebook=False)
+    wb.controller.settings.latency_budget = 0.05
+    for name, button in wb.mode_buttons.items():
+        button.value = name == "float32"
+    wb.model.value = "two heads"
+    wb.dataset.value = "digits"
+    assert wb.output.layout.display == "flex" and list(wb.output.options) == ["ink", "digit"]
+    wb.output.value = "digit"  # the head the digits dataset scores
+    click_and_wait(wb)
+    assert wb.controller.state.error is None
+    table = wb.controller.table().set_index("variant")
+    assert table.loc["float32", "agreement"] == 1.0 and "agreement[ink]" in table.columns

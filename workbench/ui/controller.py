@@ -44,6 +44,7 @@ class Settings:
     latency_budget: float = 0.1  # seconds of timed calls per variant: the live loop stays quick
     keep_float: int = 0  # mixed precision: int8 and each recipe with its worst K layers kept higher
     device: object = None  # a deployment target (preset name, budget dict or Target); None: none
+    output: str | None = None  # the head scored, for a Keras model with several; None: the first
 
 
 @dataclass
@@ -321,7 +322,8 @@ class Controller:
     def _measure(self, settings: Settings) -> None:
         state = self.state
         modes = self._modes(settings)
-        model_key = settings.model
+        # Rows scored on another head are other rows: the head is part of every cache key.
+        model_key = settings.model if settings.output is None else f"{settings.model}[{settings.output}]"
         dataset_key = settings.dataset or self.default_dataset(settings.model)
         if dataset_key is None:
             raise DatasetError(
@@ -412,21 +414,37 @@ class Controller:
         return self._variants[key]
 
     def _bench(self, model_key: str, dataset_key: str, settings: Settings) -> Bench:
-        key = (model_key, dataset_key, settings.threads, settings.latency_budget)
+        key = (model_key, dataset_key, settings.threads, settings.latency_budget, settings.output)
         if key not in self._benches:
-            model = self.models.get(model_key)
+            model = self.models.get(settings.model)
             if model is None:
                 raise ModelLoadError(
-                    received=f"model {model_key!r}",
+                    received=f"model {settings.model!r}",
                     expected=f"One of: {', '.join(self.models)}.",
                     fix="Pick a model from the list.",
                 )
             data = self.datasets.get(dataset_key, dataset_key)
             dataset = data if isinstance(data, Dataset) else load_dataset(data)
             self._benches[key] = Bench(
-                model, dataset, threads=settings.threads, latency_budget=settings.latency_budget
+                model,
+                dataset,
+                threads=settings.threads,
+                latency_budget=settings.latency_budget,
+                output=settings.output,
             )
         return self._benches[key]
+
+    def outputs(self, model_key: str | None = None) -> tuple[str, ...]:
+        """The outputs of a model by name, in Keras's order (one for most models)."""
+        from ..sources import as_source
+
+        model = self.models.get(model_key or self.settings.model)
+        if model is None:
+            return ()
+        try:
+            return tuple(getattr(as_source(model), "output_labels", ()) or ())
+        except WorkbenchError:
+            return ()
 
     def _modes(self, settings: Settings) -> list[Mode]:
         for name in settings.modes:

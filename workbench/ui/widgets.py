@@ -54,6 +54,9 @@ class Workbench:
         self.target = w.Dropdown(
             description="Target column", style=wide, layout=w.Layout(width="320px", display="none")
         )
+        self.output = w.Dropdown(
+            description="Scored output", style=wide, layout=w.Layout(width="320px", display="none")
+        )
         self.upload = w.FileUpload(accept=".keras,.skops,.tflite,.csv", multiple=False, description="Upload")
         self.mode_buttons = {
             name: w.ToggleButton(
@@ -155,6 +158,7 @@ class Workbench:
                 w.HTML("<b>TFLite workbench</b>: what each quantization mode costs and buys"),
                 w.HBox([self.model, self.dataset, self.upload]),
                 self.target,
+                self.output,
                 w.HBox(
                     [
                         w.Label("Converter PTQ", layout=w.Layout(width="110px")),
@@ -181,6 +185,7 @@ class Workbench:
         self.model.observe(self._on_model, names="value")
         self.dataset.observe(self._on_dataset, names="value")
         self.target.observe(self._on_target, names="value")
+        self.output.observe(lambda change: self._update(output=change["new"]), names="value")
         self.upload.observe(self._on_upload, names="value")
         for button in self.mode_buttons.values():
             button.observe(self._on_modes, names="value")
@@ -213,8 +218,22 @@ class Workbench:
         if self._syncing:
             return
         own = self.controller.default_dataset(change["new"])
-        self._update(model=change["new"], dataset=None if own else self.controller.settings.dataset)
+        self._update(
+            model=change["new"], dataset=None if own else self.controller.settings.dataset, output=None
+        )
+        self._show_outputs()
         self._show_settings()
+
+    def _show_outputs(self):
+        """A model with several heads gets a choice of the one scored (the others are compared too)."""
+        outputs = self.controller.outputs()
+        self._syncing = True
+        try:
+            self.output.options = outputs
+            self.output.value = self.controller.settings.output or (outputs[0] if outputs else None)
+        finally:
+            self._syncing = False
+        self.output.layout.display = "flex" if len(outputs) > 1 else "none"
 
     def _on_dataset(self, change):
         if self._syncing:
