@@ -218,6 +218,12 @@ def ovo_decision(second_wins, confidences, n_classes: int):
     return votes + confidence / (3.0 * (tf.abs(confidence) + 1.0))
 
 
+def outlier_labels(decision, *, inclusive: bool = True):
+    """scikit-learn's outlier ``predict``: +1 (inlier) where the decision value is at least 0
+    (above 0 without ``inclusive``, as libsvm's one-class SVM), -1 elsewhere."""
+    return take(np.array([-1, 1], dtype=np.int32), above(decision, 0.0, inclusive=inclusive))
+
+
 def take(values, index):
     """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
     values = np.asarray(values)

@@ -28,7 +28,7 @@ def build_envelope(estimator, x, output):
         return scores
     decision = _ops.add(scores, np.array([-float(estimator.offset_)]))
     if output == "label":
-        return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0, inclusive=True))
+        return _ops.outlier_labels(decision)
     return decision
 
 

@@ -135,7 +135,7 @@ def build_one_class(estimator, x, output):
         return _ops.affine(x, coef.T)
     decision = _ops.affine(x, coef.T, np.array([-offset]))
     if output == "label":
-        return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0, inclusive=True))
+        return _ops.outlier_labels(decision)
     return decision
 
 

@@ -187,7 +187,7 @@ def build_svm(estimator, x, output):
     decision = shared(estimator, x, "pair decisions", lambda: decision_values(estimator, x))
     if isinstance(estimator, OneClassSVM):
         if output == "label":  # libsvm: (dec > 0) ? 1 : -1
-            return _ops.take(np.array([-1, 1], dtype=np.int32), _ops.above(decision, 0.0))
+            return _ops.outlier_labels(decision, inclusive=False)
         if output == "score_samples":
             return _ops.add(decision, np.atleast_1d(np.asarray(estimator.offset_, dtype=np.float64)))
         return decision
