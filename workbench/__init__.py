@@ -31,6 +31,7 @@ from .errors import (
     WorkbenchError,
 )
 from .examples import EXAMPLES, load_example
+from .lens import CalibrationStudy, Lens, calibration_lens, layer_errors, lens
 from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
 from .targets import PRESETS as TARGETS
@@ -66,6 +67,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "CalibrationStudy",
     "CancelledError",
     "Comparison",
     "ConversionError",
@@ -77,6 +79,7 @@ __all__ = [
     "DEFAULT_MODES",
     "ALL_MODES",
     "InvalidArgumentError",
+    "Lens",
     "Diagnosis",
     "EXAMPLES",
     "MODE_NAMES",
@@ -96,11 +99,14 @@ __all__ = [
     "UnsupportedOpsError",
     "Workbench",
     "WorkbenchError",
+    "calibration_lens",
     "check_micro",
     "compare",
     "convert",
     "diagnose",
     "keep_float",
+    "layer_errors",
+    "lens",
     "load_dataset",
     "load_example",
     "load_tflite",

@@ -59,6 +59,11 @@ class Comparison:
     cancelled: bool = False
     #: The deployment target the table's ``fits`` column is for (a ``workbench.Target``), if any.
     target: object = None
+    #: The wrapped model (a ``workbench.sources.Source``): what :func:`workbench.lens` reads
+    #: layer names from and re-calibrates; ``None`` for a comparison loaded from elsewhere.
+    source: object = field(default=None, repr=False)
+    #: The calibration samples the calibrated variants were made with (``None``: none calibrated).
+    calibration: object = field(default=None, repr=False)
 
     @property
     def metric(self) -> str:
@@ -297,7 +302,7 @@ def compare(
         if converted is not None:
             variants[converted.label] = converted
     report(total, total, "done")
-    return bench.comparison(rows, variants, described, cancelled=cancelled)
+    return bench.comparison(rows, variants, described, cancelled=cancelled, calibration=samples)
 
 
 class Bench:
@@ -453,7 +458,9 @@ class Bench:
         )
         return self._deployed(self._with_other_outputs(row, converted), converted, outputs), converted
 
-    def comparison(self, rows, variants, representative: str, cancelled: bool = False) -> Comparison:
+    def comparison(
+        self, rows, variants, representative: str, cancelled: bool = False, calibration=None
+    ) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
         return Comparison(
             table=pd.DataFrame(rows, columns=list(self.original())),
@@ -467,6 +474,8 @@ class Bench:
             notes=list(self.notes),
             cancelled=cancelled,
             target=self.target,
+            source=self.source,
+            calibration=calibration,
         )
 
     def _deployed(self, row: dict, converted: Converted | None = None, outputs=None) -> dict:
