@@ -178,6 +178,13 @@ def _ping():
     return "pong"
 
 
+def _loaded_modules():
+    """Which heavy libraries this worker has imported (a class on one server counts its memory)."""
+    import sys
+
+    return {name: name in sys.modules for name in ("tensorflow", "keras", "litert_quantizer")}
+
+
 _TASKS = {
     "convert": _convert,
     "quantize": _quantize,
@@ -185,5 +192,6 @@ _TASKS = {
     "layer_errors": _layer_errors,
     "keep_float": _keep_float,
     "ping": _ping,
+    "loaded_modules": _loaded_modules,
     "tflm": _micro,
 }

@@ -636,8 +636,9 @@ def layer_errors(comparison, variant: str) -> pd.DataFrame:
     converted, file, reference, names = (context[k] for k in ("converted", "file", "reference", "names"))
     mode = converted.mode
     frame = None
+    weighted = [n for n, op in zip(names, reference.ops, strict=True) if op.weight is not None]
     if mode is not None and converted.label_override is None:
-        frame = _diagnosis_errors(comparison, mode, names, reference)
+        frame = _diagnosis_errors(comparison, mode, names, weighted, reference)
     if frame is None:
         rows = []
         for name, op, float_op in zip(names, file.ops, reference.ops, strict=True):
@@ -659,7 +660,7 @@ def layer_errors(comparison, variant: str) -> pd.DataFrame:
     return frame
 
 
-def _diagnosis_errors(comparison, mode, names, reference) -> pd.DataFrame | None:
+def _diagnosis_errors(comparison, mode, names, weighted, reference) -> pd.DataFrame | None:
     mapped = dict(zip((op.output_name for op in reference.ops), names, strict=True))
 
     def layer_of(tensor: str) -> str:
@@ -676,7 +677,7 @@ def _diagnosis_errors(comparison, mode, names, reference) -> pd.DataFrame | None
         if mode.calibrated and samples is None:
             return None
         errors = tensor_errors(_float32(comparison), mode, samples, test, layer_of)
-        errors = errors[(errors["op"] != "weights") & errors["layer"].isin(names)]
+        errors = errors[(errors["op"] != "weights") & errors["layer"].isin(weighted)]
         grouped = errors.groupby("layer", sort=False)["snr_drop_db"].max().sort_values(ascending=False)
         return pd.DataFrame(
             {
@@ -691,7 +692,7 @@ def _diagnosis_errors(comparison, mode, names, reference) -> pd.DataFrame | None
 
         samples = comparison.calibration
         errors = debugger_errors(source, mode, samples, samples[:100], layer_of)
-        errors = errors[errors["layer"].isin(names)]
+        errors = errors[errors["layer"].isin(weighted)]
         grouped = errors.groupby("layer", sort=False)["rmse_per_step"].max().sort_values(ascending=False)
         return pd.DataFrame(
             {
