@@ -20,7 +20,7 @@ from gates import GatedSamples
 
 import workbench
 from workbench import ConversionError, InvalidArgumentError
-from workbench._worker import shared_worker
+from workbench._worker import ConverterWorker, shared_worker
 from workbench.convert import convert_source
 from workbench.modes import Mode
 from workbench.runtime import stored_tensor_types
@@ -155,3 +155,71 @@ def test_converter_errors_still_come_back_as_the_converters_own(digits_mlp):
         workbench.convert(model)
     assert info.value.ops == ["BesselI0e"]
     assert shared_worker().pid is not None  # a converter error does not cost the worker
+
+
+def test_an_idle_worker_ends_after_its_idle_time_and_the_next_request_starts_a_fresh_one():
+    """Judged at given instants (``now=``), so nothing depends on how fast the machine is."""
+    worker = ConverterWorker("idle-check", idle_timeout=120)
+    try:
+        assert worker.call("ping", {})["result"] == "pong"
+        pid, started = worker.pid, worker.started
+        assert not worker.release_if_idle(now=worker.last_used + 119)
+        assert worker.pid == pid
+        assert worker.release_if_idle(now=worker.last_used + 120)
+        assert worker.pid is None and worker.released == 1
+        with pytest.raises(OSError):
+            os.kill(pid, 0)  # the process is gone, not only forgotten
+        assert worker.call("ping", {})["result"] == "pong"
+        assert worker.started == started + 1 and worker.pid not in (None, pid)
+        # A request since the timer was set keeps the worker, whatever the clock says.
+        assert not worker.release_if_idle(now=worker.last_used + 10**6, after_calls=worker._calls - 1)
+        assert worker.pid is not None
+    finally:
+        worker.close()
+
+
+def test_a_busy_worker_is_never_ended_for_being_idle(digits_cnn, gate):
+    worker = shared_worker()
+    source = as_source(digits_cnn)
+    workbench.convert(digits_cnn, "float32")
+    thread = threading.Thread(target=convert_source, args=(source, Mode("int8"), gate))
+    thread.start()
+    gate.wait_until_started()  # calibrating until the gate opens
+    assert not worker.release_if_idle(now=worker.last_used + 10**6)
+    gate.open()
+    thread.join(120)
+    assert worker.pid is not None
+
+
+def test_the_idle_timer_ends_the_worker_by_itself():
+    worker = ConverterWorker("idle-timer", idle_timeout=0.2)
+    try:
+        worker.call("ping", {})
+        for _ in range(600):  # up to a minute: only a timer that never fires fails this
+            if worker.pid is None:
+                break
+            threading.Event().wait(0.1)
+        assert worker.pid is None and worker.released == 1
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("inf"), "5", True])
+def test_a_bad_idle_timeout_is_refused(seconds):
+    with pytest.raises(InvalidArgumentError, match="idle timeout") as info:
+        workbench.set_worker_idle_timeout(seconds)
+    assert "None" in info.value.fix
+
+
+def test_the_idle_timeout_is_set_for_every_worker():
+    from workbench import _worker
+
+    before = _worker._idle_setting[0]
+    assert before == _worker.DEFAULT_IDLE_TIMEOUT or "WORKBENCH_WORKER_IDLE_TIMEOUT" in os.environ
+    try:
+        workbench.set_worker_idle_timeout(42)
+        assert shared_worker().idle_timeout == 42 and ConverterWorker("x").idle_timeout == 42
+        workbench.set_worker_idle_timeout(None)
+        assert shared_worker().idle_timeout is None
+    finally:
+        workbench.set_worker_idle_timeout(before)

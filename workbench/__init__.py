@@ -10,6 +10,7 @@ Importing the package does not import TensorFlow; it loads on the first conversi
 from __future__ import annotations
 
 from ._native import import_tensorflow
+from ._worker import set_worker_idle_timeout
 from .compare import Comparison, compare
 from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
@@ -111,5 +112,6 @@ __all__ = [
     "load_example",
     "load_tflite",
     "import_tensorflow",
+    "set_worker_idle_timeout",
     "supported_estimators",
 ]

@@ -32,6 +32,9 @@ from ._native import last_lines
 from .errors import InvalidArgumentError, WorkerCrashedError
 
 DEFAULT_TIMEOUT = 300.0
+#: Seconds a worker may sit idle before it ends (it starts again on the next request), so that
+#: a student reading a notebook does not hold a converter's memory; see set_worker_idle_timeout.
+DEFAULT_IDLE_TIMEOUT = 300.0
 
 
 class WorkerCrashed(Exception):
@@ -71,10 +74,19 @@ class ConverterWorker:
     ----------
     name : str, default="converter"
         What the process is called in error messages and in its temporary log's name.
+    idle_timeout : float or None, default=None
+        Seconds without a request after which the process ends (the next request starts a
+        fresh one); ``None`` takes the process-wide setting (``set_worker_idle_timeout``).
     """
 
-    def __init__(self, name: str = "converter"):
+    def __init__(self, name: str = "converter", idle_timeout: float | None = None):
         self.name = name
+        self._idle_timeout = None if idle_timeout is None else check_idle_timeout(idle_timeout)
+        self._timer: threading.Timer | None = None
+        self._calls = 0  # requests finished; an idle timer is for the count it was set at
+        #: ``time.monotonic()`` when the last request finished.
+        self.last_used = time.monotonic()
+        self.released = 0  # how many times the process ended for being idle
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._send: Connection | None = None
@@ -98,6 +110,53 @@ class ConverterWorker:
                 # The worker was already dead (e.g. killed a moment ago): the request never
                 # started, so it is sent once more to a fresh worker.
                 return self._call(task, payload, timeout, retry=False)
+            finally:
+                self._calls += 1
+                self.last_used = time.monotonic()
+                self._schedule_release()
+
+    @property
+    def idle_timeout(self) -> float | None:
+        """Seconds of idleness after which the process ends; ``None``: it never does."""
+        return self._idle_timeout if self._idle_timeout is not None else _idle_setting[0]
+
+    def release_if_idle(self, now: float | None = None, *, after_calls: int | None = None) -> bool:
+        """End the process if it has been idle for ``idle_timeout`` seconds at ``now``
+        (``time.monotonic()``); a worker busy with a request is never ended. Returns whether
+        it ended. The idle timer calls this (with ``after_calls``, the number of requests
+        finished when it was set: any request since keeps the process); the next request
+        starts a fresh process."""
+        limit = self.idle_timeout
+        if limit is None or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            now = time.monotonic() if now is None else now
+            if after_calls is not None and after_calls != self._calls:
+                return False
+            if self.pid is None or now - self.last_used < limit:
+                return False
+            self._close_locked()
+            self.released += 1
+            return True
+        finally:
+            self._lock.release()
+
+    def _schedule_release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        limit = self.idle_timeout
+        if limit is None or self.pid is None:
+            self._timer = None
+            return
+        calls = self._calls
+
+        def release():
+            # Only if no request came in since: then it was idle for the whole time.
+            self.release_if_idle(now=self.last_used + limit, after_calls=calls)
+
+        self._timer = threading.Timer(limit, release)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _call(self, task, payload, timeout, retry=True):
         # Pickled here, so that what cannot be sent fails before anything is in the pipe.
@@ -147,14 +206,20 @@ class ConverterWorker:
     def close(self) -> None:
         """End the worker process (politely, then by force) and remove its log."""
         with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                try:
-                    self._send.send((0, "exit", b""))
-                    self._process.wait(5)
-                except (OSError, subprocess.TimeoutExpired):
-                    self._process.kill()
-                    self._process.wait(10)
-            self._discard()
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._process is not None and self._process.poll() is None:
+            try:
+                self._send.send((0, "exit", b""))
+                self._process.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait(10)
+        self._discard()
 
     def _stop(self) -> None:
         if self._process is not None:
@@ -206,6 +271,56 @@ class ConverterWorker:
         if self._log_path and os.path.exists(self._log_path):
             os.unlink(self._log_path)
         self._process, self._send, self._receive, self._log_path = None, None, None, None
+
+
+def check_idle_timeout(seconds) -> float | None:
+    """``seconds`` as a positive finite number, ``None`` (never end), or an InvalidArgumentError."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise InvalidArgumentError(
+            received=f"idle timeout {seconds!r}",
+            expected="Seconds a worker may stay idle: a finite number greater than 0, or None to keep it.",
+            fix=f"Pass e.g. 120 (the default is {DEFAULT_IDLE_TIMEOUT:g} s), or None on a machine of your own.",
+        )
+    return float(seconds)
+
+
+def _idle_from_environment() -> float | None:
+    value = os.environ.get("WORKBENCH_WORKER_IDLE_TIMEOUT", "").strip()
+    if not value:
+        return DEFAULT_IDLE_TIMEOUT
+    if value.lower() == "none":
+        return None
+    try:
+        return check_idle_timeout(float(value))
+    except ValueError:
+        return check_idle_timeout(value)
+
+
+#: The process-wide idle timeout (a one-item list, so that timers read the current value).
+_idle_setting: list[float | None] = [_idle_from_environment()]
+
+
+def set_worker_idle_timeout(seconds: float | None) -> None:
+    """How long the converter and quantizer workers may stay idle before they end.
+
+    An idle worker holds TensorFlow's memory (about 0.8 GB for a small model); ending it
+    after a few minutes lets a server hold more students. The next conversion starts a
+    fresh worker (a few seconds). The environment variable
+    ``WORKBENCH_WORKER_IDLE_TIMEOUT`` sets the same at start-up (``none`` keeps them).
+
+    Parameters
+    ----------
+    seconds : float or None
+        Seconds without a request (default 300); ``None`` keeps workers until the end.
+    """
+    _idle_setting[0] = check_idle_timeout(seconds)
+    with _shared_lock:
+        workers = list(_shared.values())
+    for worker in workers:
+        with worker._lock:
+            worker._schedule_release()
 
 
 _shared: dict[str, ConverterWorker] = {}
