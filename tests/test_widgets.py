@@ -246,3 +246,32 @@ def test_a_model_with_two_heads_gets_a_choice_of_the_scored_one(digits):
     assert wb.controller.state.error is None
     table = wb.controller.table().set_index("variant")
     assert table.loc["float32", "agreement"] == 1.0 and "agreement[ink]" in table.columns
+
+
+def test_the_lens_tab_orders_layers_by_error_and_redraws_when_the_calibration_changes(wb):
+    for name, button in wb.mode_buttons.items():
+        button.value = name in ("float32", "float16", "static_wi8_ai8")
+    click_and_wait(wb)
+    c = wb.controller
+    # float32 and float16 have no integer grid: the lens offers the quantized variant only.
+    assert list(wb.lens_variant.options) == ["static_wi8_ai8"] and wb.lens_variant.value == "static_wi8_ai8"
+    errors = workbench.layer_errors(c.state.comparison, "static_wi8_ai8")
+    assert list(wb.lens_layer.options) == list(errors["layer"])
+    assert wb.lens_layer.value == errors["layer"].iloc[0]
+    assert wb.lens_figure.value[:8] == b"\x89PNG\r\n\x1a\n"
+    wb.lens_layer.value = "dense"
+    before = c.lens("static_wi8_ai8", "dense")
+    assert wb.lens_figure.value == before.png()
+    assert f"{before.numbers['activation scale']:.6g}" in wb.lens_table.value
+    # Ten calibration samples instead of 200: another range, drawn without touching the tab.
+    wb.representative.value = 10
+    click_and_wait(wb)
+    after = c.lens("static_wi8_ai8", "dense")
+    assert len(after.activations["calibration"]) == 10 and len(before.activations["calibration"]) == 200
+    assert after.numbers["activation scale"] != before.numbers["activation scale"]
+    assert wb.lens_layer.value == "dense" and wb.lens_figure.value == after.png()
+    assert f"{after.numbers['activation scale']:.6g}" in wb.lens_table.value
+    # Back to 200: the lens drawn before is the one shown, from the cache.
+    wb.representative.value = 200
+    click_and_wait(wb)
+    assert c.lens("static_wi8_ai8", "dense") is before and wb.lens_figure.value == before.png()

@@ -255,6 +255,7 @@ class Lens:
     #: ``(qmin, qmax + 1)``: the stored type's integers.
     q_range: tuple[int, int] = (-128, 128)
     _figure: object = field(default=None, repr=False)
+    _png: bytes | None = field(default=None, repr=False)
 
     @property
     def numbers(self) -> dict:
@@ -273,6 +274,14 @@ class Lens:
     def figure(self):
         return self.plot()
 
+    def png(self) -> bytes:
+        """The figure as PNG bytes, rendered once (the widget and the static copy show it)."""
+        if self._png is None:
+            from .plots import figure_png
+
+            self._png = figure_png(self.plot(), dpi=80)
+        return self._png
+
     def __repr__(self) -> str:
         lines = [f"Lens on {self.layer} ({self.op}) of {self.variant}:"]
         lines += [f"  {q}: {_fmt(v)}" for q, v in self.numbers.items()]
@@ -282,11 +291,8 @@ class Lens:
     def _repr_html_(self) -> str:
         import base64
         import html
-        import io
 
-        buffer = io.BytesIO()
-        self.plot().savefig(buffer, format="png", dpi=80)
-        image = base64.b64encode(buffer.getvalue()).decode()
+        image = base64.b64encode(self.png()).decode()
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.table.assign(value=[_fmt(v) for v in self.table["value"]]).to_html()
         return f'<img src="data:image/png;base64,{image}"/>' + (f"<ul>{notes}</ul>" if notes else "") + table

@@ -95,6 +95,8 @@ class Controller:
         self._cancel = threading.Event()
         self._rerun = False
         self._uploads = tempfile.mkdtemp(prefix="workbench-uploads-")
+        self._lenses: dict[tuple, object] = {}
+        self._lens_errors: dict[tuple, object] = {}
         self.pending_csv: dict[str, object] = {}
 
     # ------------------------------------------------------------------ choices
@@ -287,6 +289,59 @@ class Controller:
     def table(self):
         return None if self.state.comparison is None else self.state.comparison.table
 
+    # ------------------------------------------------------------------ lens
+    def lens_variants(self) -> list[str]:
+        """The measured variants with integer weights: those the lens can draw."""
+        from ..runtime import stored_tensor_types
+
+        comparison = self.state.comparison
+        if comparison is None:
+            return []
+        integer = {"int8", "int4", "int2", "uint8", "int16"}
+        return [
+            label
+            for label, converted in comparison.variants.items()
+            if integer & set(stored_tensor_types(converted.content))
+        ]
+
+    def lens_layers(self, variant: str) -> list[str]:
+        """``variant``'s layers with weights, largest quantization error first."""
+        from ..lens import layer_errors
+
+        comparison = self._lens_comparison()
+        key = (_digest(comparison.variants[variant].content), variant)
+        if key not in self._lens_errors:
+            self._lens_errors[key] = layer_errors(comparison, variant)
+        comparison.__dict__.setdefault("_lens_errors", {})[variant] = self._lens_errors[key]
+        return list(self._lens_errors[key]["layer"])
+
+    def lens(self, variant: str, layer: str | None = None):
+        """The lens on one layer of a measured variant (``workbench.lens``), cached by the
+        variant's bytes, the calibration samples and the layer: returning to it is instant."""
+        from ..lens import _samples_key, lens
+
+        comparison = self._lens_comparison()
+        layers = self.lens_layers(variant)
+        layer = layer or (layers[0] if layers else None)
+        calibration = None if comparison.calibration is None else _samples_key(comparison.calibration)
+        key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
+        if key not in self._lenses:
+            found = lens(comparison, variant, layer)
+            found.png()
+            self._lenses[key] = found
+            while len(self._lenses) > 64:
+                self._lenses.pop(next(iter(self._lenses)))
+        return self._lenses[key]
+
+    def _lens_comparison(self) -> Comparison:
+        if self.state.comparison is None:
+            raise InvalidArgumentError(
+                received="a lens before any run",
+                expected="A measured comparison to look into.",
+                fix="Press Run first, with at least one quantized mode picked.",
+            )
+        return self.state.comparison
+
     # ------------------------------------------------------------------ work
     def _start(self) -> threading.Thread:
         self._cancel.clear()
@@ -395,7 +450,9 @@ class Controller:
             rows.append(refit(row, device))
             if converted is not None:
                 variants[converted.label] = converted
-        state.comparison = bench.comparison(rows, variants, described, cancelled=cancelled)
+        state.comparison = bench.comparison(
+            rows, variants, described, cancelled=cancelled, calibration=samples
+        )
         state.status = ("Cancelled: " if cancelled else "Done: ") + ", ".join(
             f"{label} {status}" for label, status in state.variant_status.items()
         )
@@ -462,6 +519,12 @@ class Controller:
     def _notify(self, event: str) -> None:
         for listener in list(self.listeners):
             listener(event)
+
+
+def _digest(content: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(content).hexdigest()
 
 
 def _is_fitted(estimator) -> bool:

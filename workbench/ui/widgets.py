@@ -150,8 +150,9 @@ class Workbench:
                         self.diagnosis_figure,
                     ]
                 ),
+                self._build_lens(wide),
             ],
-            titles=("Comparison", "Details", "Diagnose"),
+            titles=("Comparison", "Details", "Diagnose", "Lens"),
         )
         self.box = w.VBox(
             [
@@ -203,6 +204,19 @@ class Workbench:
         self.run_button.on_click(lambda _: self.controller.run())
         self.cancel_button.on_click(lambda _: self.controller.cancel())
         self.diagnose_button.on_click(self._on_diagnose)
+
+    def _build_lens(self, wide) -> w.VBox:
+        """The Lens tab: one layer of one variant, redrawn after every run (a new calibration
+        moves the range and the clipping) and cached per variant, calibration and layer."""
+        self.lens_variant = w.Dropdown(description="Variant", style=wide, layout=w.Layout(width="320px"))
+        self.lens_layer = w.Dropdown(
+            description="Layer", style=wide, layout=w.Layout(width="320px"), tooltip="largest error first"
+        )
+        self.lens_figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
+        self.lens_table = w.HTML()
+        self.lens_variant.observe(lambda _: self._show_lens_layers(), names="value")
+        self.lens_layer.observe(lambda _: self._show_lens(), names="value")
+        return w.VBox([w.HBox([self.lens_variant, self.lens_layer]), self.lens_figure, self.lens_table])
 
     # ------------------------------------------------------------- observers
     def _update(self, **changes):
@@ -315,6 +329,7 @@ class Workbench:
             self.error.value = ""
         if event == "done" and state.comparison is not None:
             self._show_results(state.comparison)
+            self._show_lens_variants()
 
     # --------------------------------------------------------------- display
     def _refresh_choices(self):
@@ -396,6 +411,56 @@ class Workbench:
             f"Download {html.escape(filename)}</a> · {_c_source_links(filename, converted.content)}"
             f"{_recipe_link(filename, converted)}"
         )
+
+    def _show_lens_variants(self):
+        variants = self.controller.lens_variants()
+        current = self.lens_variant.value
+        self._syncing = True
+        try:
+            self.lens_variant.options = variants
+            self.lens_variant.value = current if current in variants else (variants[0] if variants else None)
+        finally:
+            self._syncing = False
+        self._show_lens_layers()
+
+    def _show_lens_layers(self):
+        if self._syncing:
+            return
+        variant = self.lens_variant.value
+        current = self.lens_layer.value
+        layers = []
+        if variant is not None:
+            try:
+                layers = self.controller.lens_layers(variant)
+            except WorkbenchError as err:
+                self.lens_table.value = f'<div style="color:#a00">{html.escape(str(err))}</div>'
+        self._syncing = True
+        try:
+            self.lens_layer.options = layers
+            self.lens_layer.value = current if current in layers else (layers[0] if layers else None)
+        finally:
+            self._syncing = False
+        self._show_lens()
+
+    def _show_lens(self):
+        if self._syncing:
+            return
+        if self.lens_variant.value is None or self.lens_layer.value is None:
+            self.lens_figure.layout.display = "none"
+            return
+        try:
+            found = self.controller.lens(self.lens_variant.value, self.lens_layer.value)
+        except WorkbenchError as err:
+            self.lens_figure.layout.display = "none"
+            self.lens_table.value = f'<div style="color:#a00">{html.escape(str(err))}</div>'
+            return
+        self.lens_figure.value = found.png()
+        self.lens_figure.layout.display = "block"
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in found.notes)
+        rows = found.table.assign(
+            value=[f"{v:.6g}" if isinstance(v, float) else str(v) for v in found.table["value"]]
+        )
+        self.lens_table.value = (f"<ul>{notes}</ul>" if notes else "") + _STYLE + rows.to_html()
 
     # ---------------------------------------------------- sharing without a kernel
     def _bundle(self) -> dict:
