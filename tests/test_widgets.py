@@ -271,6 +271,12 @@ def test_the_lens_tab_orders_layers_by_error_and_redraws_when_the_calibration_ch
     assert after.numbers["activation scale"] != before.numbers["activation scale"]
     assert wb.lens_layer.value == "dense" and wb.lens_figure.value == after.png()
     assert f"{after.numbers['activation scale']:.6g}" in wb.lens_table.value
+    # Every other layer is drawn in the background, so picking it is answered from the cache.
+    c.warm_lens("static_wi8_ai8").join(120)
+    drawn = len(c._lenses)
+    wb.lens_layer.value = "conv2d_1"
+    assert len(c._lenses) == drawn and wb.lens_figure.value == c.lens("static_wi8_ai8", "conv2d_1").png()
+    wb.lens_layer.value = "dense"
     # Back to 200: the lens drawn before is the one shown, from the cache.
     wb.representative.value = 200
     click_and_wait(wb)

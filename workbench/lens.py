@@ -279,7 +279,7 @@ class Lens:
         if self._png is None:
             from .plots import figure_png
 
-            self._png = figure_png(self.plot(), dpi=80)
+            self._png = figure_png(self.plot(), dpi=72)
         return self._png
 
     def __repr__(self) -> str:

@@ -205,7 +205,7 @@ _TEST_COLOR = "#1f77b4"
 _GRID_COLOR = "#d62728"
 
 
-def lens_figure(lens, figsize=(13, 8.5)):
+def lens_figure(lens, figsize=(12, 7.5)):
     """One layer of one variant (a ``workbench.lens.Lens``): the float weights with the
     variant's grid over them, the worst channels, the rounding error in steps, the
     activations on calibration and test samples with the calibrated range, and the formula
@@ -228,7 +228,8 @@ def lens_figure(lens, figsize=(13, 8.5)):
     )
     ax = figure.add_subplot(grid[0, 3])
     steps = ((lens.weights - lens.dequantized) / scale_of).ravel()
-    ax.hist(steps, bins=40, color="#7f7f7f")
+    counts, edges = np.histogram(steps, bins=40)
+    ax.stairs(counts, edges, fill=True, color="#7f7f7f")
     ax.set_title("rounding error (steps)", fontsize=9)
     ax.set_xlabel("(w − scale·(q − zp)) / scale", fontsize=8)
     if lens.channel_axis is not None:
@@ -241,7 +242,8 @@ def lens_figure(lens, figsize=(13, 8.5)):
             )
     else:
         ax = figure.add_subplot(grid[1, :])
-        ax.hist(lens.stored.ravel(), bins=min(lens.levels.size, 64), color=_TEST_COLOR)
+        counts, edges = np.histogram(lens.stored.ravel(), bins=min(lens.levels.size, 64))
+        ax.stairs(counts, edges, fill=True, color=_TEST_COLOR)
         ax.set_title("the stored integers q (one scale for the whole tensor)", fontsize=9)
     _activations_panel(figure.add_subplot(grid[2, :2]), lens)
     ax = figure.add_subplot(grid[2, 2:])
@@ -262,17 +264,21 @@ def _lens_channels(lens):
 
 
 def _weights_panel(ax, weights, levels, title, small=False):
-    ax.hist(weights.ravel(), bins=30 if small else 60, color=_TEST_COLOR, alpha=0.8)
+    # Histograms as one outline and the grid as one collection: the widget redraws this live.
+    counts, edges = np.histogram(weights.ravel(), bins=30 if small else 60)
+    ax.stairs(counts, edges, fill=True, color=_TEST_COLOR, alpha=0.8)
     step = max(1, int(np.ceil(levels.size / _LENS_LEVELS)))
-    drawn = levels[::step]
     low, high = weights.min(), weights.max()
     margin = 0.15 * (high - low or 1.0)
     ax.set_xlim(low - margin, high + margin)
-    for level in drawn:
-        if low - margin <= level <= high + margin:
-            ax.axvline(level, color=_GRID_COLOR, lw=0.6, alpha=0.6)
+    drawn = levels[::step]
+    drawn = drawn[(drawn >= low - margin) & (drawn <= high + margin)]
+    ax.vlines(drawn, 0, 1, transform=ax.get_xaxis_transform(), color=_GRID_COLOR, lw=0.6, alpha=0.6)
     sampled = "" if step == 1 else f" (every {step}th level drawn)"
     ax.set_title(title + ("" if small else sampled), fontsize=8 if small else 9)
+    ax.tick_params(labelsize=7)
+    ax.locator_params(axis="x", nbins=4 if small else 8)
+    ax.locator_params(axis="y", nbins=3)
 
 
 _LENS_LEVELS = 33
@@ -291,10 +297,8 @@ def _activations_panel(ax, lens):
     bins = np.linspace(low, high, 61) if high > low else 10
     for name, color in (("calibration", _CALIBRATION_COLOR), ("test", _TEST_COLOR)):
         if name in values:
-            ax.hist(
-                values[name].ravel(), bins=bins, density=True, histtype="step", lw=1.5, color=color,
-                label=f"{name} ({len(values[name])} samples)",
-            )  # fmt: skip
+            counts, edges = np.histogram(values[name].ravel(), bins=bins, density=True)
+            ax.stairs(counts, edges, lw=1.5, color=color, label=f"{name} ({len(values[name])} samples)")
     ax.set_yscale("log")
     numbers = lens.numbers
     if lens.activation_range is not None:

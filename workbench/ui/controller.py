@@ -97,6 +97,8 @@ class Controller:
         self._uploads = tempfile.mkdtemp(prefix="workbench-uploads-")
         self._lenses: dict[tuple, object] = {}
         self._lens_errors: dict[tuple, object] = {}
+        # One lens at a time: the files' interpreters are shared, and drawing is not thread-safe.
+        self._lens_lock = threading.RLock()
         self.pending_csv: dict[str, object] = {}
 
     # ------------------------------------------------------------------ choices
@@ -320,18 +322,41 @@ class Controller:
         variant's bytes, the calibration samples and the layer: returning to it is instant."""
         from ..lens import _samples_key, lens
 
-        comparison = self._lens_comparison()
-        layers = self.lens_layers(variant)
-        layer = layer or (layers[0] if layers else None)
-        calibration = None if comparison.calibration is None else _samples_key(comparison.calibration)
-        key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
-        if key not in self._lenses:
-            found = lens(comparison, variant, layer)
-            found.png()
-            self._lenses[key] = found
-            while len(self._lenses) > 64:
-                self._lenses.pop(next(iter(self._lenses)))
-        return self._lenses[key]
+        with self._lens_lock:
+            comparison = self._lens_comparison()
+            layers = self.lens_layers(variant)
+            layer = layer or (layers[0] if layers else None)
+            calibration = None if comparison.calibration is None else _samples_key(comparison.calibration)
+            key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
+            if key not in self._lenses:
+                found = lens(comparison, variant, layer)
+                found.png()
+                self._lenses[key] = found
+                while len(self._lenses) > 64:
+                    self._lenses.pop(next(iter(self._lenses)))
+            return self._lenses[key]
+
+    def warm_lens(self, variant: str) -> threading.Thread:
+        """Draw the lens for every layer of ``variant`` in the background, so that picking
+        another layer is answered from the cache; returns the thread."""
+        comparison = self.state.comparison
+        warming = getattr(self, "_warming", None)
+        if warming is not None and warming[0] == (id(comparison), variant) and warming[1].is_alive():
+            return warming[1]
+
+        def draw():
+            for layer in self.lens_layers(variant):
+                if self.state.comparison is not comparison:
+                    return  # a new run: its own layers will be drawn
+                try:
+                    self.lens(variant, layer)
+                except WorkbenchError:
+                    continue  # the tab says why when that layer is picked
+
+        thread = threading.Thread(target=draw, daemon=True, name="workbench-lens")
+        self._warming = ((id(comparison), variant), thread)
+        thread.start()
+        return thread
 
     def _lens_comparison(self) -> Comparison:
         if self.state.comparison is None:

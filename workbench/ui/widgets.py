@@ -456,6 +456,7 @@ class Workbench:
             return
         self.lens_figure.value = found.png()
         self.lens_figure.layout.display = "block"
+        self.controller.warm_lens(self.lens_variant.value)  # the other layers, ready when picked
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in found.notes)
         rows = found.table.assign(
             value=[f"{v:.6g}" if isinstance(v, float) else str(v) for v in found.table["value"]]
