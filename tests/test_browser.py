@@ -182,3 +182,49 @@ def _serving(port: int) -> bool:
             if any(part.endswith(b"voila") for part in command) and f"--port={port}".encode() in command:
                 return True
     return False
+
+
+def test_the_lens_tab_redraws_when_the_calibration_changes(browser, tmp_path, output_dir):
+    """In the Voilà app: Run, open the Lens tab, change the sampling strategy, Run again."""
+    port = free_port()
+    command = [sys.executable, "-m", "workbench.cli", "app", f"--port={port}", "--no-browser"]
+    process, handle = serve(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log")
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/", timeout=WAIT_MS)
+        run_button = page.locator("button.widget-button:has-text('Run')").first
+        run_button.wait_for(timeout=WAIT_MS)
+        run_button.click()
+        page.locator(".workbench-table td:text-is('static_wi8_ai8')").first.wait_for(timeout=WAIT_MS)
+        page.locator(".lm-TabBar-tab:has-text('Lens')").first.click()
+        layer = page.locator(".widget-dropdown:has(label:text-is('Layer')) select").first
+        layer.wait_for(timeout=WAIT_MS)
+        # digits_cnn's five layers with weights, the worst first.
+        page.wait_for_function("s => s.options.length === 5", arg=layer.element_handle(), timeout=WAIT_MS)
+        lens = page.locator(".widget-tab img.widget-image:visible").first
+        first = figure_source(lens)
+        variant = page.locator(".widget-dropdown:has(label:text-is('Variant')) select:visible").first
+        variant.select_option("static_wi8_ai8")
+        # A variant with int8 activations: its table has a calibrated range and a clip fraction.
+        page.locator(
+            ".widget-tab td:text-is('test clip fraction'), .widget-tab th:text-is('test clip fraction')"
+        ).first.wait_for(timeout=WAIT_MS)
+        page.wait_for_function(
+            "([img, src]) => img.complete && img.naturalWidth > 0 && img.src !== src",
+            arg=[lens.element_handle(), first],
+            timeout=WAIT_MS,
+        )
+        before = lens.get_attribute("src")
+        page.screenshot(path=str(output_dir / "voila-lens-random.png"), full_page=True)
+        sampling = page.locator(".widget-dropdown:has(label:text-is('Sampling')) select").first
+        sampling.select_option("stratified")
+        run_button.click()
+        page.wait_for_function(
+            "([img, src]) => img.complete && img.naturalWidth > 0 && img.src !== src",
+            arg=[lens.element_handle(), before],
+            timeout=WAIT_MS,
+        )
+        page.screenshot(path=str(output_dir / "voila-lens-stratified.png"), full_page=True)
+    finally:
+        page.close()
+        stop(process, handle)

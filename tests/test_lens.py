@@ -72,6 +72,11 @@ def test_the_grid_and_the_scales_are_those_of_the_file(comparison, digits_cnn, v
     assert seen.numbers["weight max rounding error"] == pytest.approx(
         np.abs(kernel.T - seen.dequantized).max()
     )
+    # The worked value uses the shown channel's own scale, and its arithmetic holds.
+    worked = seen.numbers["worked weight"]
+    assert f"round(w / {scales[worst]:.6g})" in worked
+    w, q_value = (float(part.split("=")[-1]) for part in worked.split(";")[:2])
+    assert q_value in q[worst] and abs(w / scales[worst] - q_value) <= 0.5 + 1e-4
     figure = seen.plot()
     assert len(figure.axes) >= 7  # weights, rounding, four channels, activations, formula
 

@@ -469,15 +469,22 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
                 "what a single per-tensor scale would give",
             )
         )
-    flat = np.abs(weights).ravel().argmax()
+    # The worked weight: the one of the shown channel that rounding moves the most.
+    if per_channel:
+        channel = np.indices(weights.shape)[axis]
+        moved = np.where(channel == worst, np.abs(rounding), -1.0)
+    else:
+        moved = np.abs(rounding)
+    flat = int(moved.ravel().argmax())
     w, q = float(weights.ravel()[flat]), int(stored.ravel()[flat])
-    c = np.unravel_index(flat, weights.shape)[axis] if per_channel else 0
+    c = worst if per_channel else 0
     s, z = float(scales[c]), int(zero_points[c])
     rows.append(
         (
             "worked weight",
             f"w = {w:.6g}; q = round(w / {s:.6g}) + {z} = {q}; real = {s:.6g} × ({q} − {z}) = {s * (q - z):.6g}",
-            f"the largest |w| (channel {c}); rounding error {w - s * (q - z):.3g}",
+            f"the weight of {'channel ' + str(c) if per_channel else 'the tensor'} that rounding moves "
+            f"most; rounding error {w - s * (q - z):.3g}",
         )
     )
 
