@@ -155,6 +155,24 @@ def test_a_variant_without_calibration_shows_the_weights_and_says_why_no_range(d
     assert seen.plot() is not None and "<img" in seen._repr_html_()
 
 
+def test_a_layer_kept_in_float_is_refused_and_the_others_keep_their_grid(digits_cnn, digits_images):
+    result = workbench.compare(
+        digits_cnn,
+        digits_images,
+        modes=["weight_only_wi4_afp32"],
+        keep_float=1,
+        keep_precision="float",
+        latency_budget=0.05,
+        progress=False,
+    )
+    (label,) = [v for v in result.variants if "+float" in v]
+    (kept,) = result.variants[label].float_layers
+    with pytest.raises(InvalidArgumentError, match=f"stores the weights of {kept} as float32"):
+        workbench.lens(result, label, kept)
+    other = next(n for n in ("conv2d", "conv2d_1", "dense") if n != kept)
+    assert workbench.lens(result, label, other).bits == 4
+
+
 def test_calibration_side_by_side_matches_variants_made_independently(comparison, digits_cnn, digits_images):
     study = workbench.calibration_lens(
         comparison, "static_wi8_ai8", "dense", sizes=(10, None), strategies=("random", "stratified")

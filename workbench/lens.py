@@ -29,8 +29,6 @@ from .errors import InvalidArgumentError, RepresentativeDataError
 #: Ops that only move a tensor between types: never a layer of their own.
 _CASTS = {"QUANTIZE", "DEQUANTIZE"}
 _BITS = {"int2": 2, "int4": 4, "int8": 8, "uint8": 8, "int16": 16}
-# How many grid levels the histogram draws at most; a 4-bit grid is drawn whole.
-_LEVELS_DRAWN = 33
 
 
 # ------------------------------------------------------------------ reading files
@@ -391,8 +389,9 @@ def _float32(comparison):
     return float32_hub(comparison.source)
 
 
-def _no_quantized_weights(variant, layer, context):
-    kinds = sorted({context["file"].stored[op.weight] for op in context["file"].ops if op.weight is not None})
+def _no_quantized_weights(variant, layer, context, kind=None):
+    file = context["file"]
+    kinds = [kind] if kind else sorted({file.stored[op.weight] for op in file.ops if op.weight is not None})
     raise InvalidArgumentError(
         received=f"variant {variant!r}, which stores the weights of {layer} as {', '.join(kinds) or 'nothing'}",
         expected="A variant with integer weights for this layer (int8, int4, int2), so that there is a grid to draw.",
@@ -415,7 +414,7 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
         )
     kind = file.stored[op.weight]
     if kind not in _BITS:
-        _no_quantized_weights(variant, layer, context)
+        _no_quantized_weights(variant, layer, context, kind)
     bits = _BITS[kind]
     weights = reference.constant(float_op.weight).astype(np.float64)
     stored = file.constant(op.weight).astype(np.int64)
@@ -798,7 +797,6 @@ def calibration_lens(
     found = lens(comparison, variant, layer)
     position = context["names"].index(found.layer)
     float_op = context["reference"].ops[position]
-    op = context["file"].ops[position]
     test = found.activations["test"]
     data = comparison.dataset
     total = inputs.count(data.X_train)
@@ -831,7 +829,6 @@ def calibration_lens(
                     data.metric: score(data, outputs, converted.output_kind),
                 }
             )
-    del op
     return CalibrationStudy(variant, found.layer, pd.DataFrame(rows), test, data.metric)
 
 
