@@ -16,7 +16,7 @@ from workbench import InvalidArgumentError, RepresentativeDataError
 
 pytestmark = pytest.mark.slow
 
-MODES = ["float32", "float16", "int8", "static_wi8_ai8", "weight_only_wi4_afp32"]
+MODES = ["float32", "float16", "int8", "static_wi8_ai8", "weight_only_wi4_afp32", "dynamic_wi4b32_afp32"]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,21 @@ def test_the_grid_and_the_scales_are_those_of_the_file(comparison, digits_cnn, v
     assert q_value in q[worst] and abs(w / scales[worst] - q_value) <= 0.5 + 1e-4
     figure = seen.plot()
     assert len(figure.axes) >= 7  # weights, rounding, four channels, activations, formula
+
+
+def test_blockwise_scales_one_per_block_of_32_weights(comparison, digits_cnn):
+    seen = workbench.lens(comparison, "dynamic_wi4b32_afp32", "dense")
+    kernel = np.asarray(digits_cnn.get_layer("dense").kernel).T  # (64 out, 64 in): two blocks a row
+    interpreter, details = _details(comparison.variants["dynamic_wi4b32_afp32"].content)
+    (found,) = [d for d in details if tuple(d["shape"]) == kernel.shape and d["dtype"] != np.float32]
+    scales = found["quantization_parameters"]["scales"]
+    assert len(scales) == 128 and "block of 32" in seen.numbers["granularity"]
+    np.testing.assert_allclose(seen.channels.sort_values("channel")["scale"], scales, rtol=1e-7)
+    q = np.array(interpreter.get_tensor(found["index"]))
+    per_weight = np.repeat(scales.reshape(64, 2), 32, axis=1)
+    np.testing.assert_allclose(seen.dequantized, per_weight * q, rtol=1e-6)
+    assert (np.abs(kernel - seen.dequantized) / per_weight).max() <= 0.5 + 1e-4
+    assert seen.bits == 4 and seen.plot() is not None
 
 
 @pytest.mark.parametrize("variant", ["int8", "static_wi8_ai8"])

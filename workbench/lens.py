@@ -244,6 +244,8 @@ class Lens:
     dequantized: np.ndarray
     stored: np.ndarray
     channel_axis: int | None
+    #: Which scale each weight uses (an index into ``channels``' scales), in the weights' shape.
+    groups: np.ndarray
     bits: int
     activations: dict
     activation_range: tuple[float, float] | None
@@ -364,8 +366,11 @@ def _context(comparison, variant: str) -> dict:
     if types != [op.op for op in reference.ops]:
         raise InvalidArgumentError(
             received=f"variant {variant!r}, whose ops ({', '.join(types)}) are not those of the float32 file",
-            expected="A variant with the same ops as the float32 model (casts apart).",
-            fix="Look at a variant quantized from this comparison's float32 model, or compare() again.",
+            expected="A variant with the same ops as the float32 model (casts apart), so that its weights line up with the float ones.",
+            fix=(
+                "A recipe that adds ops (the Hadamard rotation of dynamic_wi4c_hr_afp32) stores rotated "
+                "weights that no longer match the float32 ones: look at another variant."
+            ),
         )
     return {
         "converted": converted,
@@ -417,22 +422,13 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
         _no_quantized_weights(variant, layer, context, kind)
     bits = _BITS[kind]
     weights = reference.constant(float_op.weight).astype(np.float64)
-    stored = file.constant(op.weight).astype(np.int64)
-    scales, zero_points, axis = file.quantization(op.weight)
+    stored, dequantized, scales, zero_points, groups, granularity = _dequantized(file, op.weight, layer)
     per_channel = len(scales) > 1
-    if per_channel:
-        shape = [1] * stored.ndim
-        shape[axis] = len(scales)
-        scale_b, zero_b = scales.reshape(shape), zero_points.reshape(shape)
-    else:
-        scale_b, zero_b = scales[0], zero_points[0]
-    dequantized = scale_b * (stored - zero_b)
+    axis = file.quantization(op.weight)[2]
     qmin, qmax = _limits(kind)
-    channel_table = _channels(weights, dequantized, scales, zero_points, axis if per_channel else None)
+    channel_table = _channels(weights, dequantized, scales, zero_points, groups)
     worst = int(channel_table["channel"].iloc[0])
-    levels = scales[worst if per_channel else 0] * (
-        np.arange(qmin, qmax + 1) - zero_points[worst if per_channel else 0]
-    )
+    levels = scales[worst] * (np.arange(qmin, qmax + 1) - zero_points[worst])
 
     rounding = weights - dequantized
     rows = [
@@ -441,17 +437,13 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
         ("op", op.op, "the TFLite op that computes it"),
         ("weight type", f"{kind} ({bits} bits)", "as stored in the .tflite"),
         ("levels", qmax - qmin + 1, f"integers q from {qmin} to {qmax}"),
-        (
-            "granularity",
-            f"per channel ({len(scales)} scales, axis {axis})" if per_channel else "per tensor",
-            "one scale per output channel, or one for the whole tensor",
-        ),
+        ("granularity", granularity, "how many weights share one scale"),
         (
             "weight scale",
-            float(scales[worst if per_channel else 0]),
+            float(scales[worst]),
             "of the worst channel" if per_channel else "the tensor's",
         ),
-        ("weight zero point", int(zero_points[worst if per_channel else 0]), "symmetric weights keep 0"),
+        ("weight zero point", int(zero_points[worst]), "symmetric weights keep 0"),
         (
             "weight rounding RMSE",
             float(np.sqrt(np.mean(rounding**2))),
@@ -469,14 +461,10 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
             )
         )
     # The worked weight: the one of the shown channel that rounding moves the most.
-    if per_channel:
-        channel = np.indices(weights.shape)[axis]
-        moved = np.where(channel == worst, np.abs(rounding), -1.0)
-    else:
-        moved = np.abs(rounding)
+    moved = np.where(groups == worst, np.abs(rounding), -1.0)
     flat = int(moved.ravel().argmax())
     w, q = float(weights.ravel()[flat]), int(stored.ravel()[flat])
-    c = worst if per_channel else 0
+    c = worst
     s, z = float(scales[c]), int(zero_points[c])
     rows.append(
         (
@@ -503,6 +491,7 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
         dequantized=dequantized,
         stored=stored,
         channel_axis=axis if per_channel else None,
+        groups=groups,
         bits=bits,
         activations=activations,
         activation_range=act_range,
@@ -531,18 +520,46 @@ def _per_tensor(weights, qmin, qmax):
     return scale * np.clip(np.round(weights / scale), qmin, qmax)
 
 
-def _channels(weights, dequantized, scales, zero_points, axis) -> pd.DataFrame:
-    if axis is None:
-        w, d = weights.reshape(1, -1), dequantized.reshape(1, -1)
+def _dequantized(file, index: int, layer: str):
+    """The stored integers of a weight tensor, ``scale × (q − zero_point)`` for each, the
+    scales and zero points, which scale each weight uses, and how they are laid out."""
+    stored = file.constant(index).astype(np.int64)
+    scales, zero_points, axis = file.quantization(index)
+    if len(zero_points) == 0:
+        zero_points = np.zeros(len(scales), dtype=np.int64)
+    shape = stored.shape
+    if len(scales) == 1:
+        groups, granularity = np.zeros(shape, dtype=np.int64), "per tensor"
+    elif len(scales) == shape[axis]:
+        groups = np.indices(shape)[axis]
+        granularity = f"per channel ({len(scales)} scales, axis {axis})"
+    elif stored.ndim == 2 and len(scales) % shape[0] == 0 and shape[1] % (len(scales) // shape[0]) == 0:
+        per_row = len(scales) // shape[0]
+        block = shape[1] // per_row
+        rows, columns = np.indices(shape)
+        groups = rows * per_row + columns // block
+        granularity = f"blockwise ({len(scales)} scales, one per block of {block} weights)"
     else:
-        w = np.moveaxis(weights, axis, 0).reshape(len(scales), -1)
-        d = np.moveaxis(dequantized, axis, 0).reshape(len(scales), -1)
+        raise InvalidArgumentError(
+            received=f"layer {layer!r}, whose weights of shape {shape} have {len(scales)} scales",
+            expected="Weights with one scale, one per output channel, or one per block of each channel.",
+            fix="Look at another variant of this layer; this layout of scales is not one the lens reads.",
+        )
+    dequantized = scales[groups] * (stored - zero_points[groups])
+    return stored, dequantized, scales, zero_points, groups, granularity
+
+
+def _channels(weights, dequantized, scales, zero_points, groups) -> pd.DataFrame:
+    """Per scale (a channel, or a block): its weights' range, rounding error and SNR, worst first."""
+    order = np.argsort(groups.ravel(), kind="stable")
+    w = weights.ravel()[order].reshape(len(scales), -1)
+    d = dequantized.ravel()[order].reshape(len(scales), -1)
     error = w - d
     table = pd.DataFrame(
         {
             "channel": np.arange(len(w)),
-            "scale": scales[: len(w)],
-            "zero_point": zero_points[: len(w)],
+            "scale": scales,
+            "zero_point": zero_points,
             "w_min": w.min(axis=1),
             "w_max": w.max(axis=1),
             "rounding_rmse": np.sqrt(np.mean(error**2, axis=1)),
@@ -657,15 +674,8 @@ def layer_errors(comparison, variant: str) -> pd.DataFrame:
             if op.weight is None or file.stored[op.weight] not in _BITS:
                 continue
             w = reference.constant(float_op.weight).astype(np.float64)
-            s, z, axis = file.quantization(op.weight)
-            q = file.constant(op.weight).astype(np.int64)
-            if len(s) > 1:
-                shape = [1] * q.ndim
-                shape[axis] = len(s)
-                s, z = s.reshape(shape), z.reshape(shape)
-            else:
-                s, z = s[0], z[0]
-            rows.append((name, _snr(w, s * (q - z)), "weight SNR (dB)", "from the .tflite files"))
+            dequantized = _dequantized(file, op.weight, name)[1]
+            rows.append((name, _snr(w, dequantized), "weight SNR (dB)", "from the .tflite files"))
         frame = pd.DataFrame(rows, columns=["layer", "error", "metric", "source"]).sort_values("error")
     frame = frame.reset_index(drop=True)
     cache[variant] = frame

@@ -219,11 +219,12 @@ def lens_figure(lens, figsize=(12, 7.5)):
     )
     channel_of, scale_of = _lens_channels(lens)
     worst = int(lens.channels["channel"].iloc[0])
+    unit = "block" if numbers["granularity"].startswith("blockwise") else "channel"
     _weights_panel(
         figure.add_subplot(grid[0, :3]),
         lens.weights[channel_of == worst],
         lens.levels,
-        f"float weights{f' of channel {worst} (the worst)' if lens.channel_axis is not None else ''} "
+        f"float weights{f' of {unit} {worst} (the worst)' if len(lens.channels) > 1 else ''} "
         f"and the {numbers['levels']}-level grid",
     )
     ax = figure.add_subplot(grid[0, 3])
@@ -232,13 +233,13 @@ def lens_figure(lens, figsize=(12, 7.5)):
     ax.stairs(counts, edges, fill=True, color="#7f7f7f")
     ax.set_title("rounding error (steps)", fontsize=9)
     ax.set_xlabel("(w − scale·(q − zp)) / scale", fontsize=8)
-    if lens.channel_axis is not None:
+    if len(lens.channels) > 1:
         for k, row in enumerate(lens.channels.head(lens.small_multiples).itertuples()):
             ax = figure.add_subplot(grid[1, k % 4])
             c = int(row.channel)
             levels = row.scale * (np.arange(*lens.q_range) - row.zero_point)
             _weights_panel(
-                ax, lens.weights[channel_of == c], levels, f"channel {c}: {row.snr_db:.1f} dB", small=True
+                ax, lens.weights[channel_of == c], levels, f"{unit} {c}: {row.snr_db:.1f} dB", small=True
             )
     else:
         ax = figure.add_subplot(grid[1, :])
@@ -253,14 +254,9 @@ def lens_figure(lens, figsize=(12, 7.5)):
 
 
 def _lens_channels(lens):
-    """Each weight's channel and its scale, broadcast to the weights' shape."""
-    if lens.channel_axis is None:
-        return np.zeros(lens.weights.shape, dtype=int), float(lens.channels["scale"].iloc[0])
-    shape = [1] * lens.weights.ndim
-    shape[lens.channel_axis] = lens.weights.shape[lens.channel_axis]
-    channel = np.broadcast_to(np.arange(shape[lens.channel_axis]).reshape(shape), lens.weights.shape)
-    scales = lens.channels.sort_values("channel")["scale"].to_numpy().reshape(shape)
-    return channel, scales
+    """Each weight's channel (or block) and its scale, in the weights' shape."""
+    scales = lens.channels.sort_values("channel")["scale"].to_numpy()
+    return lens.groups, scales[lens.groups]
 
 
 def _weights_panel(ax, weights, levels, title, small=False):
