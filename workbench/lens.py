@@ -133,7 +133,8 @@ class _File:
         (detail,) = self.input
         dtype = detail["dtype"]
         fixed = None if detail["shape_signature"][0] == -1 else int(detail["shape"][0])
-        step = fixed or 256
+        # Every tensor is kept for each call: small batches bound the memory for a big model.
+        step = fixed or 32
         parts = []
         count = inputs.count(samples)
         for start in range(0, count, step):
