@@ -236,7 +236,9 @@ def main() -> None:
         "(`Controller.warm_lens`) as soon as one is shown, and a layer picked after that is "
         f"answered from the cache in {statistics.median(again) * 1000:.2f} ms (median).",
         "",
-        f"Machine: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}, TensorFlow and LiteRT as installed.",
+        f"Machine: {os.cpu_count()} CPU cores shared with other work (load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run), Python {sys.version.split()[0]}, TensorFlow and "
+        "LiteRT as installed. Memory does not depend on the load; the timings do.",
     ]
     text = "\n".join(lines)
     print(text)
