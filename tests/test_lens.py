@@ -227,6 +227,20 @@ def test_a_scikit_learn_mlp_and_a_linear_model_by_their_attribute_names(digits):
     low, high = seen.activation_range
     counted = np.mean((hidden < low) | (hidden > high))
     assert seen.numbers["test clip fraction"] == pytest.approx(counted, abs=2 / hidden.size)
+    assert not [n for n in seen.notes if "folded" in n]
+
+    # In a pipeline the converter folds the scaler into the first weights: the lens says so.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=100, random_state=0))
+    pipeline.fit(digits.X_train, digits.y_train)
+    result = workbench.compare(
+        pipeline, digits, modes=["static_wi8_ai8"], latency_budget=0.05, progress=False
+    )
+    first, second = (workbench.lens(result, "static_wi8_ai8", f"coefs_[{k}]") for k in (0, 1))
+    assert any("folded" in n for n in first.notes) and not any("folded" in n for n in second.notes)
+    np.testing.assert_allclose(second.weights, pipeline[-1].coefs_[1].T, rtol=1e-6)
 
     linear = LogisticRegression(max_iter=300).fit(digits.X_train, digits.y_train)
     result = workbench.compare(

@@ -479,6 +479,7 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
     activations, act_range, act_quant, notes = _activation_rows(
         comparison, file, reference, op, float_op, variant, rows
     )
+    notes += _folded_note(comparison.source, layer, weights)
     rows += _error_rows(errors, layer)
     table = pd.DataFrame(rows, columns=["quantity", "value", "meaning"]).set_index("quantity")
     return Lens(
@@ -501,6 +502,23 @@ def _build(comparison, context, variant, layer, position, errors, n_channels) ->
         small_multiples=n_channels,
         q_range=(qmin, qmax + 1),
     )
+
+
+def _folded_note(source, layer: str, weights: np.ndarray) -> list[str]:
+    """For a scikit-learn pipeline: whether the file's weights are the estimator's own, or have
+    the steps before it (a scaler) folded in by the converter."""
+    estimator = _final_estimator(getattr(source, "estimator", None))
+    if estimator is None or not layer.startswith("coef"):
+        return []
+    own = estimator.coefs_[int(layer[7:-1])] if layer.startswith("coefs_[") else estimator.coef_
+    own = np.asarray(own, dtype=np.float64)
+    own = own.T if own.T.shape == weights.shape and own.shape != weights.shape else own
+    if own.shape == weights.shape and np.allclose(own, weights, rtol=1e-4, atol=1e-6):
+        return []
+    return [
+        f"These are {layer} as the .tflite stores them: the converter folded the steps before the "
+        f"estimator (a scaler's division, for one) into them, so they differ from the estimator's own {layer}."
+    ]
 
 
 def _limits(kind: str) -> tuple[int, int]:
