@@ -152,6 +152,8 @@ def test_bad_requests_say_what_exists(comparison):
         workbench.lens(comparison, "float16", "dense")
     with pytest.raises(InvalidArgumentError, match="One of this comparison's variants: float32"):
         workbench.lens(comparison, "int4", "dense")
+    with pytest.raises(InvalidArgumentError, match="channels=9"):
+        workbench.lens(comparison, "int8", "dense", channels=9)
     with pytest.raises(InvalidArgumentError, match="not calibrated"):
         workbench.calibration_lens(comparison, "weight_only_wi4_afp32", "dense")
     with pytest.raises(RepresentativeDataError, match="sizes containing 0"):

@@ -224,7 +224,8 @@ class Lens:
         The numbers behind the figure, one per row: ``quantity, value, meaning``
         (indexed by ``quantity``, e.g. ``lens.table.loc["weight scale", "value"]``).
     channels : pandas.DataFrame
-        Per output channel (one row for a per-tensor scale): ``channel, scale,
+        Per scale: one row per output channel (or per block, for blockwise scales; one row
+        for a per-tensor scale): ``channel, scale,
         zero_point, w_min, w_max, rounding_rmse, max_rounding_error, snr_db``, worst first.
     levels : ndarray
         Every real value the shown channel's grid can hold, ``scale × (q − zero_point)``
@@ -320,13 +321,20 @@ def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 
         ``coef_`` for a linear model). ``None`` takes the layer with the largest
         quantization error (see :func:`layer_errors`).
     channels : int, default=4
-        How many of the worst channels are drawn as small multiples (per-channel scales).
+        How many of the worst channels (1 to 4) are drawn as small multiples when the
+        file's scales are per channel or per block.
 
     Returns
     -------
     Lens
         ``.plot()`` the figure, ``.table`` its numbers.
     """
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= 4:
+        raise InvalidArgumentError(
+            received=f"channels={channels!r}",
+            expected="How many of the worst channels to draw: a whole number from 1 to 4.",
+            fix="Leave channels out for 4; lens.channels lists every channel.",
+        )
     context = _context(comparison, variant)
     names, errors = context["names"], layer_errors(comparison, variant)
     weighted = [n for n, op in zip(names, context["file"].ops, strict=True) if op.weight is not None]
