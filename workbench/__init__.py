@@ -15,6 +15,7 @@ from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
 from .diagnose import Diagnosis, diagnose, keep_float
 from .errors import (
+    BudgetError,
     CancelledError,
     ConversionError,
     DataMismatchError,
@@ -33,6 +34,7 @@ from .errors import (
 from .examples import EXAMPLES, load_example
 from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
+from .search import Search, Sweep, search, sweep
 from .targets import PRESETS as TARGETS
 from .targets import MicroCheck, Target, check_micro
 
@@ -66,6 +68,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "BudgetError",
     "CancelledError",
     "Comparison",
     "ConversionError",
@@ -105,5 +108,9 @@ __all__ = [
     "load_example",
     "load_tflite",
     "import_tensorflow",
+    "search",
+    "Search",
     "supported_estimators",
+    "sweep",
+    "Sweep",
 ]
