@@ -171,6 +171,7 @@ def tensor_errors(
     test_samples: np.ndarray,
     layer_of=None,
     *,
+    keep: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> pd.DataFrame:
     """Per-layer error of a quantizer variant from LiteRT Quantizer's own validation, worst first.
@@ -187,7 +188,7 @@ def tensor_errors(
         ``layer, op, snr_drop_db, snr_db, mse, cosine_similarity, tensor`` for every op
         output, worst first, and the weights' own error (``op="weights"``) after them.
     """
-    rows = validation(float32, mode, samples, test_samples, timeout=timeout)
+    rows = validation(float32, mode, samples, test_samples, keep=keep, timeout=timeout)
     layer_of = layer_of or (lambda name: name)
     by_tensor = {row["tensor"]: {**row, "snr": _decibels(row["snr"])} for row in rows}
     table = []

@@ -57,6 +57,8 @@ class Candidate:
     group: int = 0
     #: Why the converter could not make it (converter modes only).
     error: str = ""
+    #: For a probe (per-layer error): the calibration inputs its output error is measured on.
+    probe: object = None
 
 
 @dataclass
@@ -105,6 +107,8 @@ def score_candidate(
                 **failed,
                 "error": f"unchanged: {mode.name} quantizes no tensor of this model, so it is float32 again",
             }
+        elif candidate.probe is not None:
+            row = {**failed, "error": "", "probe_error": _output_error(content, hub, io, candidate.probe)}
         else:
             converted = Converted(content, mode, convert_seconds=seconds, **io)
             row, _ = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
@@ -117,6 +121,15 @@ def score_candidate(
     answer["row"] = row
     answer["tensorflow"] = "tensorflow" in sys.modules
     return answer
+
+
+def _output_error(content: bytes, hub: bytes, io: dict, samples) -> float:
+    """Normalised squared error of a variant's output against the float32 model's."""
+    reference = Converted(hub, Mode("float32"), **io).run(samples).astype(np.float64)
+    outputs = Converted(content, Mode("float32"), **io).run(samples).astype(np.float64)
+    if not np.isfinite(outputs).all():
+        return float("inf")
+    return float(np.mean((outputs - reference) ** 2) / max(np.mean(reference**2), 1e-30))
 
 
 class _Runner:
@@ -759,17 +772,37 @@ def search(
         take(first, runner.run(first, [group], best=leader), failed)
         device.walk(rows, contents, objective, metric)
         if layers and not runner.stop_requested():
-            climbs = _climbs(scored, rows, contents, group, device, objective, metric, runner)
-            runner.total += len(climbs)
-            before = len(rows)
-            take(climbs, runner.run(climbs, [group], best=leader))
-            device.walk(
-                rows[before:],
-                contents,
-                objective,
-                metric,
-                better_than=_best_row(rows[:before], objective, metric),
-            )
+            refinements = _refinements(scored, rows, contents, group, device, objective, metric, runner)
+
+            def score_round(candidates):
+                runner.total += len(candidates)
+                before = len(rows)
+                take(candidates, runner.run(candidates, [group], best=leader))
+                device.walk(
+                    rows[before:],
+                    contents,
+                    objective,
+                    metric,
+                    better_than=_best_row(rows[:before], objective, metric),
+                )
+
+            probed = [
+                (r, layer, probe)
+                for r in refinements
+                for layer, probe in zip(r.layers, r.probes(), strict=True)
+            ]
+            runner.total += len(probed)
+            answers = runner.run([probe for _, _, probe in probed], [group])
+            ladders = []
+            for refinement in refinements:
+                own = {
+                    layer: answers[i]["row"].get("probe_error", 0.0)
+                    for i, (r, layer, _) in enumerate(probed)
+                    if r is refinement and i in answers
+                }
+                if len(own) == len(refinement.layers):  # not if stopped half way
+                    ladders += refinement.ladder(own)
+            score_round(ladders)
     finally:
         close()
     planned = runner.total
@@ -898,26 +931,99 @@ def _best_row(rows, objective, metric):
     return _order(ok, objective, metric)[0] if ok else None
 
 
-def _climbs(
+class _Refinement:
+    """Per-layer precision for one recipe: which layers stay at higher precision.
+
+    Each layer's own error is measured alone: a probe quantizes that layer with the recipe
+    and keeps every other layer in float, and its output error on calibration samples (never
+    the test split) ranks it. Ranked one at a time like this, a layer that wrecks the model
+    cannot hide the layers after it (end-to-end, every layer after a bad one looks bad, and
+    an op's own share looks small once its input is already ruined). The recipe is then
+    tried with its worst k layers at higher precision for every k, from all of them down:
+    the climb from the aggressive end and the descent from the safe end are the same ladder,
+    scored in parallel.
+    """
+
+    def __init__(self, mode: Mode, row: dict, ops: pd.DataFrame, ranking):
+        self.mode = mode
+        self.row = row
+        self.ops = ops
+        self.ranking = ranking
+        self.precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+        self.layers = list(dict.fromkeys(ops["layer"]))
+
+    def probes(self) -> list[Candidate]:
+        """One probe per layer: the recipe on that layer alone."""
+        from .quantize import keep_scopes
+
+        probes = []
+        for layer in self.layers:
+            others = [other for other in self.layers if other != layer]
+            scopes = keep_scopes(self.ops, others, "float")[0] if others else {}
+            probes.append(
+                Candidate(
+                    f"{self.mode.name} on {layer} alone",
+                    self.mode,
+                    keep=tuple(scopes.items()),
+                    probe=self.ranking,
+                )
+            )
+        return probes
+
+    def ladder(self, errors: dict[str, float]) -> list[Candidate]:
+        """The recipe with its worst k layers (by their probes) at higher precision, every k."""
+        from .quantize import keep_scopes
+
+        worst_first = sorted(self.layers, key=lambda layer: -errors.get(layer, 0.0))
+        candidates = []
+        for k in _ladder(len(worst_first)):
+            scopes, kept = keep_scopes(self.ops, worst_first[:k], self.precision)
+            label = f"{self.mode.name}+{self.precision}({k} layer{'s' if k != 1 else ''})"
+            candidates.append(
+                Candidate(
+                    label,
+                    self.mode,
+                    keep=tuple(scopes.items()),
+                    kept_layers=tuple(kept),
+                    precision=self.precision,
+                )
+            )
+        return candidates
+
+
+def _weighted_ops(hub: Converted, layer_of) -> pd.DataFrame:
+    """The ops with float weights (the ones a recipe quantizes) by layer: ``layer, op, tensor``."""
+    from .runtime import op_graph
+
+    weighted = _weighted_outputs(hub.content)
+    rows = [
+        {"layer": layer_of(name), "op": op["op"], "tensor": name}
+        for op in op_graph(hub.content)
+        for name in op["outputs"]
+        if name in weighted
+    ]
+    return pd.DataFrame(rows, columns=["layer", "op", "tensor"])
+
+
+def _refinements(
     scored, rows, contents, group: _Group, device, objective, metric, runner: _Runner
-) -> list[Candidate]:
-    """Per-layer precision candidates for the recipes worth refining: those that lose too much
-    and, kept partly at higher precision, could still beat the best candidate so far."""
+) -> list[_Refinement]:
+    """The recipes worth refining: those that lose too much and, with some layers at higher
+    precision, could still beat the best candidate so far (and run on the device)."""
     from .diagnose import _layer_mapper
-    from .quantize import keep_scopes, tensor_errors
 
     best = _best_row(rows, objective, metric)
-    ranking_inputs = group.samples
-    if ranking_inputs is None or isinstance(ranking_inputs, dict):
+    ranking = group.samples
+    if ranking is None or isinstance(ranking, dict):
         runner.notes.append(
             "Per-layer precision was not searched: it ranks layers on one input's calibration samples."
         )
         return []
     source = group.bench.source
-    hub = float32_hub(source)
-    weighted = _weighted_outputs(hub.content)
-    layer_of = _layer_mapper(source, 600.0)
-    climbs: list[Candidate] = []
+    ops = _weighted_ops(float32_hub(source), _layer_mapper(source, 600.0))
+    if ops["layer"].nunique() < 2:
+        return []  # one layer: keeping it is the float model or another recipe
+    chosen = []
     for (candidate, _), row in zip(scored, rows, strict=True):
         mode = candidate.mode
         if mode.backend != "quantizer" or row.get("error") or row["meets_metric"] or runner.stop_requested():
@@ -926,29 +1032,12 @@ def _climbs(
             continue  # keeping layers only adds bytes: it cannot beat the best
         if not device.could_run(row, contents):
             runner.notes.append(
-                f"{mode.name}: layers not searched, since it does not run on {device.target.name} ({row['tflm_reason']})."
+                f"{mode.name}: layers not searched, since it does not run on {device.target.name} "
+                f"({row['tflm_reason']})."
             )
             continue
-        runner.report(runner.done, runner.total, f"ranking the layers of {mode.name} by their own error")
-        try:
-            errors = tensor_errors(
-                hub, mode, group.samples if mode.calibrated else None, ranking_inputs[:100], layer_of
-            )
-        except WorkbenchError as err:
-            runner.notes.append(f"{mode.name}: layers not ranked ({str(err).splitlines()[0][:160]}).")
-            continue
-        ops = errors[(errors["op"] != "weights") & errors["tensor"].isin(weighted)]
-        worst_first = list(dict.fromkeys(ops["layer"]))
-        precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
-        for k in _ladder(len(worst_first)):
-            scopes, kept = keep_scopes(ops, worst_first[:k], precision)
-            label = f"{mode.name}+{precision}({k} layer{'s' if k != 1 else ''})"
-            climbs.append(
-                Candidate(
-                    label, mode, keep=tuple(scopes.items()), kept_layers=tuple(kept), precision=precision
-                )
-            )
-    return climbs
+        chosen.append(_Refinement(mode, row, ops, inputs.take(ranking, slice(0, 100))))
+    return chosen
 
 
 def _weighted_outputs(content: bytes) -> set[str]:
@@ -966,16 +1055,15 @@ def _weighted_outputs(content: bytes) -> set[str]:
 
 
 def _ladder(count: int) -> list[int]:
-    """Layer counts to try: every count for small models, doubling beyond ``DENSE_LADDER``."""
-    if count <= 1:
-        return []
-    if count - 1 <= DENSE_LADDER:
-        return list(range(1, count))
-    ladder, k = list(range(1, DENSE_LADDER + 1)), DENSE_LADDER
-    while k * 2 < count:
-        k *= 2
+    """Layer counts to try, from all layers kept down: every count for small models, and beyond
+    ``DENSE_LADDER`` layers, halving."""
+    if count <= DENSE_LADDER:
+        return list(range(count, 0, -1))
+    ladder, k = [], count
+    while k > DENSE_LADDER:
         ladder.append(k)
-    return ladder + [count - 1]
+        k //= 2
+    return ladder + list(range(k, 0, -1))
 
 
 def _with_candidate_columns(candidate: Candidate, row: dict) -> dict:
