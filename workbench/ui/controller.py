@@ -312,7 +312,7 @@ class Controller:
         the result (a :class:`workbench.Search`) lands in ``find_state.result``. Arguments are
         checked here, before any work.
         """
-        from ..search import _check_budget
+        from .._budget import check_budget
 
         if self._find_thread is not None and self._find_thread.is_alive():
             raise InvalidArgumentError(
@@ -321,7 +321,7 @@ class Controller:
                 fix="Wait for it, or press Cancel first.",
             )
         settings = Settings(**vars(self.settings))
-        _check_budget(max_metric_drop, max_flash or None, max_ram or None, settings.device)
+        check_budget(max_metric_drop, max_flash or None, max_ram or None, settings.device)
         self._find_cancel.clear()
         self.find_state = FindState(running=True, status="Starting the search…")
         budget = {
