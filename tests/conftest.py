@@ -14,9 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("WORKBENCH_CACHE_DIR", str(ROOT / ".pytest_cache" / "workbench-examples"))
-# Worker processes can unpickle the test helpers in this folder (see gates.py).
+# Worker processes can unpickle the test helpers in this folder (see gates.py), and every
+# subprocess (the CLI, joblib and Dask workers) imports this checkout's workbench, whatever
+# checkout an editable install points at.
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")) if p
+    p for p in (str(Path(__file__).parent), str(ROOT), os.environ.get("PYTHONPATH", "")) if p
 )
 
 import workbench  # noqa: E402  (after the cache directory is set)

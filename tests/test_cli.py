@@ -65,6 +65,23 @@ def test_convert_writes_a_tflite(tmp_path):
     assert f"{converted.size_bytes:,} bytes" in result.stdout
 
 
+def test_search_prints_the_winner_and_writes_it_with_its_code(tmp_path):
+    out = tmp_path / "best"
+    result = workbench_cli(
+        "search", "--model", "digits_mlp", "--max-drop", "0.01", "--target", "cortex-m4", "--no-layers",
+        "--modes", "dynamic_wi4_afp32", "weight_only_wi8_afp32", "static_wi8_ai8", "--latency-budget", "0.02",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "search.csv")
+    winner = table[table["variant"] == result.stdout.split("recommended: ", 1)[1].split(" ")[0]]
+    assert winner["feasible"].item() and winner["fits"].item()
+    best = load_tflite(next(out.glob("*-best.tflite")))
+    assert best.size_bytes == winner["size_bytes"].item()
+    assert "litert_quantizer" in (out / "make_best.py").read_text()
+    assert (out / "search.png").stat().st_size > 10_000
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -73,8 +90,13 @@ def test_convert_writes_a_tflite(tmp_path):
         (["compare", "--model", "digits_mlp", "--dataset", "no_such_set"], "name='no_such_set'"),
         (["compare", "--model", "digits_mlp", "--dataset", "data.csv"], "without --label"),
         (["compare", "--model", "digits_mlp", "--dataset", "iris", "--modes", "float32"], "reshaped"),
+        (["search", "--model", "digits_mlp", "--max-drop", "-1"], "beat the original"),
+        (
+            ["search", "--model", "digits_mlp", "--target", "cortex-m4", "--max-ram", "1GB"],
+            "which has 256 KB",
+        ),
     ],
-    ids=["mode", "model", "dataset", "csv-target", "shape"],
+    ids=["mode", "model", "dataset", "csv-target", "shape", "search-drop", "search-ram"],
 )
 def test_bad_input_exits_with_one_clear_line(tmp_path, args, message):
     (tmp_path / "data.csv").write_text("a,b\n1,2\n")

@@ -281,3 +281,33 @@ def test_the_lens_tab_orders_layers_by_error_and_redraws_when_the_calibration_ch
     wb.representative.value = 200
     click_and_wait(wb)
     assert c.lens("static_wi8_ai8", "dense") is before and wb.lens_figure.value == before.png()
+
+
+def test_find_best_searches_the_picked_model_for_the_device_and_shows_the_winner():
+    bench = Workbench(scan_notebook=False)
+    bench.model.value = "digits_mlp"
+    bench.device.value = "cortex-m4"
+    bench.find_drop.value = 0.01
+    bench.find_button.click()
+    thread = bench.controller._find_thread
+    assert bench.find_button.disabled  # one search at a time
+    thread.join(600)
+    state = bench.controller.find_state
+    assert state.error is None, state.error
+    result = state.result
+    assert result.recommended is not None
+    winner = result.table.set_index("variant").loc[result.recommended]
+    assert winner["fits"] is True and winner["metric_delta"] >= -0.01
+    # The bar counted every candidate; the tab shows the winner, its code and the figure.
+    assert bench.find_progress.value == bench.find_progress.max == state.total == len(result.table) - 1
+    assert result.recommended in bench.find_result.value and "litert_quantizer" in bench.find_result.value
+    assert bench.find_figure.layout.display == "block" and not bench.find_button.disabled
+
+
+def test_find_best_with_a_budget_beyond_the_device_says_so_and_starts_nothing():
+    bench = Workbench(scan_notebook=False)
+    bench.device.value = "cortex-m4"
+    bench.find_flash.value = "8MB"
+    bench.find_button.click()
+    assert "which has 1 MB" in bench.find_result.value
+    assert bench.controller._find_thread is None and not bench.find_button.disabled

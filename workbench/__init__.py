@@ -16,6 +16,7 @@ from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
 from .diagnose import Diagnosis, diagnose, keep_float
 from .errors import (
+    BudgetError,
     CancelledError,
     ConversionError,
     DataMismatchError,
@@ -35,6 +36,7 @@ from .examples import EXAMPLES, load_example
 from .lens import CalibrationStudy, Lens, calibration_lens, layer_errors, lens
 from .modes import ALL_MODES, DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from .runtime import Converted, TensorInfo, load_tflite
+from .search import Search, Sweep, search, sweep
 from .targets import PRESETS as TARGETS
 from .targets import MicroCheck, Target, check_micro
 
@@ -69,6 +71,7 @@ def __getattr__(name):
 
 __all__ = [
     "CalibrationStudy",
+    "BudgetError",
     "CancelledError",
     "Comparison",
     "ConversionError",
@@ -113,5 +116,9 @@ __all__ = [
     "load_tflite",
     "import_tensorflow",
     "set_worker_idle_timeout",
+    "search",
+    "Search",
     "supported_estimators",
+    "sweep",
+    "Sweep",
 ]

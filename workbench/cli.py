@@ -1,4 +1,4 @@
-"""The ``workbench`` command: ``demo``, ``compare``, ``convert``, ``app``.
+"""The ``workbench`` command: ``demo``, ``compare``, ``convert``, ``search``, ``app``.
 
 Bad input ends with one clear line on stderr and exit status 2, never a traceback.
 """
@@ -113,6 +113,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("--out", required=True, help="output file (.tflite, or .cc with --format c)")
     convert.set_defaults(run=_convert)
+
+    search = commands.add_parser(
+        "search", help="find the smallest (or fastest) variant that keeps the metric and fits a device"
+    )
+    _model_options(search)
+    search.add_argument("--dataset", help="built-in dataset name or CSV path (default: the example's own)")
+    search.add_argument("--label", help="the column to predict, for a CSV dataset")
+    search.add_argument(
+        "--max-drop",
+        type=float,
+        default=0.01,
+        metavar="X",
+        help="how much accuracy (or R²) a variant may lose, e.g. 0.01 for one point (default: %(default)s)",
+    )
+    search.add_argument("--max-flash", metavar="SIZE", help="budget for the model's bytes, e.g. 256KB")
+    search.add_argument("--max-ram", metavar="SIZE", help="budget for the working memory, e.g. 64KB")
+    search.add_argument("--target", metavar="DEVICE", help=_target_help())
+    search.add_argument("--objective", choices=("size", "latency"), default="size")
+    search.add_argument(
+        "--modes",
+        nargs="+",
+        default=list(QUANTIZER_MODES),
+        metavar="MODE",
+        help="the recipes to start from (default: every LiteRT Quantizer recipe)",
+    )
+    search.add_argument(
+        "--no-layers", action="store_true", help="score the recipes only, without per-layer precision"
+    )
+    search.add_argument("--representative", type=int, default=200, metavar="N")
+    search.add_argument(
+        "--n-jobs", type=int, default=-1, help="processes for the candidates; -1 is every core (default)"
+    )
+    search.add_argument(
+        "--max-seconds", type=float, metavar="SECONDS", help="stop and report the best so far"
+    )
+    search.add_argument(
+        "--latency-budget", type=float, default=0.2, metavar="SECONDS", help="timed seconds per candidate"
+    )
+    search.add_argument(
+        "--out", help="directory for the recommended .tflite, its code, the table (CSV) and the figure"
+    )
+    search.set_defaults(run=_search)
 
     app = commands.add_parser("app", help="serve the workbench alone as a web page, with no code (Voilà)")
     app.add_argument("--port", type=int, default=8866, help="port (default: %(default)s)")
@@ -239,6 +281,49 @@ def _convert(args) -> int:
     print(converted)
     print(f"Wrote {' and '.join(paths)} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
     return 0
+
+
+def _search(args) -> int:
+    from ._paths import prepare_directory
+    from .search import search
+    from .sources import as_source
+
+    started = time.perf_counter()
+    if args.out:
+        prepare_directory(args.out)  # before the work: a bad path must not cost the search
+    source = as_source(args.model, trust=args.trust)
+    result = search(
+        source,
+        _dataset(args.dataset, args.label),
+        args.max_drop,
+        max_flash=args.max_flash,
+        max_ram=args.max_ram,
+        target=args.target,
+        objective=args.objective,
+        modes=args.modes,
+        layers=not args.no_layers,
+        representative=args.representative,
+        n_jobs=args.n_jobs,
+        latency_budget=args.latency_budget,
+        max_seconds=args.max_seconds,
+    )
+    print(result.summary())
+    if result.code:
+        print("\nThe code that makes it:\n\n" + result.code)
+    if args.out:
+        table = os.path.join(args.out, "search.csv")
+        result.table.to_csv(table, index=False)
+        result.plot().savefig(os.path.join(args.out, "search.png"), dpi=110)
+        written = [table, os.path.join(args.out, "search.png")]
+        if result.best is not None:
+            written.append(result.best.save(os.path.join(args.out, f"{result.best.mode.key}-best.tflite")))
+            code = os.path.join(args.out, "make_best.py")
+            with open(code, "w", encoding="utf-8") as handle:
+                handle.write(result.code)
+            written.append(code)
+        print("Wrote " + ", ".join(written))
+    print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0 if result.recommended else 1
 
 
 _APP_NOTEBOOK = {

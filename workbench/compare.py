@@ -25,7 +25,7 @@ from .errors import (
     TargetError,
     WorkbenchError,
 )
-from .evaluate import Latency, check_outputs, fidelity, head_fidelity, measure_latency, nonfinite_rows, score
+from .evaluate import Judge, Latency, check_outputs, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
@@ -368,16 +368,26 @@ class Bench:
         if self._original_row is None:
             self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
-            self._original_row = self._row(
-                ORIGINAL,
-                "",
-                self._original_size,
-                self.reference,
-                self._original_latency,
-                path=self.source.kind,
+            self._original_row = self.judge.row(
+                ORIGINAL, "", None, self.reference, self._original_latency, path=self.source.kind
             )
-            self._with_other_outputs(self._original_row, None)
         return self._deployed(self._original_row)
+
+    @property
+    def judge(self) -> Judge:
+        """What scores a variant against this original (it pickles small; see ``Judge``)."""
+        return Judge(
+            data=self.data.test_only(),
+            X=self.X,
+            batch=self.batch,
+            reference=self.reference,
+            output_kind=self.output_kind,
+            original_metric=self.original_metric,
+            original_size=self._original_size,
+            original_latency=self._original_latency,
+            latency_budget=self.latency_budget,
+            others=[(label, key, self.reference_others[label]) for label, key in self.others],
+        )
 
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
         """Validated calibration samples and a description of how they were picked."""
@@ -414,20 +424,12 @@ class Bench:
                 ),
             }, None
         try:
-            outputs = converted.run(self.X)
+            row, outputs = self.judge.measure(
+                converted, mode.label, mode.name, converted.convert_seconds, mode.path
+            )
         except WorkbenchError as err:
             return {**failed, "error": str(err)}, None
-        latency = self._time(converted.invoke_raw)
-        row = self._row(
-            mode.label,
-            mode.name,
-            converted.size_bytes,
-            outputs,
-            latency,
-            converted.convert_seconds,
-            mode.path,
-        )
-        return self._deployed(self._with_other_outputs(row, converted), converted, outputs), converted
+        return self._deployed(row, converted, outputs), converted
 
     def mixed_variant(
         self, mode, samples, layers: int, precision: str = "auto"
@@ -445,18 +447,10 @@ class Bench:
             label = f"{mode.name}+keep({layers} layers)"
             return {"variant": label, "mode": mode.name, "path": mode.path, "error": str(err)}, None
         converted = converted.with_threads(self.threads)
-        outputs = converted.run(self.X)
-        latency = self._time(converted.invoke_raw)
-        row = self._row(
-            converted.label,
-            mode.name,
-            converted.size_bytes,
-            outputs,
-            latency,
-            time.perf_counter() - started,
-            mode.path,
+        row, outputs = self.judge.measure(
+            converted, converted.label, mode.name, time.perf_counter() - started, mode.path
         )
-        return self._deployed(self._with_other_outputs(row, converted), converted, outputs), converted
+        return self._deployed(row, converted, outputs), converted
 
     def comparison(
         self, rows, variants, representative: str, cancelled: bool = False, calibration=None
@@ -490,44 +484,7 @@ class Bench:
         return {**row, **columns}
 
     def _time(self, call) -> Latency:
-        return measure_latency(
-            call, call, inputs.take(self.X, slice(0, 1)), self.batch, budget_s=self.latency_budget
-        )
-
-    def _with_other_outputs(self, row: dict, converted: Converted | None) -> dict:
-        """Agreement and max |Δ| of every output that is not scored, beside the scored one's."""
-        for label, key in self.others:
-            reference = self.reference_others[label]
-            if converted is None:
-                agreement, max_abs = 1.0, 0.0
-            else:
-                agreement, max_abs = head_fidelity(reference, converted.run_output(self.X, key))
-            row[f"agreement[{label}]"] = agreement
-            row[f"max_abs_diff[{label}]"] = max_abs
-        return row
-
-    def _row(self, variant, mode, size, outputs, latency: Latency, convert_s=np.nan, path="") -> dict:
-        metric = score(self.data, outputs, self.output_kind)
-        agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
-        broken = nonfinite_rows(outputs)
-        original_latency = self._original_latency or latency
-        return {
-            "variant": variant,
-            "mode": mode,
-            "path": path,
-            "size_bytes": int(size),
-            "size_ratio": size / (self._original_size or size),
-            self.data.metric: metric,
-            "metric_delta": metric - self.original_metric,
-            "agreement": agreement,
-            "max_abs_diff": max_abs,
-            "latency_ms_p50": latency.p50_ms,
-            "latency_ms_p90": latency.p90_ms,
-            "batch_latency_ms": latency.batch_ms,
-            "speedup": original_latency.p50_ms / latency.p50_ms,
-            "convert_s": convert_s,
-            "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
-        }
+        return self.judge.time(call)
 
 
 def _select_output(source: Source, output) -> None:

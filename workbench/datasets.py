@@ -408,6 +408,12 @@ class Dataset:
         """The metric the comparison reports: ``accuracy`` or ``r2``."""
         return "accuracy" if self.task == "classification" else "r2"
 
+    def test_only(self) -> Dataset:
+        """The same dataset without its training split: what scoring needs, small to send."""
+        return dataclasses.replace(
+            self, X_train=inputs.take(self.X_train, slice(0, 0)), y_train=self.y_train[:0]
+        )
+
     def reshaped(self, shape: tuple[int, ...]) -> Dataset:
         """The same data with each sample reshaped, e.g. 64 pixels to (8, 8, 1)."""
         shape = tuple(int(s) for s in shape)

@@ -96,6 +96,10 @@ class TargetError(WorkbenchError, ValueError):
     """A deployment target that does not exist, or a RAM/flash budget that cannot be read."""
 
 
+class BudgetError(InvalidArgumentError):
+    """A budget for :func:`workbench.search` that contradicts itself or the device."""
+
+
 class CancelledError(WorkbenchError):
     """Work stopped because the user asked for it."""
 

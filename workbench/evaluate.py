@@ -142,3 +142,73 @@ def _time_calls(call, x, budget_s, warmup, min_repeats, max_repeats) -> np.ndarr
         call(x)
         times.append(time.perf_counter() - start)
     return np.asarray(times)
+
+
+@dataclass
+class Judge:
+    """Everything needed to score a variant against the original, and nothing more.
+
+    A :class:`workbench.compare.Bench` builds one once its original is measured; it pickles
+    small (the test split, the original's outputs and figures, no training split, no
+    model), so a sweep sends it to every worker process, or to a Dask cluster, with the
+    variants to score. Scoring needs ``ai_edge_litert`` and numpy only.
+    """
+
+    data: Dataset
+    X: object
+    batch: object
+    reference: np.ndarray
+    output_kind: str
+    original_metric: float
+    original_size: int
+    original_latency: Latency | None
+    latency_budget: float
+    #: Heads that are not scored: (label, output name, the original's outputs).
+    others: list = None
+
+    def row(self, variant, mode, converted, outputs, latency: Latency, convert_s=np.nan, path="") -> dict:
+        """The table row of ``converted`` (whose outputs on ``X`` are ``outputs``)."""
+        size = converted.size_bytes if converted is not None else self.original_size
+        metric = score(self.data, outputs, self.output_kind)
+        agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
+        broken = nonfinite_rows(outputs)
+        original_latency = self.original_latency or latency
+        row = {
+            "variant": variant,
+            "mode": mode,
+            "path": path,
+            "size_bytes": int(size),
+            "size_ratio": size / (self.original_size or size),
+            self.data.metric: metric,
+            "metric_delta": metric - self.original_metric,
+            "agreement": agreement,
+            "max_abs_diff": max_abs,
+            "latency_ms_p50": latency.p50_ms,
+            "latency_ms_p90": latency.p90_ms,
+            "batch_latency_ms": latency.batch_ms,
+            "speedup": original_latency.p50_ms / latency.p50_ms,
+            "convert_s": convert_s,
+            "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
+        }
+        for label, key, reference in self.others or ():
+            if converted is None:
+                agreement, max_abs = 1.0, 0.0
+            else:
+                agreement, max_abs = head_fidelity(reference, converted.run_output(self.X, key))
+            row[f"agreement[{label}]"] = agreement
+            row[f"max_abs_diff[{label}]"] = max_abs
+        return row
+
+    def time(self, call) -> Latency:
+        """Single-sample and batched latency of ``call``, within this judge's budget."""
+        from . import _inputs
+
+        return measure_latency(
+            call, call, _inputs.take(self.X, slice(0, 1)), self.batch, budget_s=self.latency_budget
+        )
+
+    def measure(self, converted, variant, mode, convert_s=np.nan, path="") -> tuple[dict, np.ndarray]:
+        """Run ``converted`` on the test split, time it, and return its row and its outputs."""
+        outputs = converted.run(self.X)
+        latency = self.time(converted.invoke_raw)
+        return self.row(variant, mode, converted, outputs, latency, convert_s, path), outputs

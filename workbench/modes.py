@@ -407,18 +407,10 @@ class Mode:
             return []
         if self.name in _RECIPE_FUNCTIONS:
             return [f"qt.load_quantization_recipe(recipe.{self.name}())"]
-        granularity = f"qtyping.QuantGranularity.{config['granularity']}"
-        algorithm = f"AlgorithmName.{config.get('algorithm', 'MIN_MAX_UNIFORM_QUANT')}"
-        if config["kind"] == "static":
-            args = f"{config['activation_num_bits']}, {config['num_bits']}"
-        else:
-            args = f"{config['num_bits']}"
-        return [
-            f"qt.{_ADD_CONFIG.get(config['kind'], 'add_static_config')}('.*', '*', {args}, {granularity}, {algorithm})"
-        ]
+        return [_config_line(".*", config)]
 
     # ------------------------------------------------------------------ teaching
-    def snippet(self, source: str = "saved_model_dir") -> str:
+    def snippet(self, source: str = "saved_model_dir", keep: dict[str, str] | None = None) -> str:
         """Plain code that reproduces this variant, for teaching and for scripts.
 
         Converter modes print ``tf.lite.TFLiteConverter`` code; quantizer recipes print the
@@ -428,6 +420,9 @@ class Mode:
         ----------
         source : str, default="saved_model_dir"
             The expression naming the exported SavedModel directory.
+        keep : dict of str to {"float", "int8"}, default=None
+            For a recipe: op scopes kept at higher precision (mixed precision), as
+            :meth:`quantizer` takes them.
         """
         lines = ["import tensorflow as tf", ""]
         if self.calibrated and self.backend == "converter":
@@ -447,15 +442,25 @@ class Mode:
             ]
             return "\n".join(lines) + "\n"
         library = self.name in _RECIPE_FUNCTIONS
+        configures = not library or bool(keep)
         lines += [
             "float_model = converter.convert()  # the float32 .tflite: LiteRT Quantizer's input",
             "",
-            "from litert_quantizer import quantizer, recipe" + ("" if library else ", qtyping"),
+            "from litert_quantizer import quantizer, recipe" + (", qtyping" if configures else ""),
         ]
-        if not library:
+        if configures:
             lines.append("from litert_quantizer.algorithm_manager import AlgorithmName")
         lines.append("qt = quantizer.Quantizer(bytearray(float_model))")
         lines += self.quantizer_lines()
+        if keep:
+            lines.append("# The layers with the largest error, kept at higher precision:")
+        for scope, precision in (keep or {}).items():
+            if precision == "float":
+                lines.append(f"qt.update_quantization_recipe({scope!r}, '*', algorithm_key='no_quantize')")
+            else:
+                config = {**self.settings["config"], "num_bits": 8, "granularity": "CHANNELWISE"}
+                config.pop("algorithm", None)
+                lines.append(_config_line(scope, config))
         if self.calibrated:
             lines += [
                 "# Calibration samples by signature, each a dict of its inputs with a batch axis.",
@@ -472,6 +477,18 @@ class Mode:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _config_line(regex: str, config: dict) -> str:
+    """The ``litert_quantizer`` call that :meth:`Mode._add_config` makes, as code."""
+    granularity = f"qtyping.QuantGranularity.{_LIBRARY_GRANULARITY[config['granularity']]}"
+    algorithm = f"AlgorithmName.{config.get('algorithm', 'MIN_MAX_UNIFORM_QUANT')}"
+    if config["kind"] == "static":
+        args = f"{config['activation_num_bits']}, {config['num_bits']}"
+    else:
+        args = f"{config['num_bits']}"
+    call = _ADD_CONFIG.get(config["kind"], "add_static_config")
+    return f"qt.{call}({regex!r}, '*', {args}, {granularity}, {algorithm})"
 
 
 def _representative_dataset(samples):

@@ -57,7 +57,7 @@ def quantize_bytes(
         is the recipe as the library applied it (JSON-ready; ``litert_quantizer`` loads it
         with ``Quantizer.load_quantization_recipe``).
     """
-    answer = _apply(float32, mode, samples, keep=keep, validate=None, timeout=timeout)
+    answer = _apply(float32.content, mode, samples, keep=keep, validate=None, timeout=timeout)
     content = answer["result"]["content"]
     converted = Converted(
         content,
@@ -98,11 +98,30 @@ def validation(
         One row per tensor: ``tensor, kind ("output", "intermediate", "constant",
         "input"), mse, snr, cosine_similarity``.
     """
-    answer = _apply(float32, mode, samples, keep=keep, validate=test_samples, timeout=timeout)
+    answer = _apply(float32.content, mode, samples, keep=keep, validate=test_samples, timeout=timeout)
     return answer["result"]["validation"]
 
 
-def _apply(float32, mode, samples, *, keep, validate, timeout):
+def apply_recipe(
+    content: bytes,
+    mode: Mode,
+    samples=None,
+    *,
+    keep=None,
+    here: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict:
+    """``mode``'s recipe applied to float32 ``content``: ``{"content": bytes, "recipe": list}`` and
+    the seconds it took (``"seconds"``), or a :class:`QuantizerError`.
+
+    ``here=True`` applies it in this process instead of the worker: for a process that is
+    itself disposable (a joblib or Dask worker of a sweep), where a crash harms no one.
+    """
+    answer = _apply(content, mode, samples, keep=keep, validate=None, timeout=timeout, here=here)
+    return {**answer["result"], "seconds": answer["seconds"], "log": answer["log"]}
+
+
+def _apply(content, mode, samples, *, keep, validate, timeout, here=False):
     if mode.backend != "quantizer":
         raise QuantizerError(
             received=f"mode {mode.label!r}, a converter mode",
@@ -116,13 +135,20 @@ def _apply(float32, mode, samples, *, keep, validate, timeout):
             fix="Pass representative=200 (training samples) or an array of a few hundred samples.",
         )
     payload = {
-        "content": float32.content,
+        "content": content,
         "mode": mode,
         "samples": samples if mode.calibrated else None,
         "keep": keep,
         "validate": validate,
     }
-    answer = run_in_worker("quantize", payload, timeout, what="quantization")
+    if here:
+        import pickle
+
+        from ._tasks import dispatch
+
+        answer = dispatch("quantize", pickle.dumps(payload))
+    else:
+        answer = run_in_worker("quantize", payload, timeout, what="quantization")
     if not answer["ok"]:
         first = answer["error"].strip().splitlines()[0] if answer["error"].strip() else "no message"
         raise QuantizerError(
@@ -145,6 +171,7 @@ def tensor_errors(
     test_samples: np.ndarray,
     layer_of=None,
     *,
+    keep: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> pd.DataFrame:
     """Per-layer error of a quantizer variant from LiteRT Quantizer's own validation, worst first.
@@ -161,7 +188,7 @@ def tensor_errors(
         ``layer, op, snr_drop_db, snr_db, mse, cosine_similarity, tensor`` for every op
         output, worst first, and the weights' own error (``op="weights"``) after them.
     """
-    rows = validation(float32, mode, samples, test_samples, timeout=timeout)
+    rows = validation(float32, mode, samples, test_samples, keep=keep, timeout=timeout)
     layer_of = layer_of or (lambda name: name)
     by_tensor = {row["tensor"]: {**row, "snr": _decibels(row["snr"])} for row in rows}
     table = []

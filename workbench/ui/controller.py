@@ -64,6 +64,18 @@ class RunState:
     diagnosing: bool = False
 
 
+@dataclass
+class FindState:
+    """A budget search ("Find best") while and after it runs."""
+
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    status: str = ""
+    result: object = None  # a workbench.Search
+    error: str | None = None
+
+
 class Controller:
     """State and actions of the workbench.
 
@@ -94,6 +106,9 @@ class Controller:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._rerun = False
+        self.find_state = FindState()
+        self._find_thread: threading.Thread | None = None
+        self._find_cancel = threading.Event()
         self._uploads = tempfile.mkdtemp(prefix="workbench-uploads-")
         self._lenses: dict[tuple, object] = {}
         self._lens_errors: dict[tuple, object] = {}
@@ -366,6 +381,87 @@ class Controller:
                 fix="Press Run first, with at least one quantized mode picked.",
             )
         return self.state.comparison
+
+    # ------------------------------------------------------------------ find best
+    def find_best(
+        self, max_metric_drop=0.01, max_flash=None, max_ram=None, objective="size", *, wait: bool = False
+    ) -> threading.Thread:
+        """Search the current model for the best variant within a budget, in the background.
+
+        The model, dataset, calibration and "Deploy to" device are the current settings;
+        the result (a :class:`workbench.Search`) lands in ``find_state.result``. Arguments are
+        checked here, before any work.
+        """
+        from .._budget import check_budget
+
+        if self._find_thread is not None and self._find_thread.is_alive():
+            raise InvalidArgumentError(
+                received="Find best while a search is running",
+                expected="One search at a time.",
+                fix="Wait for it, or press Cancel first.",
+            )
+        settings = Settings(**vars(self.settings))
+        check_budget(max_metric_drop, max_flash or None, max_ram or None, settings.device)
+        self._find_cancel.clear()
+        self.find_state = FindState(running=True, status="Starting the search…")
+        budget = {
+            "max_metric_drop": max_metric_drop,
+            "max_flash": max_flash or None,
+            "max_ram": max_ram or None,
+            "objective": objective,
+        }
+        self._find_thread = threading.Thread(
+            target=self._find, args=(settings, budget), daemon=True, name="workbench-find"
+        )
+        self._find_thread.start()
+        if wait:
+            self._find_thread.join()
+        return self._find_thread
+
+    def cancel_find(self) -> None:
+        """Stop the search; the candidates scored so far are kept and judged."""
+        self._find_cancel.set()
+
+    def _find(self, settings: Settings, budget: dict) -> None:
+        from ..search import search
+
+        state = self.find_state
+
+        def progress(done, total, message):
+            state.done, state.total, state.status = done, total, message
+            self._notify("find")
+
+        try:
+            dataset_key = settings.dataset or self.default_dataset(settings.model)
+            bench = self._bench(settings.model, dataset_key, settings)
+            state.result = search(
+                bench.source,
+                bench.data,
+                budget["max_metric_drop"],
+                max_flash=budget["max_flash"],
+                max_ram=budget["max_ram"],
+                target=settings.device,
+                objective=budget["objective"],
+                representative=settings.representative,
+                strategy=settings.strategy,
+                seed=settings.seed,
+                threads=settings.threads,
+                progress=progress,
+                cancel=self._find_cancel,
+            )
+            best = state.result.recommended
+            state.status = (
+                f"Recommended: {best}" if best else "No candidate meets the budget; the closest are shown."
+            )
+        except WorkbenchError as err:
+            state.error = str(err)
+            state.status = "Stopped: " + err.received
+        except Exception as err:  # shown in the widget; the kernel stays up
+            state.error = f"Unexpected error: {type(err).__name__}: {err}\n{traceback.format_exc()}"
+            state.status = "Stopped by an unexpected error."
+        finally:
+            state.running = False
+            self._notify("find")
 
     # ------------------------------------------------------------------ work
     def _start(self) -> threading.Thread:

@@ -139,6 +139,28 @@ class Workbench:
         self.diagnose_button = w.Button(description="Diagnose", icon="stethoscope")
         self.diagnosis = w.HTML()
         self.diagnosis_figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
+        self.find_drop = w.BoundedFloatText(
+            value=0.01, min=0.0, max=1.0, step=0.005, description="Max drop", style=wide,
+            layout=w.Layout(width="200px"), tooltip="How much of the metric a variant may lose, e.g. 0.01",
+        )  # fmt: skip
+        self.find_flash = w.Text(
+            placeholder="e.g. 256KB (or the device's)", description="Max flash", style=wide,
+            layout=w.Layout(width="300px"),
+        )  # fmt: skip
+        self.find_ram = w.Text(
+            placeholder="e.g. 64KB (or the device's)", description="Max RAM", style=wide,
+            layout=w.Layout(width="300px"),
+        )  # fmt: skip
+        self.find_objective = w.Dropdown(
+            options=("size", "latency"), value="size", description="Smallest", style=wide,
+            layout=w.Layout(width="200px"),
+        )  # fmt: skip
+        self.find_button = w.Button(description="Find best", button_style="success", icon="search")
+        self.find_cancel = w.Button(description="Cancel", icon="stop", disabled=True)
+        self.find_progress = w.IntProgress(value=0, min=0, max=1, description="Candidates", style=wide)
+        self.find_status = w.HTML()
+        self.find_result = w.HTML()
+        self.find_figure = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         results = w.Tab(
             children=[
                 w.VBox([self.table, self.figure]),
@@ -150,9 +172,22 @@ class Workbench:
                         self.diagnosis_figure,
                     ]
                 ),
+                w.VBox(
+                    [
+                        w.HTML(
+                            "<small>The smallest (or fastest) variant that keeps the metric within the drop "
+                            "and fits the budget: every LiteRT Quantizer recipe, then per-layer precision. "
+                            "The device is <b>Deploy to</b> above.</small>"
+                        ),
+                        w.HBox([self.find_drop, self.find_objective, self.find_flash, self.find_ram]),
+                        w.HBox([self.find_button, self.find_cancel, self.find_progress, self.find_status]),
+                        self.find_result,
+                        self.find_figure,
+                    ]
+                ),
                 self._build_lens(wide),
             ],
-            titles=("Comparison", "Details", "Diagnose", "Lens"),
+            titles=("Comparison", "Details", "Diagnose", "Find best", "Lens"),
         )
         self.box = w.VBox(
             [
@@ -204,6 +239,8 @@ class Workbench:
         self.run_button.on_click(lambda _: self.controller.run())
         self.cancel_button.on_click(lambda _: self.controller.cancel())
         self.diagnose_button.on_click(self._on_diagnose)
+        self.find_button.on_click(self._on_find)
+        self.find_cancel.on_click(lambda _: self.controller.cancel_find())
 
     def _build_lens(self, wide) -> w.VBox:
         """The Lens tab: one layer of one variant, redrawn after every run (a new calibration
@@ -306,7 +343,41 @@ class Workbench:
         self.diagnosis_figure.layout.display = "block"
         self.diagnosis.value = result._repr_html_()
 
+    def _on_find(self, _):
+        try:
+            self.controller.find_best(
+                self.find_drop.value,
+                self.find_flash.value.strip() or None,
+                self.find_ram.value.strip() or None,
+                self.find_objective.value,
+            )
+        except WorkbenchError as err:
+            self.find_result.value = f'<div style="color:#a00"><b>Error:</b> {html.escape(str(err))}</div>'
+            return
+        self.find_button.disabled = True
+        self.find_cancel.disabled = False
+        self.find_result.value = ""
+
+    def _show_find(self):
+        state = self.controller.find_state
+        self.find_progress.max = max(state.total, 1)
+        self.find_progress.value = min(state.done, self.find_progress.max)
+        self.find_status.value = html.escape(state.status)
+        if state.running:
+            return
+        self.find_button.disabled = False
+        self.find_cancel.disabled = True
+        if state.error:
+            self.find_result.value = f'<div style="color:#a00"><b>Error:</b> {html.escape(state.error)}</div>'
+        elif state.result is not None:
+            self.find_figure.value = figure_png(state.result.plot())
+            self.find_figure.layout.display = "block"
+            self.find_result.value = _STYLE + state.result._repr_html_()
+
     def _on_event(self, event):
+        if event == "find":
+            self._show_find()
+            return
         if event == "choices":
             self._refresh_choices()
             return

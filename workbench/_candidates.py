@@ -1,0 +1,320 @@
+"""Candidates of a sweep or search, and the runner that scores them in parallel through joblib.
+
+A candidate is one task: the float32 bytes, a recipe (or bytes the converter made), the
+calibration samples and a :class:`workbench.evaluate.Judge`. It needs only ``ai_edge_litert``
+and ``litert_quantizer``, so joblib's processes stay small and a Dask cluster can run it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._args import positive_seconds
+from .compare import Bench
+from .convert import convert_source, float32_hub
+from .errors import ConversionError, InvalidArgumentError, WorkbenchError
+from .evaluate import Judge
+from .modes import Mode
+from .runtime import Converted, stored_tensor_types
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One variant to make and score: a mode, and the layers it keeps at higher precision."""
+
+    label: str
+    mode: Mode
+    #: Op scopes kept at higher precision (``quantize.keep_scopes``), as (regex, precision) pairs.
+    keep: tuple[tuple[str, str], ...] = ()
+    kept_layers: tuple[str, ...] = ()
+    precision: str = ""
+    #: The bytes, when they were made before the parallel part (converter modes).
+    content: bytes | None = None
+    convert_s: float = math.nan
+    #: Which model (and calibration) this candidate belongs to: an index into the groups.
+    group: int = 0
+    #: Why the converter could not make it (converter modes only).
+    error: str = ""
+    #: For a probe (per-layer error): the calibration inputs its output error is measured on.
+    probe: object = None
+
+
+@dataclass
+class Group:
+    """One model on one dataset with one calibration choice: what its tasks share."""
+
+    bench: Bench
+    hub: bytes
+    io: dict
+    judge: Judge
+    samples: object = None
+    calibration: dict = field(default_factory=dict)
+
+
+def score_candidate(
+    index: int, candidate: Candidate, hub: bytes, io: dict, judge: Judge, samples, parent: int
+):
+    """Make ``candidate`` from the float32 bytes and score it: one task of a sweep.
+
+    Runs in a joblib worker process or on a Dask worker, with ``ai_edge_litert`` and
+    ``litert_quantizer`` only. In the process that started the sweep (``parent``: joblib
+    with ``n_jobs=1``, or the local fallback), the recipe is applied in the worker process
+    instead, so that native code cannot take the caller down.
+    """
+    from .quantize import apply_recipe
+
+    started = time.perf_counter()
+    mode = candidate.mode
+    answer = {"index": index, "content": None, "recipe": None, "pid": os.getpid()}
+    failed = {"variant": candidate.label, "mode": mode.name, "path": mode.path}
+    try:
+        recipe = None
+        if candidate.content is not None:
+            content, seconds = candidate.content, candidate.convert_s
+        else:
+            made = apply_recipe(
+                hub,
+                mode,
+                samples if mode.calibrated else None,
+                keep=dict(candidate.keep),
+                here=os.getpid() != parent,
+            )
+            content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
+        if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
+            row = {
+                **failed,
+                "error": f"unchanged: {mode.name} quantizes no tensor of this model, so it is float32 again",
+            }
+        elif candidate.probe is not None:
+            row = {**failed, "error": "", "probe_error": output_error(content, hub, io, candidate.probe)}
+        else:
+            converted = Converted(content, mode, convert_seconds=seconds, **io)
+            row, _ = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
+            from .targets import litert_memory_estimate
+
+            row["litert_memory_bytes"] = litert_memory_estimate(content)
+            answer.update(content=content, recipe=recipe)
+    except WorkbenchError as err:
+        row = {**failed, "error": str(err)}
+    answer["row"] = row
+    answer["tensorflow"] = "tensorflow" in sys.modules
+    return answer
+
+
+def output_error(content: bytes, hub: bytes, io: dict, samples) -> float:
+    """Normalised squared error of a variant's output against the float32 model's."""
+    reference = Converted(hub, Mode("float32"), **io).run(samples).astype(np.float64)
+    outputs = Converted(content, Mode("float32"), **io).run(samples).astype(np.float64)
+    if not np.isfinite(outputs).all():
+        return float("inf")
+    return float(np.mean((outputs - reference) ** 2) / max(np.mean(reference**2), 1e-30))
+
+
+class Runner:
+    """Runs candidates through joblib, with progress, cancel and a deadline.
+
+    If the parallel backend fails (a Dask client that is unreachable or goes away, a worker
+    process that dies), the candidates not yet scored run here, one at a time, and a note
+    says how many ran where.
+    """
+
+    def __init__(self, n_jobs, progress, cancel, max_seconds, objective):
+        self.n_jobs = n_jobs
+        self.report = progress
+        self.cancel = cancel
+        self.deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        self.max_seconds = max_seconds
+        self.objective = objective
+        self.notes: list[str] = []
+        self.cancelled = False
+        self.timed_out = False
+        self.done = 0
+        self.total = 0
+        self.tensorflow_in_tasks = False
+        self.pids: set[int] = set()
+
+    def stop_requested(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set():
+            self.cancelled = True
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.timed_out = True
+        return self.cancelled or self.timed_out
+
+    def run(self, candidates: list[Candidate], groups: list[Group], best=None) -> dict[int, dict]:
+        """Score ``candidates``; returns the answers by index into ``candidates``."""
+        import joblib
+
+        answers: dict[int, dict] = {}
+        if not candidates or self.stop_requested():
+            return answers
+        parent = os.getpid()
+
+        def task(i):
+            c = candidates[i]
+            g = groups[c.group]
+            return joblib.delayed(score_candidate)(i, c, g.hub, g.io, g.judge, g.samples, parent)
+
+        def received(answer):
+            answers[answer["index"]] = answer
+            self.done += 1
+            self.tensorflow_in_tasks |= answer["tensorflow"]
+            self.pids.add(answer["pid"])
+            self.report(self.done, self.total, progress_message(answer["row"], best, self.objective))
+
+        pending = list(range(len(candidates)))
+        try:
+            parallel = joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+            for answer in parallel(task(i) for i in pending):
+                received(answer)
+                if self.stop_requested():
+                    break
+        except KeyboardInterrupt:
+            self.cancelled = True
+        except Exception as err:  # the backend failed, not a candidate: those become rows
+            left = [i for i in pending if i not in answers]
+            self.notes.append(
+                f"The parallel backend failed after {len(answers)} of {len(candidates)} candidates "
+                f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'no message'}); "
+                f"the other {len(left)} ran in this process, one at a time."
+            )
+            for i in left:
+                if self.stop_requested():
+                    break
+                c = candidates[i]
+                g = groups[c.group]
+                received(score_candidate(i, c, g.hub, g.io, g.judge, g.samples, parent))
+        return answers
+
+    def stopped_note(self, scored: int, planned: int) -> None:
+        if self.cancelled:
+            self.notes.append(f"Cancelled: {scored} of {planned} candidates scored; the table has those.")
+        elif self.timed_out:
+            self.notes.append(
+                f"Stopped at max_seconds={self.max_seconds:g}: {scored} of {planned} candidates scored; "
+                "the best of those is reported. Allow more time, or fewer modes or calibration choices."
+            )
+
+
+def progress_message(row: dict, best, objective) -> str:
+    what = row["variant"] if not row.get("error") else f"{row['variant']} (failed)"
+    if best is None:
+        return what
+    leader = best()
+    return f"{what}; best so far: {leader}" if leader else what
+
+
+def prepare(bench: Bench) -> tuple[bytes, dict]:
+    """The float32 bytes (converted once per model state) and how to read them; the original
+    measured."""
+    hub = float32_hub(bench.source)
+    bench.original()
+    return hub.content, bench_io(bench)
+
+
+def reporter(progress, description: str):
+    """A callable (done, total, message): a tqdm bar (a widget in a notebook), nothing, or the
+    user's function."""
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return (lambda done, total, message: None), lambda: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=description, unit=" candidates", leave=True)
+
+    def report(done, total, message):
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:90], refresh=False)
+        bar.refresh()
+
+    return report, bar.close
+
+
+def check_jobs(n_jobs) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise InvalidArgumentError(
+            received=f"n_jobs={n_jobs!r}",
+            expected="A number of processes (1 or more), or -1 for every core (every Dask worker).",
+            fix="Leave n_jobs out to use every core; n_jobs=1 runs candidates one at a time.",
+        )
+    return int(n_jobs)
+
+
+def check_max_seconds(max_seconds):
+    if max_seconds is None:
+        return None
+    return positive_seconds("max_seconds", max_seconds, fix="Pass max_seconds=60, or None for no limit.")
+
+
+def candidate_for(mode: Mode, group: int, bench: Bench, hub: bytes, converting: list) -> Candidate:
+    if mode.name == "float32":
+        return Candidate(mode.label, mode, content=hub, convert_s=0.0, group=group)
+    candidate = Candidate(mode.label, mode, group=group)
+    if mode.backend == "converter":
+        converting.append(candidate)
+    return candidate
+
+
+def convert_first(candidates: list[Candidate], groups, converting, runner: Runner):
+    """Converter modes are made here (they need TensorFlow), in the converter's worker.
+
+    Returns the candidates to score and the (candidate, row) of those that failed to convert.
+    """
+    waiting = {id(c) for c in converting}
+    ready, failed = [], []
+    for candidate in candidates:
+        if id(candidate) not in waiting:
+            ready.append(candidate)
+            continue
+        if runner.stop_requested():
+            continue
+        group = groups[candidate.group]
+        runner.report(runner.done, runner.total, f"converting {candidate.label} with the TFLite converter")
+        started = time.perf_counter()
+        mode = candidate.mode
+        try:
+            converted = convert_source(group.bench.source, mode, group.samples if mode.calibrated else None)
+        except ConversionError as err:
+            failed.append(
+                (candidate, {"variant": mode.label, "mode": mode.name, "path": mode.path, "error": str(err)})
+            )
+            runner.done += 1
+            continue
+        ready.append(
+            Candidate(
+                candidate.label,
+                mode,
+                content=converted.content,
+                convert_s=time.perf_counter() - started,
+                group=candidate.group,
+            )
+        )
+    return ready, failed
+
+
+def bench_io(bench: Bench) -> dict:
+    """What a Converted of this model needs besides its bytes: names, classes, output order."""
+    hub = float32_hub(bench.source)
+    return {
+        "source": hub.source,
+        "classes": hub.classes,
+        "output_kind": hub.output_kind,
+        "output_order": hub.output_names,
+        "input_order": hub.input_names,
+        "primary_output": hub.primary_output,
+        "threads": bench.threads,
+    }
+
+
+def converted_from(answer: dict, io: dict) -> Converted:
+    row = answer["row"]
+    converted = Converted(answer["content"], Mode(row["mode"]), convert_seconds=row["convert_s"], **io)
+    converted.label_override = row["variant"] if row["variant"] != row["mode"] else None
+    return converted
