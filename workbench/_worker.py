@@ -135,8 +135,8 @@ class ConverterWorker:
                 return False
             if self.pid is None or now - self.last_used < limit:
                 return False
+            self.released += 1  # counted first: whoever sees the process gone sees it counted
             self._close_locked()
-            self.released += 1
             return True
         finally:
             self._lock.release()
