@@ -185,9 +185,18 @@ def _serving(port: int) -> bool:
 
 
 def test_the_lens_tab_redraws_when_the_calibration_changes(browser, tmp_path, output_dir):
-    """In the Voilà app: Run, open the Lens tab, change the sampling strategy, Run again."""
+    """In the Voilà app (served as for a class, workers ending when idle): Run, open the Lens tab,
+    change the sampling strategy, Run again."""
     port = free_port()
-    command = [sys.executable, "-m", "workbench.cli", "app", f"--port={port}", "--no-browser"]
+    command = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "app",
+        f"--port={port}",
+        "--no-browser",
+        "--worker-idle=120",
+    ]
     process, handle = serve(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log")
     page = browser.new_page(viewport={"width": 1500, "height": 1400})
     try:

@@ -105,3 +105,10 @@ def test_bad_input_exits_with_one_clear_line(tmp_path, args, message):
     errors = [line for line in result.stderr.splitlines() if line.startswith("workbench: error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_app_refuses_a_worker_idle_time_that_is_not_a_positive_number():
+    result = workbench_cli("app", "--worker-idle", "0", "--no-browser")
+    assert result.returncode == 2
+    assert "workbench: error:" in result.stderr and "idle timeout 0.0" in result.stderr
+    assert "Serving" not in result.stderr  # refused before any server starts

@@ -164,6 +164,16 @@ def _parser() -> argparse.ArgumentParser:
         help="address to listen on; 0.0.0.0 for a classroom network (default: %(default)s)",
     )
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument(
+        "--worker-idle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "end each student's converter worker after this many idle seconds, to free its memory "
+            "(default: $WORKBENCH_WORKER_IDLE_TIMEOUT, else 300)"
+        ),
+    )
     app.set_defaults(run=_app)
     return parser
 
@@ -358,8 +368,13 @@ def _app(args) -> int:
     import subprocess
     import tempfile
 
+    from ._worker import check_idle_timeout
     from .errors import ModelLoadError
 
+    environment = dict(os.environ)
+    if args.worker_idle is not None:
+        # The kernels Voilà starts inherit it: every student's worker ends when idle that long.
+        environment["WORKBENCH_WORKER_IDLE_TIMEOUT"] = repr(check_idle_timeout(args.worker_idle))
     if not 1 <= args.port <= 65535:
         raise InvalidArgumentError(
             received=f"--port {args.port}",
@@ -391,7 +406,7 @@ def _app(args) -> int:
     if args.no_browser:
         command.append("--no-browser")
     print(f"Serving the workbench on http://{args.ip}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
-    server = subprocess.Popen(command)
+    server = subprocess.Popen(command, env=environment)
 
     def stop(signum, _frame):
         raise SystemExit(128 + signum)
