@@ -144,6 +144,15 @@ def test_no_layer_takes_the_one_with_the_largest_error_from_the_diagnosis(
     }
 
 
+def test_the_report_shows_every_lens_drawn_on_the_comparison(comparison, tmp_path):
+    seen = workbench.lens(comparison, "int8", "dense_1")
+    page = open(comparison.save(tmp_path / "report"), encoding="utf-8").read()
+    assert "<h2>Lens</h2>" in page and "dense_1 in int8" in page
+    assert (tmp_path / "report" / "lens-int8-dense-1.png").read_bytes() == seen.png()
+    written = (tmp_path / "report" / "lens-int8-dense-1.csv").read_text()
+    assert f"{seen.numbers['weight scale']}" in written and "test clip fraction" in written
+
+
 def test_bad_requests_say_what_exists(comparison):
     with pytest.raises(InvalidArgumentError, match=r"nearest first: dense, dense_1") as info:
         workbench.lens(comparison, "int8", "dens")

@@ -114,7 +114,8 @@ class Comparison:
         return cached_png(key, self.plot)
 
     def save(self, directory="workbench-report") -> str:
-        """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``.
+        """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``; every
+        lens drawn on this comparison (:func:`workbench.lens`, the widget's Lens tab) too.
 
         Returns the path of ``report.html``. A path that cannot be written raises an
         ``OutputPathError`` and leaves this comparison as it was: save it elsewhere.

@@ -306,7 +306,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 4):
+def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 4) -> Lens:
     """One layer of one variant of a comparison, drawn from the files and the data.
 
     Parameters
@@ -329,6 +329,11 @@ def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 
     Lens
         ``.plot()`` the figure, ``.table`` its numbers.
     """
+    return remember(comparison, _lens(comparison, variant, layer, channels))
+
+
+def _lens(comparison, variant: str, layer: str | None, channels: int) -> Lens:
+    """The lens, without keeping it on the comparison (the widget draws layers ahead)."""
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= 4:
         raise InvalidArgumentError(
             received=f"channels={channels!r}",
@@ -352,6 +357,12 @@ def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 
         )
     position = names.index(layer)
     return _build(comparison, context, variant, layer, position, errors, channels)
+
+
+def remember(comparison, found: Lens) -> Lens:
+    """Keep ``found`` on the comparison: its report shows every lens drawn on it."""
+    comparison.__dict__.setdefault("_lenses", {})[(found.variant, found.layer)] = found
+    return found
 
 
 def _context(comparison, variant: str) -> dict:
@@ -831,7 +842,7 @@ def calibration_lens(
             expected="A calibrated variant (int8, int16x8, static_wi8_ai8, static_wi8_ai16) of a comparison with its model.",
             fix="Compare with one of these modes, then study its calibration.",
         )
-    found = lens(comparison, variant, layer)
+    found = _lens(comparison, variant, layer, 4)
     position = context["names"].index(found.layer)
     float_op = context["reference"].ops[position]
     test = found.activations["test"]

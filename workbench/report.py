@@ -7,6 +7,7 @@ import datetime
 import html
 import json
 import os
+import re
 
 import pandas as pd
 
@@ -162,11 +163,40 @@ def write_report(comparison, directory: str) -> str:
         if converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
             page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
+    page += _lens_sections(comparison, directory)
     page.append(f"<p><small>{html.escape(_environment())}</small></p></div></body></html>")
     path = os.path.join(directory, "report.html")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(page))
     return path
+
+
+def _lens_sections(comparison, directory: str) -> list[str]:
+    """Every lens drawn on this comparison (``workbench.lens``, the widget's Lens tab): its
+    figure and table in the page, and as ``lens-<variant>-<layer>.png`` and ``.csv``."""
+    lenses = comparison.__dict__.get("_lenses", {})
+    if not lenses:
+        return []
+    page = ["<h2>Lens</h2>"]
+    for (variant, layer), found in lenses.items():
+        stem = "lens-" + re.sub(r"[^A-Za-z0-9]+", "-", f"{variant}-{layer}").strip("-")
+        png = found.png()
+        with open(os.path.join(directory, stem + ".png"), "wb") as handle:
+            handle.write(png)
+        found.table.to_csv(os.path.join(directory, stem + ".csv"))
+        encoded = base64.b64encode(png).decode()
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in found.notes)
+        shown = found.table.assign(
+            value=[f"{v:.6g}" if isinstance(v, float) else str(v) for v in found.table["value"]]
+        )
+        page += [
+            f"<h3>{html.escape(layer)} in {html.escape(variant)} — <a href='{stem}.png'>{stem}.png</a>, "
+            f"<a href='{stem}.csv'>{stem}.csv</a></h3>",
+            f'<p><img alt="lens on {html.escape(layer)}" src="data:image/png;base64,{encoded}"/></p>',
+            f"<ul>{notes}</ul>" if notes else "",
+            shown.to_html(classes="workbench-table"),
+        ]
+    return page
 
 
 def snippet_title(converted) -> str:

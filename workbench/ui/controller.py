@@ -332,10 +332,11 @@ class Controller:
         comparison.__dict__.setdefault("_lens_errors", {})[variant] = self._lens_errors[key]
         return list(self._lens_errors[key]["layer"])
 
-    def lens(self, variant: str, layer: str | None = None):
+    def lens(self, variant: str, layer: str | None = None, *, shown: bool = True):
         """The lens on one layer of a measured variant (``workbench.lens``), cached by the
-        variant's bytes, the calibration samples and the layer: returning to it is instant."""
-        from ..lens import _samples_key, lens
+        variant's bytes, the calibration samples and the layer: returning to it is instant.
+        A lens ``shown`` goes into the comparison's report; one drawn ahead does not."""
+        from ..lens import _lens, _samples_key, remember
 
         with self._lens_lock:
             comparison = self._lens_comparison()
@@ -344,12 +345,12 @@ class Controller:
             calibration = None if comparison.calibration is None else _samples_key(comparison.calibration)
             key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
             if key not in self._lenses:
-                found = lens(comparison, variant, layer)
+                found = _lens(comparison, variant, layer, 4)
                 found.png()
                 self._lenses[key] = found
                 while len(self._lenses) > 64:
                     self._lenses.pop(next(iter(self._lenses)))
-            return self._lenses[key]
+            return remember(comparison, self._lenses[key]) if shown else self._lenses[key]
 
     def warm_lens(self, variant: str) -> threading.Thread:
         """Draw the lens for every layer of ``variant`` in the background, so that picking
@@ -364,7 +365,7 @@ class Controller:
                 if self.state.comparison is not comparison:
                     return  # a new run: its own layers will be drawn
                 try:
-                    self.lens(variant, layer)
+                    self.lens(variant, layer, shown=False)
                 except WorkbenchError:
                     continue  # the tab says why when that layer is picked
 
