@@ -279,7 +279,7 @@ class Devices:
             return
         self.runner.report(self.runner.done, self.runner.total, f"{row['variant']}: running on TFLite Micro")
         converted = converted_from(contents[row["variant"]], bench_io(self.bench))
-        outputs = converted.run(self.bench.X)
+        outputs = contents[row["variant"]]["outputs"]  # from its task: not run here again
         bench = self.bench
         row.update(
             deployment(
@@ -406,18 +406,26 @@ def closest_to_budget(table: pd.DataFrame, budget: dict, count: int = 3) -> list
     return [r["variant"] for r in ranked[:count]]
 
 
-def retime(table: pd.DataFrame, labels: list[str], contents: dict, bench: Bench) -> None:
-    io = bench_io(bench)
+def retime(table: pd.DataFrame, labels: list[str], contents: dict, bench: Bench) -> list[str]:
+    """Each candidate's latency measured again alone, in the worker process; returns the
+    labels whose timing crashed it (their latencies stay as the parallel run measured)."""
+    from ._candidates import time_alone
+
+    io, judge, crashed = bench_io(bench), bench.judge, []
     for label in dict.fromkeys(labels):
         if label not in contents:
             continue
-        converted = converted_from(contents[label], io)
-        latency = bench.judge.time(converted.invoke_raw)
+        answer = contents[label]
+        latency = time_alone(answer["content"], io, judge, Mode(answer["row"]["mode"]))
+        if latency is None:
+            crashed.append(label)
+            continue
         where = table["variant"] == label
         table.loc[where, "latency_ms_p50"] = latency.p50_ms
         table.loc[where, "latency_ms_p90"] = latency.p90_ms
         table.loc[where, "batch_latency_ms"] = latency.batch_ms
-        table.loc[where, "speedup"] = bench.judge.original_latency.p50_ms / latency.p50_ms
+        table.loc[where, "speedup"] = judge.original_latency.p50_ms / latency.p50_ms
+    return crashed
 
 
 def code_for(candidate: Candidate) -> str:

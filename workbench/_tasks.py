@@ -178,6 +178,72 @@ def _ping():
     return "pong"
 
 
+def _score(candidate, hub, io, judge, samples):
+    """Make a sweep's candidate from the float32 bytes and score it (``workbench._candidates``):
+    the recipe applied here, then the variant run on the test split and timed by ``judge``.
+    Needs ``ai_edge_litert`` and ``litert_quantizer`` only."""
+    import os
+    import sys
+    import time
+
+    from .errors import WorkbenchError
+    from .quantize import apply_recipe
+    from .runtime import Converted, stored_tensor_types
+
+    started = time.perf_counter()
+    mode = candidate.mode
+    answer = {"content": None, "recipe": None, "pid": os.getpid()}
+    failed = {"variant": candidate.label, "mode": mode.name, "path": mode.path}
+    try:
+        recipe = None
+        if candidate.content is not None:
+            content, seconds = candidate.content, candidate.convert_s
+        else:
+            calibration = samples if mode.calibrated else None
+            made = apply_recipe(hub, mode, calibration, keep=dict(candidate.keep), here=True)
+            content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
+        if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
+            row = {
+                **failed,
+                "error": f"unchanged: {mode.name} quantizes no tensor of this model, so it is float32 again",
+            }
+        elif candidate.probe is not None:
+            row = {**failed, "error": "", "probe_error": _output_error(content, hub, io, candidate.probe)}
+        else:
+            from .targets import litert_memory_estimate
+
+            converted = Converted(content, mode, convert_seconds=seconds, **io)
+            row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
+            row["litert_memory_bytes"] = litert_memory_estimate(content)
+            answer.update(content=content, recipe=recipe, outputs=outputs)
+    except WorkbenchError as err:
+        row = {**failed, "error": str(err)}
+    answer["row"] = row
+    answer["tensorflow"] = "tensorflow" in sys.modules
+    return answer
+
+
+def _output_error(content: bytes, hub: bytes, io: dict, samples) -> float:
+    """Normalised squared error of a variant's output against the float32 model's."""
+    import numpy as np
+
+    from .modes import Mode
+    from .runtime import Converted
+
+    reference = Converted(hub, Mode("float32"), **io).run(samples).astype(np.float64)
+    outputs = Converted(content, Mode("float32"), **io).run(samples).astype(np.float64)
+    if not np.isfinite(outputs).all():
+        return float("inf")
+    return float(np.mean((outputs - reference) ** 2) / max(np.mean(reference**2), 1e-30))
+
+
+def _time(content, io, judge, mode):
+    """Latency of one variant, alone (``workbench._budget.retime``)."""
+    from .runtime import Converted
+
+    return judge.time(Converted(content, mode, **io).invoke_raw)
+
+
 _TASKS = {
     "convert": _convert,
     "quantize": _quantize,
@@ -185,5 +251,7 @@ _TASKS = {
     "layer_errors": _layer_errors,
     "keep_float": _keep_float,
     "ping": _ping,
+    "score": _score,
+    "time": _time,
     "tflm": _micro,
 }

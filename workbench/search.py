@@ -547,11 +547,16 @@ def search(
     notes = list(runner.notes)
     if len(runner.pids) > 1:
         # Side by side on shared cores, latencies are not comparable: each is measured again alone.
-        retime(table, list(contents), contents, bench)
+        crashed = retime(table, list(contents), contents, bench)
         notes.append(
-            f"Latencies were measured again one candidate at a time in this process ({len(contents)} candidates), "
+            f"Latencies were measured again one candidate at a time ({len(contents)} candidates), "
             "since the parallel tasks shared the cores."
         )
+        if crashed:
+            notes.append(
+                f"LiteRT crashed timing {', '.join(crashed)} (in the worker process, so nothing was lost); "
+                "their latencies are from the parallel run. Check them before deploying."
+            )
     pareto = pareto_front(table, metric)
     table["pareto"] = table["variant"].isin(pareto)
     recommended = recommend(table, objective, metric)
