@@ -25,11 +25,20 @@ from .errors import (
     TargetError,
     WorkbenchError,
 )
-from .evaluate import Latency, check_outputs, fidelity, head_fidelity, measure_latency, nonfinite_rows, score
+from .evaluate import (
+    Latency,
+    check_outputs,
+    error_ranking,
+    fidelity,
+    head_fidelity,
+    measure_latency,
+    nonfinite_rows,
+    score,
+)
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
-from .targets import as_target, blank_deployment, deployment
+from .targets import as_target, blank_deployment, deployment, refit
 
 ORIGINAL = "original"
 BATCH_SIZE = 256
@@ -74,8 +83,17 @@ class Comparison:
         """Variants that no other variant beats: none is at least as good on metric, size and
         latency together and strictly better on one of them."""
         ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
-        better = {self.metric: np.greater_equal, "size_bytes": np.less_equal, "latency_ms_p50": np.less_equal}
-        strictly = {self.metric: np.greater, "size_bytes": np.less, "latency_ms_p50": np.less}
+        up = self.dataset.higher_is_better
+        better = {
+            self.metric: np.greater_equal if up else np.less_equal,
+            "size_bytes": np.less_equal,
+            "latency_ms_p50": np.less_equal,
+        }
+        strictly = {
+            self.metric: np.greater if up else np.less,
+            "size_bytes": np.less,
+            "latency_ms_p50": np.less,
+        }
         best = []
         for _, row in ok.iterrows():
             others = ok[ok["variant"] != row["variant"]]
@@ -246,7 +264,8 @@ def compare(
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
     """
-    modes = parse_modes(modes)
+    default_modes = modes is DEFAULT_MODES
+    modes = parse_modes(modes) if not _no_modes(modes) else []
     keeps = _keep_counts(keep_float)
     _check_calibration_choice(representative, strategy, seed)
     progress_callback(progress)
@@ -261,6 +280,7 @@ def compare(
     bench = Bench(
         model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
     )
+    modes = _modes_for(bench, modes, default_modes)
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
@@ -357,25 +377,49 @@ class Bench:
         self._original_row: dict | None = None
         self._original_latency: Latency | None = None
         self._original_size: int | None = None
+        self._original_columns: dict | None = None
 
     def original(self) -> dict:
         """The original model's row (measured on first call)."""
         if self._original_row is None:
-            self._original_latency = self._time(self.source.predict_one)
+            as_is = self.source.kind == "tflite"
+            if as_is and self.source.runtime == "tflm":
+                self._original_latency = Latency(np.nan, np.nan, np.nan, inputs.count(self.batch), 0)
+            else:
+                self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
             self._original_row = self._row(
                 ORIGINAL,
-                "",
+                self.source.inspection.mode if as_is else "",
                 self._original_size,
                 self.reference,
                 self._original_latency,
-                path=self.source.kind,
+                path=self.source.as_is_path if as_is else self.source.kind,
             )
             self._with_other_outputs(self._original_row, None)
+        if self.source.kind == "tflite" and self.target is not None:
+            return refit({**self._original_row, **self._file_deployment()}, self.target)
         return self._deployed(self._original_row)
+
+    def _file_deployment(self) -> dict:
+        """A .tflite compared as-is: where the file itself runs, measured once like a variant's."""
+        if self._original_columns is None:
+            columns = deployment(
+                self.source.converted,
+                self.reference,
+                self.X,
+                dataset=self.data,
+                output_kind=self.output_kind,
+            )
+            if self.source.runtime == "tflm":  # its reference is TFLite Micro's: nothing to agree with
+                columns.update(tflm_agreement=np.nan, tflm_max_abs_diff=np.nan)
+            self._original_columns = columns
+        return self._original_columns
 
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
         """Validated calibration samples and a description of how they were picked."""
+        if modes is not None and _no_modes(modes):
+            return None, "not used"
         modes = parse_modes(modes) if modes is not None else [Mode("int8")]
         return _representative(representative, self.data, strategy, seed, self.source, modes)
 
@@ -387,7 +431,9 @@ class Bench:
         if mode.backend == "quantizer":
             try:
                 float32_hub(self.source)
-            except ConversionError:
+            except ConversionError as err:
+                if self.source.kind == "tflite":
+                    return {**failed, "error": f"does not apply: {err}"}, None
                 # The converter's error is in the float32 row (and ran once): not repeated here.
                 return {
                     **failed,
@@ -502,6 +548,7 @@ class Bench:
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
         broken = nonfinite_rows(outputs)
         original_latency = self._original_latency or latency
+        ranking = error_ranking(self.data, self.reference, outputs) if self.data.multi_value else {}
         return {
             "variant": variant,
             "mode": mode,
@@ -512,6 +559,7 @@ class Bench:
             "metric_delta": metric - self.original_metric,
             "agreement": agreement,
             "max_abs_diff": max_abs,
+            **ranking,
             "latency_ms_p50": latency.p50_ms,
             "latency_ms_p90": latency.p90_ms,
             "batch_latency_ms": latency.batch_ms,
@@ -519,6 +567,34 @@ class Bench:
             "convert_s": convert_s,
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
         }
+
+
+def _no_modes(modes) -> bool:
+    return isinstance(modes, (list, tuple)) and len(modes) == 0
+
+
+def _modes_for(bench: Bench, modes: list[Mode], default: bool) -> list[Mode]:
+    """The modes a comparison runs. A ``.tflite`` is its own reference (the original row): with
+    the default modes, a float32 file gets the recommended recipes and a quantized one is
+    compared as-is; no modes at all is a comparison of the file alone."""
+    if bench.source.kind != "tflite":
+        if not modes:
+            parse_modes([])  # the error that says what to pass
+        return modes
+    inspection = bench.source.inspection
+    if default:
+        if not (inspection.is_float32 and bench.source.runtime == "litert"):
+            bench.notes.append(
+                f"{bench.source.name} is {inspection.quantization}: compared as-is. LiteRT Quantizer's "
+                "recipes take a float32 .tflite; quantize the float32 file (or the original model) it came from."
+            )
+            return []
+        bench.notes.append(
+            f"{bench.source.name} is a float32 .tflite: it is the original row, and LiteRT Quantizer's "
+            "recommended recipes are applied to its bytes directly (no converter)."
+        )
+        return [m for m in modes if m.name != "float32"]
+    return modes
 
 
 def _select_output(source: Source, output) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _inputs
 from ._native import captured_output
-from .errors import DataMismatchError, ModelLoadError, describe_array
+from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .modes import Mode
 
 
@@ -413,12 +413,12 @@ class Converted:
                     for i in range(_inputs.count(batch))
                 ]
                 return {name: np.concatenate([part[name] for part in parts]) for name in names}
+            except WorkbenchError:
+                raise
             except _PrepareFailed as failure:
-                raise ModelLoadError(
-                    received=f"a .tflite that LiteRT cannot prepare for a batch of {_inputs.count(batch)} ({failure})",
-                    expected="A model whose ops LiteRT's CPU kernels can prepare.",
-                    fix="Try another mode or recipe for this model, or convert it again.",
-                ) from None
+                raise runtime_failure(str(failure), "allocation", _inputs.count(batch)) from None
+            except (RuntimeError, ValueError) as err:
+                raise runtime_failure(str(err), "invocation", _inputs.count(batch)) from None
 
     def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         interpreter = self._interpreter
@@ -437,7 +437,7 @@ class Converted:
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
             except RuntimeError as err:
-                raise _PrepareFailed(str(err).strip().splitlines()[0]) from None
+                raise _PrepareFailed(str(err).strip()) from None
             self._batch = n
         if several:
             for name, index in self._input_indices.items():
@@ -533,6 +533,33 @@ def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: st
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]
     return classes[np.argmax(outputs, axis=1)]
+
+
+_NODE = re.compile(r"Node number (\d+) \(([^)]+)\) failed to (prepare|invoke)")
+_UNRESOLVED = re.compile(r"unresolved custom op: (\w+)")
+
+
+def runtime_failure(message: str, stage: str, batch: int) -> InvocationError:
+    """LiteRT's refusal of a file (at ``stage``: allocation or invocation), naming the op and node."""
+    text = " ".join(line.strip() for line in message.strip().splitlines() if "XNNPACK" not in line)
+    node = _NODE.search(text)
+    custom = _UNRESOLVED.search(text)
+    check = text[: node.start()].strip().rstrip(".") if node else text
+    check = check.split("See instructions")[0].strip().rstrip(".")
+    if custom:
+        where = f"the custom op {custom.group(1)}, which LiteRT has no kernel for"
+        fix = (
+            "Run it where that op is registered (TFLite Micro registers its Signal* ops; see "
+            "workbench.check_micro), or rebuild the model from builtin ops."
+        )
+    else:
+        where = f"node {node.group(1)} ({node.group(2)})" if node else "one of its ops"
+        fix = "Try another mode or recipe for this model (this op has no kernel for these types), or convert it again."
+    return InvocationError(
+        received=f"a .tflite that LiteRT refuses at {stage} (batch of {batch}): {where}: {check[:300]}",
+        expected="A model whose ops LiteRT's CPU kernels can allocate and invoke.",
+        fix=fix,
+    )
 
 
 def _input_names(interpreter, details: list[dict]) -> list[str]:

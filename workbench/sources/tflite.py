@@ -1,4 +1,12 @@
-"""A ``.tflite`` file compared as-is: it is already converted, so it is its own reference."""
+"""A ``.tflite`` made elsewhere: compared as-is, and (a float32 file) the hub recipes apply to.
+
+What the file is comes from its flatbuffer (``workbench.inspection``), never from its name. It
+runs where it can: on LiteRT, or, for a file made of ops only TFLite Micro registers (its
+``Signal*`` audio front-end ops), on TFLite Micro, and the comparison says which. A fixed
+batch (a ``RESHAPE`` with a constant shape) runs sample by sample. A float32 file is the hub
+of every LiteRT Quantizer recipe, with no converter involved; an already-quantized one is
+compared as-is. The user's file is read, never written.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +14,146 @@ import os
 
 import numpy as np
 
-from ..errors import ConversionError
-from ..runtime import Converted, load_tflite
+from ..errors import ConversionError, DataMismatchError, InvocationError, ModelLoadError
+from ..inspection import Inspection, inspect_bytes
+from ..runtime import Converted
 from . import Source
+
+#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
+LABELS_FILE = "labels.txt"
 
 
 class TFLiteSource(Source):
+    """A ``.tflite`` file (or a :class:`~workbench.Converted`) compared as-is.
+
+    Attributes
+    ----------
+    inspection : Inspection
+        What the file really is (``workbench inspect``).
+    runtime : {"litert", "tflm"}
+        Where its outputs come from: LiteRT, or TFLite Micro when LiteRT cannot run it.
+    litert_reason : str
+        Why LiteRT cannot run it ("" when it can).
+    """
+
     kind = "tflite"
 
-    def __init__(self, converted: Converted, name: str = "model"):
+    def __init__(self, converted: Converted, name: str = "model", *, labels=None, path: str | None = None):
         self.converted = converted
         self.name = name
+        self.path = path
+        self.inspection: Inspection = inspect_bytes(converted.content, name)
+        _check_inputs(self.inspection, name)
         self.input_shape = converted.input_shape
-        self.classes = converted.classes
+        if len(converted.inputs) > 1:
+            self.input_names = list(converted.input_names)
+        self.input_dtype = _calibration_dtype(converted)
+        self.classes = _classes(labels, converted, name)
+        if self.classes is not None:
+            converted.classes = self.classes
         self.output_kind = converted.output_kind
+        self.output_names = converted.output_names
+        self.primary_output = converted.primary_output
+        self.notes = []
+        self.runtime = "litert"
+        self.litert_reason = ""
+        self._arena: int | None = None
+        self._probe()
+        if self.inspection.is_float32 and self.runtime == "litert":
+            self._float32_hub = converted  # the hub itself: recipes apply to these bytes
+        else:
+            self._float32_hub = ConversionError(
+                received=f"the .tflite file {name!r}, which is {self.inspection.quantization}",
+                expected="A float32 .tflite: LiteRT Quantizer's recipes quantize float weights and activations.",
+                fix=(
+                    "Compare this file as-is (modes=[]), or quantize the float32 .tflite (or the "
+                    "original model) it was made from."
+                ),
+            )
 
     @classmethod
-    def from_file(cls, path: str) -> TFLiteSource:
-        return cls(load_tflite(path), name=os.path.splitext(os.path.basename(path))[0])
+    def from_file(cls, path: str, *, labels=None) -> TFLiteSource:
+        if os.path.isdir(path):
+            raise ModelLoadError(
+                received=f"path {path!r}, which is a directory",
+                expected="A .tflite file.",
+                fix="Pass the path of the .tflite file itself.",
+            )
+        with open(path, "rb") as handle:
+            content = handle.read()
+        name = os.path.splitext(os.path.basename(path))[0]
+        inspect_bytes(content, repr(path))  # a clear error for bytes that are not a .tflite
+        if labels is None:
+            labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))
+        try:
+            converted = Converted(content, None, source=path)
+        except ModelLoadError as err:
+            raise ModelLoadError(
+                received=f"{path!r}: {err.received}", expected=err.expected, fix=err.fix
+            ) from None
+        return cls(converted, name=name, labels=labels, path=path)
 
+    # ------------------------------------------------------------------ where it runs
+    def _probe(self) -> None:
+        """Run two samples of zeros on LiteRT; where it refuses, try TFLite Micro."""
+        converted = self.converted
+        zeros = _zeros(converted, 2)
+        try:
+            converted.run_all(zeros)
+        except InvocationError as err:
+            self.litert_reason = err.received
+        else:
+            self._note_batch()
+            return
+        if len(converted.inputs) > 1:
+            raise err_both(self.name, self.litert_reason, "TFLite Micro is checked for one input only")
+        from ..targets import check_micro
+
+        check = check_micro(converted)
+        if not check.runs:
+            raise err_both(self.name, self.litert_reason, check.reason)
+        self.runtime, self._arena = "tflm", check.arena_bytes
+        custom = ", ".join(self.inspection.custom_ops) or "its ops"
+        self.notes.append(
+            f"{self.name}: outputs come from TFLite Micro, which runs it; LiteRT cannot "
+            f"({custom}: custom op registered only in TFLite Micro). Its latency is not measured "
+            "(TFLite Micro runs in a process of its own here, so host timings would mislead)."
+        )
+
+    def _note_batch(self) -> None:
+        info = self.converted.inputs[0]
+        if not info.dynamic_batch:
+            self.notes.append(
+                f"{self.name} has a fixed batch of {info.shape[0]} (input {info.describe()}): it runs "
+                f"{info.shape[0]} sample(s) per call, so its batched latency is a loop over samples."
+            )
+        elif self.converted.single_sample_only:
+            self.notes.append(
+                f"{self.name} cannot be resized to a batch of several samples (a fixed batch inside the "
+                "graph, e.g. a RESHAPE with a constant shape): it runs one sample per call, so its "
+                "batched latency is a loop over samples."
+            )
+
+    @property
+    def as_is_path(self) -> str:
+        """The original row's ``path``: the file run as it is, and on which runtime."""
+        return "as-is on TFLite Micro" if self.runtime == "tflm" else "as-is on LiteRT"
+
+    # ------------------------------------------------------------------ the reference
     def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.runtime == "tflm":
+            from ..targets import check_micro
+
+            # Any arena that works will do here (the smallest is measured once, in _probe).
+            check = check_micro(self.converted, X, arena_bytes=max(2 * (self._arena or 0), 64 * 1024))
+            if not check.runs:
+                raise InvocationError(
+                    received=f"{self.name} on TFLite Micro: {check.reason}",
+                    expected="A file TFLite Micro runs, as it did on zeros.",
+                    fix="Check the samples' range and type against the file's input.",
+                )
+            outputs = check.outputs
+            return outputs.reshape(len(outputs), -1) if outputs.ndim == 1 else outputs
         return self.converted.run(X)
 
     def predict_one(self, x):
@@ -35,8 +163,92 @@ class TFLiteSource(Source):
         return self.converted.size_bytes
 
     def spec(self):
-        raise ConversionError(
-            received=f"the .tflite file {self.name!r}",
-            expected="A Keras model or scikit-learn estimator to convert; a .tflite is already converted.",
-            fix="Compare the .tflite as-is (no modes), or convert the original model instead.",
+        what = self.inspection.quantization
+        recipes = (
+            "Quantize it with a LiteRT Quantizer recipe instead (static_wi8_ai8, dynamic_wi8_afp32, "
+            "weight_only_wi4_afp32, ...), which applies to this float32 file directly"
+            if self.inspection.is_float32
+            else "Compare it as-is (modes=[])"
         )
+        raise ConversionError(
+            received=f"a converter mode for the .tflite file {self.name!r} ({what})",
+            expected=(
+                "The original Keras or scikit-learn model: the converter's modes (float16, dynamic, "
+                "int8, int16x8) re-run the TFLite converter on it, and a .tflite is already converted."
+            ),
+            fix=f"{recipes}, or pass the original model for the converter's modes.",
+        )
+
+
+def err_both(name: str, litert: str, micro: str) -> ModelLoadError:
+    return ModelLoadError(
+        received=f"{name!r}, which neither runtime runs: LiteRT: {litert}; TFLite Micro: {micro}",
+        expected="A .tflite that LiteRT or TFLite Micro can allocate and invoke.",
+        fix="Rebuild the model from builtin ops, or run it where its custom ops are registered.",
+    )
+
+
+def read_labels(path: str) -> list[str] | None:
+    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
+    writes it, or just ``ClassName``); None when there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    names = []
+    for i, line in enumerate(lines):
+        first, _, rest = line.partition(" ")
+        names.append(rest.strip() if first == str(i) and rest.strip() else line)
+    return names
+
+
+def _classes(labels, converted: Converted, name: str):
+    if labels is None:
+        return converted.classes
+    labels = np.asarray(list(labels))
+    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
+    width = int(np.prod(primary.shape[1:])) if len(primary.shape) > 1 else 1
+    if len(labels) != width and not (width == 1 and len(labels) == 2):
+        raise DataMismatchError(
+            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
+            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
+            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
+        )
+    return labels
+
+
+def _check_inputs(inspection: Inspection, name: str) -> None:
+    for tensor in inspection.inputs:
+        if not tensor.shape:
+            raise ModelLoadError(
+                received=f"{name!r}, whose input {tensor.name!r} has no shape (dynamic rank)",
+                expected="Inputs of a known rank: one axis for the batch, then the sample's axes.",
+                fix="Re-export the model with an input signature of fixed rank, e.g. tf.TensorSpec([None, 49, 40]).",
+            )
+        if 0 in tensor.shape:
+            raise ModelLoadError(
+                received=f"{name!r}, whose input {tensor.describe()} has a zero-size axis",
+                expected="Inputs that hold at least one value per sample.",
+                fix="Re-export the model with its real input shape.",
+            )
+
+
+def _calibration_dtype(converted: Converted):
+    """What calibration samples must be: the file's own type for unquantized integer inputs
+    (token ids, raw audio), float32 otherwise."""
+
+    def one(info):
+        return info.dtype if np.dtype(info.dtype).kind in "iu" and not info.quantized else "float32"
+
+    if len(converted.inputs) > 1:
+        return {name: one(info) for name, info in zip(converted.input_names, converted.inputs, strict=True)}
+    return one(converted.inputs[0])
+
+
+def _zeros(converted: Converted, n: int):
+    if len(converted.inputs) > 1:
+        return {name: np.zeros((n, *shape), np.float32) for name, shape in converted.input_shape.items()}
+    return np.zeros((n, *converted.input_shape), np.float32)
+
+
+__all__ = ["TFLiteSource", "read_labels"]
