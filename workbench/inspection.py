@@ -252,6 +252,10 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
                 low_bit |= w & {"FLOAT16"}
 
     quantization, mode = _what_it_is(float_ops, hybrid, dequantized_weights, low_bit, integer_activations)
+    if custom_ops:
+        names = ", ".join(custom_ops)
+        quantization += f"; custom ops {names}"
+        mode += f", custom ops {names}"
     op_types = tuple(
         OpTypes(
             op,

@@ -196,6 +196,23 @@ class Converted:
 
         return save_c(self.content, path, name)
 
+    def summary(self, runtimes: bool = True) -> str:
+        """What this file really is, without any dataset (``workbench inspect`` prints the same).
+
+        Inputs and outputs with dtype, shape, scale and zero point; ops by count with the weight
+        and activation types of each (so a file named "int8" that is dynamic-range, or has float
+        ops left, says so); the largest tensors; its signatures; and, with ``runtimes``, whether
+        it allocates and invokes on LiteRT and on TFLite Micro, with the smallest arena.
+        """
+        from .inspection import inspect_bytes
+
+        text = inspect_bytes(self.content, self.source or "model").report()
+        if not runtimes:
+            return text
+        from .targets import where_it_runs
+
+        return text + "\n" + "\n".join(where_it_runs(self))
+
     def __repr__(self) -> str:
         ops = ", ".join(f"{name}×{n}" for name, n in self.ops.items())
         return (
@@ -517,6 +534,9 @@ def load_tflite(path, threads: int = 1) -> Converted:
         )
     with open(path, "rb") as handle:
         content = handle.read()
+    from .inspection import check_flatbuffer
+
+    check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
     return Converted(content, None, threads=threads, source=path)
 
 
