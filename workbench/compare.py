@@ -38,7 +38,7 @@ from .evaluate import (
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
-from .targets import as_target, blank_deployment, deployment, refit
+from .targets import ARENA_NOTE, as_target, blank_deployment, deployment, refit
 
 ORIGINAL = "original"
 BATCH_SIZE = 256
@@ -510,7 +510,8 @@ class Bench:
             batch_size=inputs.count(self.batch),
             threads=self.threads,
             representative=representative,
-            notes=list(self.notes),
+            notes=list(self.notes)
+            + ([f"tflm_arena_bytes: {ARENA_NOTE}."] if self.target is not None else []),
             cancelled=cancelled,
             target=self.target,
         )

@@ -98,7 +98,7 @@ def budget_panels(comparison) -> list[tuple]:
     if target is None or "fits" not in comparison.table:
         return []
     ram_column, ram_label = (
-        ("tflm_arena_bytes", "TFLite Micro arena") if target.runtime == "tflm" else
+        ("tflm_arena_bytes", "TFLite Micro arena, 64-bit host") if target.runtime == "tflm" else
         ("litert_memory_bytes", "LiteRT memory, estimate")
     )  # fmt: skip
     flash = target.flash_bytes if target.flash_bytes is not None else np.nan

@@ -618,6 +618,8 @@ def fit_summary(comparison) -> str:
     for _, row in rows.iterrows():
         why = row["fits_detail"] if row["tflm"] or target.runtime != "tflm" else row["tflm_reason"]
         lines.append(f"  {row['variant']}: {'yes' if row['fits'] else 'no'}: {why}")
+    if target.runtime == "tflm":
+        lines.append(f"({ARENA_NOTE}.)")
     return "\n".join(lines)
 
 
