@@ -129,3 +129,25 @@ def keras2_h5(path, weights_path=None) -> None:
     model.save(str(path))
     if weights_path is not None:
         model.save_weights(str(weights_path))
+
+
+def two_signature_tflite(directory) -> bytes:
+    """A float32 file with two signatures: ``serving_default`` (3 class scores) and ``embed``."""
+    import tensorflow as tf
+
+    weights = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+        def classify(self, x):
+            return {"scores": tf.nn.softmax(tf.matmul(x, weights))}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+        def embed(self, x):
+            return {"embedding": tf.nn.relu(x) * 2.0}
+
+    model = Model()
+    path = str(directory)
+    tf.saved_model.save(model, path, signatures={"serving_default": model.classify, "embed": model.embed})
+    converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default", "embed"])
+    return converter.convert()

@@ -239,3 +239,19 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, keyword_files):
         workbench.Dataset.from_arrays(np.zeros((10, 4)), np.zeros((10, 4)), anomaly_labels=[0, 1])
     with pytest.raises(workbench.DatasetError, match="task='regression'"):
         workbench.Dataset.from_arrays(np.zeros((10, 4)), np.zeros((10, 4)), task="classification")
+
+
+def test_signature_picks_one_of_several_and_serving_default_is_the_default(tmp_path):
+    path = tmp_path / "two.tflite"
+    path.write_bytes(model_files.two_signature_tflite(tmp_path / "saved"))
+    X = RNG.normal(size=(200, 8)).astype(np.float32)
+    default = workbench.load_tflite(path)
+    assert default.signature == "serving_default" and default.output_names == ("scores",)
+    embed = workbench.load_tflite(path, signature="embed")
+    np.testing.assert_allclose(embed.run(X), np.maximum(X, 0) * 2, rtol=1e-6)
+    with pytest.raises(workbench.DataMismatchError, match="embed, serving_default"):
+        workbench.load_tflite(path, signature="classify")
+    data = workbench.Dataset.from_arrays(X, default.run(X).argmax(1), task="classification")
+    result = workbench.compare(default, data, modes=["static_wi8_ai8"], progress=False, latency_budget=0.02)
+    assert result.errors == {} and result.table.loc[1, "agreement"] > 0.8
+    assert result.variants["static_wi8_ai8"].signature == "serving_default"

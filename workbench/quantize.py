@@ -71,6 +71,7 @@ def quantize_bytes(
         output_order=float32.output_names,
         input_order=float32.input_names,
         primary_output=float32.primary_output,
+        signature=float32.signature,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
     converted.recipe = answer["result"]["recipe"]
@@ -121,6 +122,7 @@ def _apply(float32, mode, samples, *, keep, validate, timeout):
         "samples": samples if mode.calibrated else None,
         "keep": keep,
         "validate": validate,
+        "signature": getattr(float32, "signature", None),
     }
     answer = run_in_worker("quantize", payload, timeout, what="quantization")
     if not answer["ok"]:

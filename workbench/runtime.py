@@ -91,6 +91,7 @@ class Converted:
         output_order=None,
         primary_output: str | None = None,
         input_order=None,
+        signature: str | None = None,
     ):
         self.content = bytes(content)
         self.classes = None if classes is None else np.asarray(classes)
@@ -108,8 +109,15 @@ class Converted:
         self._interpreter = None
         self._batch = None
         self._interpreter = self._new_interpreter()
-        input_details = self._interpreter.get_input_details()
-        names = _input_names(self._interpreter, input_details)
+        #: The signature run, for a file with several (None: the file's only one, or none).
+        self.signature = _choose_signature(self._interpreter, signature)
+        if self.signature is not None:
+            runner = self._interpreter.get_signature_runner(self.signature)
+            by_name = runner.get_input_details()
+            input_details, names = list(by_name.values()), list(by_name)
+        else:
+            input_details = self._interpreter.get_input_details()
+            names = _input_names(self._interpreter, input_details)
         if input_order and len(input_details) > 1:
             # The file's tensor order is not always the model's: state it as the model does.
             rank = {name: i for i, name in enumerate(input_order)}
@@ -118,7 +126,13 @@ class Converted:
             )
             names, input_details = [n for n, _ in paired], [d for _, d in paired]
         self._input_order = input_order
-        named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
+        if self.signature is not None:
+            named = list(self._interpreter.get_signature_runner(self.signature).get_output_details().items())
+            if output_order:
+                rank = {name: i for i, name in enumerate(output_order)}
+                named.sort(key=lambda item: rank.get(item[0], len(rank)))
+        else:
+            named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
         self.inputs = tuple(_tensor_info(d) for d in input_details)
         #: Output tensors in the stated order, each with its signature name.
         self.outputs = tuple(replace(_tensor_info(d), name=name) for name, d in named)
@@ -438,6 +452,13 @@ class Converted:
                 raise runtime_failure(str(err), "invocation", _inputs.count(batch)) from None
 
     def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
+        if self.signature is not None:
+            # Another signature is another subgraph: its runner resizes, allocates and invokes it.
+            runner = self._interpreter.get_signature_runner(self.signature)
+            feed = batch if _inputs.is_multi(batch) else {self.input_names[0]: batch}
+            with captured_output():
+                got = runner(**{k: _quantize(v, self._input_info[k]) for k, v in feed.items()})
+            return {name: _dequantize(got[name], self._output_info[name]) for name in names}
         interpreter = self._interpreter
         n = _inputs.count(batch)
         several = _inputs.is_multi(batch)
@@ -497,6 +518,7 @@ class Converted:
             output_order=self._output_order,
             primary_output=self.primary_output,
             input_order=self._input_order,
+            signature=self.signature,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
         copy.unchanged, copy.recipe = self.unchanged, self.recipe
@@ -517,8 +539,17 @@ class Converted:
             ) from None
 
 
-def load_tflite(path, threads: int = 1) -> Converted:
-    """Load a ``.tflite`` file as-is, to run and measure it like a converted variant."""
+def load_tflite(path, threads: int = 1, *, signature: str | None = None) -> Converted:
+    """Load a ``.tflite`` file as-is, to run and measure it like a converted variant.
+
+    Parameters
+    ----------
+    path : str or Path
+    threads : int, default=1
+    signature : str, default=None
+        For a file with several signatures, the one to run; ``None`` takes
+        ``serving_default`` (or the file's only one).
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ModelLoadError(
@@ -537,7 +568,7 @@ def load_tflite(path, threads: int = 1) -> Converted:
     from .inspection import check_flatbuffer
 
     check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
-    return Converted(content, None, threads=threads, source=path)
+    return Converted(content, None, threads=threads, source=path, signature=signature)
 
 
 # --------------------------------------------------------------------- helpers
@@ -553,6 +584,31 @@ def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: st
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]
     return classes[np.argmax(outputs, axis=1)]
+
+
+def _choose_signature(interpreter, signature: str | None) -> str | None:
+    """The signature to run: ``signature``, else ``serving_default`` when the file has several
+    (None when it has one or none, which the tensor order serves)."""
+    keys = list(interpreter.get_signature_list())
+    if signature is None:
+        if len(keys) <= 1:
+            return None
+        if "serving_default" in keys:
+            return "serving_default"
+        raise DataMismatchError(
+            received=f"a .tflite with the signatures {', '.join(keys)} and no signature=",
+            expected="signature= naming the one to run (there is no serving_default).",
+            fix=f"Pass e.g. signature={keys[0]!r}.",
+        )
+    if signature not in keys:
+        raise DataMismatchError(
+            received=f"signature={signature!r}",
+            expected=f"One of the file's signatures: {', '.join(keys) or '(it has none)'}.",
+            fix=f"Pass signature={keys[0]!r}."
+            if keys
+            else "Leave signature out: the file has no signatures.",
+        )
+    return signature if len(keys) > 1 else None
 
 
 _NODE = re.compile(r"Node number (\d+) \(([^)]+)\) failed to (prepare|invoke)")
