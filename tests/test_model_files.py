@@ -74,9 +74,13 @@ def test_fixed_batch_int8_lstm_file_compares_end_to_end(tmp_path):
     path.write_bytes(model_files.lstm_tflite(X[:50]))
     outputs = _per_sample(path.read_bytes(), X)
     data = workbench.Dataset.from_arrays(X, outputs.argmax(1), task="classification")
-    result = workbench.compare(path, data, modes=[], progress=False, latency_budget=0.05)
+    result = workbench.compare(path, data, modes=[], progress=False, latency_budget=0.05, target="cortex-m4")
     (row,) = result.table.to_dict("records")
     assert row["mode"] == "full-integer int8" and row["accuracy"] == 1.0 and row["error"] == ""
+    # On TFLite Micro too, with the smallest arena: a byte less does not do.
+    arena = int(row["tflm_arena_bytes"])
+    assert row["tflm"] and row["tflm_agreement"] > 0.9
+    assert not workbench.check_micro(workbench.load_tflite(path), arena_bytes=arena - 1).runs
     assert workbench.load_tflite(path).ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 1
     assert any("fixed batch of 1" in note for note in result.notes)
 
@@ -134,7 +138,7 @@ def test_a_file_only_tflite_micro_runs_gets_a_row_naming_its_ops_with_its_tflite
 
 
 @pytest.mark.slow
-def test_a_variant_that_fails_at_allocation_is_a_row_with_its_reason():
+def test_a_variant_that_fails_at_allocation_is_a_row_with_its_reason(tmp_path):
     import keras
 
     model = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=4)
@@ -149,6 +153,13 @@ def test_a_variant_that_fails_at_allocation_is_a_row_with_its_reason():
     with pytest.raises(workbench.WorkbenchError) as info:
         converted.predict(X[:2])
     assert isinstance(info.value, workbench.InvocationError) and "DEPTHWISE_CONV_2D" in str(info.value)
+    # The same file received from someone else: neither runtime runs it, and its one row says both.
+    as_file = workbench.compare(
+        converted.save(tmp_path / "mnv2.tflite"), data, progress=False, target="cortex-m4"
+    )
+    (row,) = as_file.table.to_dict("records")
+    assert "LiteRT: " in row["error"] and "TFLite Micro: " in row["error"] and row["fits"] is False
+    assert row["mode"] == "full-integer int16x8" and row["size_bytes"] == converted.size_bytes
 
 
 def test_inspect_tells_dynamic_range_from_full_integer(digits_mlp, digits, tmp_path, capsys):

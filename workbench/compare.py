@@ -277,6 +277,9 @@ def compare(
             fix="Leave keep_precision out for 8 bits under 4-bit recipes and float otherwise.",
         )
     report = _progress_reporter(progress)
+    source = as_source(model)
+    if getattr(source, "unrunnable", ""):
+        return _unrunnable(source, dataset, target, threads)
     bench = Bench(
         model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
     )
@@ -568,6 +571,45 @@ class Bench:
             "convert_s": convert_s,
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
         }
+
+
+def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:
+    """A .tflite that neither LiteRT nor TFLite Micro runs: one row that says both reasons."""
+    target = as_target(target) if target is not None else None
+    data = _resolve_dataset(dataset, source)
+    row = {
+        "variant": ORIGINAL,
+        "mode": source.inspection.mode,
+        "path": "as-is",
+        "size_bytes": source.size_bytes(),
+        "size_ratio": 1.0,
+        data.metric: np.nan,
+        "metric_delta": np.nan,
+        "agreement": np.nan,
+        "max_abs_diff": np.nan,
+        "latency_ms_p50": np.nan,
+        "latency_ms_p90": np.nan,
+        "batch_latency_ms": np.nan,
+        "speedup": np.nan,
+        "convert_s": np.nan,
+        "error": f"{source.name} {source.unrunnable}",
+    }
+    if target is not None:
+        row.update(blank_deployment(target))
+        row.update(tflm=False, tflm_reason=source.unrunnable.split("TFLite Micro: ", 1)[-1])
+        row.update(flash_bytes=source.size_bytes(), fits=False, fits_detail="does not run on TFLite Micro")
+    return Comparison(
+        table=pd.DataFrame([row]),
+        variants={},
+        model_name=source.name,
+        model_kind=source.kind,
+        dataset=data,
+        batch_size=0,
+        threads=threads,
+        representative="not used",
+        notes=[f"{source.name} was not measured: it {source.unrunnable}."],
+        target=target,
+    )
 
 
 def _no_modes(modes) -> bool:

@@ -30,8 +30,9 @@ class TFLiteSource(Source):
     ----------
     inspection : Inspection
         What the file really is (``workbench inspect``).
-    runtime : {"litert", "tflm"}
-        Where its outputs come from: LiteRT, or TFLite Micro when LiteRT cannot run it.
+    runtime : {"litert", "tflm"} or None
+        Where its outputs come from: LiteRT, or TFLite Micro when LiteRT cannot run it; None
+        when neither can (``unrunnable`` says why, and a comparison is its one row).
     litert_reason : str
         Why LiteRT cannot run it ("" when it can).
     """
@@ -57,6 +58,8 @@ class TFLiteSource(Source):
         self.notes = []
         self.runtime = "litert"
         self.litert_reason = ""
+        #: Why neither LiteRT nor TFLite Micro runs the file ("" when one does).
+        self.unrunnable = ""
         self._arena: int | None = None
         self._probe()
         if self.inspection.is_float32 and self.runtime == "litert":
@@ -106,12 +109,14 @@ class TFLiteSource(Source):
             self._note_batch()
             return
         if len(converted.inputs) > 1:
-            raise err_both(self.name, self.litert_reason, "TFLite Micro is checked for one input only")
+            self.runtime, self.unrunnable = None, both(self.litert_reason, "checked for one input only")
+            return
         from ..targets import check_micro
 
         check = check_micro(converted)
         if not check.runs:
-            raise err_both(self.name, self.litert_reason, check.reason)
+            self.runtime, self.unrunnable = None, both(self.litert_reason, check.reason)
+            return
         self.runtime, self._arena = "tflm", check.arena_bytes
         custom = ", ".join(self.inspection.custom_ops) or "its ops"
         self.notes.append(
@@ -141,6 +146,12 @@ class TFLiteSource(Source):
 
     # ------------------------------------------------------------------ the reference
     def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.unrunnable:
+            raise InvocationError(
+                received=f"{self.name}, which {self.unrunnable}",
+                expected="A .tflite that LiteRT or TFLite Micro can allocate and invoke.",
+                fix="Rebuild the model from builtin ops, or run it where its custom ops are registered.",
+            )
         if self.runtime == "tflm":
             from ..targets import check_micro
 
@@ -180,12 +191,8 @@ class TFLiteSource(Source):
         )
 
 
-def err_both(name: str, litert: str, micro: str) -> ModelLoadError:
-    return ModelLoadError(
-        received=f"{name!r}, which neither runtime runs: LiteRT: {litert}; TFLite Micro: {micro}",
-        expected="A .tflite that LiteRT or TFLite Micro can allocate and invoke.",
-        fix="Rebuild the model from builtin ops, or run it where its custom ops are registered.",
-    )
+def both(litert: str, micro: str) -> str:
+    return f"runs on neither runtime: LiteRT: {litert}; TFLite Micro: {micro}"
 
 
 def read_labels(path: str) -> list[str] | None:
