@@ -66,7 +66,7 @@ def window_weights() -> np.ndarray:
     return (np.hanning(WINDOW) * (1 << SHIFT)).astype(np.int16)
 
 
-def signal_window_tflite() -> bytes:
+def signal_window_tflite(audio_shape=(1, WINDOW)) -> bytes:
     """An audio front end's first stage, TFLite Micro's ``SignalWindow`` custom op on int16
     audio: ``out = (audio * window) >> shift``. LiteRT has no kernel for it."""
     from ai_edge_litert import schema_py_generated as schema
@@ -88,7 +88,7 @@ def signal_window_tflite() -> bytes:
 
     graph = schema.SubGraphT()
     graph.tensors = [
-        tensor("audio", [1, WINDOW], 1),
+        tensor("audio", audio_shape, 1),
         tensor("window", [WINDOW], 2),
         tensor("windowed", [1, WINDOW], 3),
     ]

@@ -236,6 +236,11 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, keyword_files):
     zipped.write_bytes(b"PK\x03\x04" + bytes(40))
     with pytest.raises(workbench.ModelLoadError, match="zip archive"):
         workbench.compare(zipped, data)
+    for shape, message in (((), "no axes"), ((1, 0), "zero-size axis")):
+        odd = tmp_path / f"odd-{len(shape)}.tflite"
+        odd.write_bytes(model_files.signal_window_tflite(shape))
+        with pytest.raises(workbench.ModelLoadError, match=message):
+            workbench.compare(odd, data)
     folder = tmp_path / "labelled"
     folder.mkdir()
     (folder / "model.tflite").write_bytes(float32.read_bytes())

@@ -221,7 +221,10 @@ def compare(
         converter's post-training quantization, which Google now deprecates) and LiteRT
         Quantizer recipes (``static_wi8_ai8``, ``weight_only_wi4_afp32``, ...; see
         ``workbench.QUANTIZER_MODES``), which quantize the float32 ``.tflite`` and are the
-        recommended path. The default is float32 and the recommended recipes.
+        recommended path. The default is float32 and the recommended recipes. A ``.tflite``
+        file is its own reference (the ``original`` row, its ``mode`` read from the file):
+        by default a float32 file gets the recommended recipes, applied to its bytes with no
+        converter, and a quantized one is compared as-is; ``modes=[]`` compares the file alone.
     representative : int or array-like, default=200
         Calibration samples for ``int8``, ``int16x8`` and the ``static_*`` recipes: a number
         of training samples picked with ``strategy``, or the samples themselves.
@@ -263,8 +266,12 @@ def compare(
         model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
+        With several values per sample (an autoencoder: ``Dataset.from_arrays(X, X)``), the
+        metric is ``mse`` and each row also has ``error_rank_corr`` (Spearman correlation of its
+        per-sample errors with the original's) and, with anomaly labels, ``roc_auc``.
     """
-    default_modes = modes is DEFAULT_MODES
+    # The defaults (also as the CLI passes them, a list): for a .tflite they depend on what it is.
+    default_modes = isinstance(modes, (list, tuple)) and tuple(modes) == tuple(DEFAULT_MODES)
     modes = parse_modes(modes) if not _no_modes(modes) else []
     keeps = _keep_counts(keep_float)
     _check_calibration_choice(representative, strategy, seed)

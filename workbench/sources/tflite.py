@@ -228,7 +228,7 @@ def _check_inputs(inspection: Inspection, name: str) -> None:
     for tensor in inspection.inputs:
         if not tensor.shape:
             raise ModelLoadError(
-                received=f"{name!r}, whose input {tensor.name!r} has no shape (dynamic rank)",
+                received=f"{name!r}, whose input {tensor.name!r} has no axes (a scalar, or a dynamic rank)",
                 expected="Inputs of a known rank: one axis for the batch, then the sample's axes.",
                 fix="Re-export the model with an input signature of fixed rank, e.g. tf.TensorSpec([None, 49, 40]).",
             )
