@@ -271,3 +271,37 @@ def test_signature_picks_one_of_several_and_serving_default_is_the_default(tmp_p
     result = workbench.compare(default, data, modes=["static_wi8_ai8"], progress=False, latency_budget=0.02)
     assert result.errors == {} and result.table.loc[1, "agreement"] > 0.8
     assert result.variants["static_wi8_ai8"].signature == "serving_default"
+
+
+@pytest.mark.slow
+def test_widget_takes_a_float32_tflite_as_the_hub_and_shows_what_each_file_is(digits_mlp, digits):
+    import datetime
+
+    from workbench.ui.widgets import Workbench
+
+    content = workbench.convert(digits_mlp).content
+    wb = Workbench(scan_notebook=False)
+    wb.controller.settings.latency_budget = 0.02
+    for name, button in wb.mode_buttons.items():
+        button.value = name in ("int8", "weight_only_wi4_afp32")
+    stamp = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    wb.upload.value = (
+        {
+            "name": "mlp.tflite",
+            "type": "",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": stamp,
+        },
+    )
+    wb.dataset.value = "digits"
+    runs = sum(converter_runs.values())
+    wb.run_button.click()
+    assert wb.controller.wait(300)
+    table = wb.controller.table()
+    # The recipe applies to the file; the converter's int8 has no model to run on and is left out.
+    assert list(table["variant"]) == ["original", "weight_only_wi4_afp32"] and (table["error"] == "").all()
+    assert sum(converter_runs.values()) == runs
+    wb.variant.value = "weight_only_wi4_afp32"
+    assert "What the file really is" in wb.details.value and "weight-only (int4 weights" in wb.details.value
+    wb.controller.cancel()
