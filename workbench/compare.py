@@ -272,7 +272,7 @@ def compare(
     """
     # The defaults (also as the CLI passes them, a list): for a .tflite they depend on what it is.
     default_modes = isinstance(modes, (list, tuple)) and tuple(modes) == tuple(DEFAULT_MODES)
-    modes = parse_modes(modes) if not _no_modes(modes) else []
+    modes = parse_modes(modes) if not (_no_modes(modes) and _maybe_tflite(model)) else []
     keeps = _keep_counts(keep_float)
     _check_calibration_choice(representative, strategy, seed)
     progress_callback(progress)
@@ -617,6 +617,15 @@ def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:
         notes=[f"{source.name} was not measured: it {source.unrunnable}."],
         target=target,
     )
+
+
+def _maybe_tflite(model) -> bool:
+    """Whether ``model`` is (or names) a .tflite, which alone may be compared with no modes."""
+    import os
+
+    if isinstance(model, (str, os.PathLike)):
+        return os.fspath(model).lower().endswith(".tflite")
+    return isinstance(model, Converted) or getattr(model, "kind", None) == "tflite"
 
 
 def _no_modes(modes) -> bool:
