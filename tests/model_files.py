@@ -151,3 +151,21 @@ def two_signature_tflite(directory) -> bytes:
     tf.saved_model.save(model, path, signatures={"serving_default": model.classify, "embed": model.embed})
     converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default", "embed"])
     return converter.convert()
+
+
+def two_output_tflite() -> bytes:
+    """A float32 file with two outputs: class ``scores`` and their ``logits``."""
+    import tensorflow as tf
+
+    weights = np.random.default_rng(1).normal(size=(64, 10)).astype(np.float32) * 0.3
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 64], tf.float32, name="pixels")])
+        def serve(self, x):
+            logits = tf.matmul(x, weights)
+            return {"logits": logits, "scores": tf.nn.softmax(logits)}
+
+    model = Model()
+    return tf.lite.TFLiteConverter.from_concrete_functions(
+        [model.serve.get_concrete_function()], model
+    ).convert()

@@ -305,3 +305,19 @@ def test_widget_takes_a_float32_tflite_as_the_hub_and_shows_what_each_file_is(di
     wb.variant.value = "weight_only_wi4_afp32"
     assert "What the file really is" in wb.details.value and "weight-only (int4 weights" in wb.details.value
     wb.controller.cancel()
+
+
+def test_a_file_with_two_outputs_scores_the_one_named_and_compares_the_other(tmp_path, digits):
+    path = tmp_path / "two-outputs.tflite"
+    path.write_bytes(model_files.two_output_tflite())
+    assert set(workbench.load_tflite(path).output_names) == {"logits", "scores"}
+    result = workbench.compare(
+        path, digits, modes=["dynamic_wi8_afp32"], output="scores", progress=False, latency_budget=0.02
+    )
+    table = result.table.set_index("variant")
+    assert table.loc["original", "agreement[logits]"] == 1.0
+    assert 0.9 < table.loc["dynamic_wi8_afp32", "agreement[logits]"] <= 1.0
+    assert 0 < table.loc["dynamic_wi8_afp32", "max_abs_diff[logits]"] < 1
+    assert result.variants["dynamic_wi8_afp32"].primary_output == "scores"
+    with pytest.raises(workbench.DataMismatchError, match="'logits', 'scores'|'scores', 'logits'"):
+        workbench.compare(path, digits, output="probabilities", progress=False)

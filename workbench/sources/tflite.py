@@ -55,6 +55,9 @@ class TFLiteSource(Source):
         self.output_kind = converted.output_kind
         self.output_names = converted.output_names
         self.primary_output = converted.primary_output
+        # Several outputs follow the rules of a Keras model's heads: one scored, the others compared.
+        self.output_labels = converted.output_names
+        self.output = converted.primary_output
         self.notes = []
         self.runtime = "litert"
         self.litert_reason = ""
@@ -166,6 +169,36 @@ class TFLiteSource(Source):
             outputs = check.outputs
             return outputs.reshape(len(outputs), -1) if outputs.ndim == 1 else outputs
         return self.converted.run(X)
+
+    def select_output(self, output=None) -> None:
+        """Score ``output`` (a name from :attr:`output_labels`, or an index); None: the first."""
+        labels = self.output_labels
+        if output is None:
+            chosen = self.converted.primary_output
+        elif (
+            isinstance(output, (int, np.integer))
+            and not isinstance(output, bool)
+            and 0 <= output < len(labels)
+        ):
+            chosen = labels[int(output)]
+        elif isinstance(output, str) and output in labels:
+            chosen = output
+        else:
+            raise DataMismatchError(
+                received=f"output={output!r}",
+                expected=f"One of the file's outputs: {', '.join(map(repr, labels))} (or its index).",
+                fix=f"Pass e.g. output={labels[0]!r}.",
+            )
+        self.output = self.primary_output = chosen
+        self.converted = self.converted.with_primary_output(chosen)
+        if isinstance(self._float32_hub, Converted):
+            self._float32_hub = self.converted
+
+    def predict_outputs(self, X) -> dict[str, np.ndarray]:
+        """Every output of the file for ``X``, by name."""
+        if self.runtime != "litert":
+            return {self.output: self.predict(X)}
+        return self.converted.run_all(X)
 
     def predict_one(self, x):
         return self.converted.invoke_raw(x)
