@@ -180,6 +180,18 @@ def test_inspect_tells_dynamic_range_from_full_integer(digits_mlp, digits, tmp_p
     assert "full integer (int8 activations)" in summary and "arena" in summary and "64-bit host" in summary
 
 
+def test_an_h5_neither_keras_loads_gets_both_reasons(tmp_path):
+    import h5py
+
+    path = tmp_path / "broken.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = '{"class_name": "NoSuchModel", "config": {}}'
+    with pytest.raises(workbench.ModelLoadError) as info:
+        workbench.convert(path)
+    assert "Keras 3: " in str(info.value) and "tf_keras (Keras 2): " in str(info.value)
+    assert "custom_objects" in str(info.value)
+
+
 def test_keras2_h5_compares_in_every_converter_mode(tmp_path, digits_images):
     path = tmp_path / "teachable.h5"
     model_files.keras2_h5(path, weights_path=tmp_path / "teachable.weights.h5")
@@ -253,6 +265,11 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, keyword_files):
     assert set(labelled.converted.predict(data.X_test[:20])) <= {"yes", "no", "silence", "unknown"}
     with pytest.raises(workbench.DatasetError, match="One label per sample: 10 values"):
         workbench.Dataset.from_arrays(np.zeros((10, 4)), np.zeros((10, 4)), anomaly_labels=[0, 1])
+    explicit = workbench.Dataset.from_arrays(np.arange(40.0).reshape(10, 4), reconstruction=True)
+    assert explicit.reconstruction and explicit.target_shape == (4,)
+    np.testing.assert_array_equal(explicit.y_test, explicit.X_test)
+    with pytest.raises(workbench.DatasetError, match="reconstruction=True"):
+        workbench.Dataset.from_arrays(np.zeros((10, 4)))
     with pytest.raises(workbench.DatasetError, match="task='regression'"):
         workbench.Dataset.from_arrays(np.zeros((10, 4)), np.zeros((10, 4)), task="classification")
 

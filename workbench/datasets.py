@@ -60,7 +60,7 @@ class Dataset:
     def from_arrays(
         cls,
         X,
-        y,
+        y=None,
         *,
         task: str | None = None,
         name: str = "arrays",
@@ -96,12 +96,21 @@ class Dataset:
             refused, naming the columns and rows, because most models turn it into NaN
             outputs. Infinite values and values beyond float32's range are always refused.
         reconstruction : bool, default=None
-            The targets are the inputs (an autoencoder); ``None`` says so when ``y`` is ``X``.
+            The targets are the inputs (an autoencoder): with ``True``, ``y`` may be left out;
+            ``None`` says so when ``y`` is ``X``.
         anomaly_labels : array-like of shape (n_samples,), default=None
             Whether each sample is an anomaly (1) or normal (0); an anomaly detector is then
             also scored by the ROC AUC of its per-sample reconstruction error.
         """
         _check_split(test_size, seed)
+        if y is None:
+            if not reconstruction:
+                raise DatasetError(
+                    received="no y",
+                    expected="Labels or targets, one per sample; or reconstruction=True for an autoencoder.",
+                    fix="Pass y, or Dataset.from_arrays(X, reconstruction=True) to score reconstructions of X.",
+                )
+            y = X
         if reconstruction is None:
             reconstruction = y is X
         y_is_x = y is X
