@@ -260,9 +260,14 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, keyword_files):
     with pytest.raises(workbench.DataMismatchError, match="3 class names"):
         workbench.compare(folder / "model.tflite", data)
     (folder / "labels.txt").write_text("0 yes\n1 no\n2 silence\n3 unknown\n")
-    labelled = workbench.sources.as_source(str(folder / "model.tflite"))
+    labelled = workbench.load_tflite(folder / "model.tflite")
     assert list(labelled.classes) == ["yes", "no", "silence", "unknown"]
-    assert set(labelled.converted.predict(data.X_test[:20])) <= {"yes", "no", "silence", "unknown"}
+    predicted = labelled.predict(data.X_test[:20])
+    expected = np.array(["yes", "no", "silence", "unknown"])[
+        workbench.load_tflite(float32).run(data.X_test[:20]).argmax(1)
+    ]
+    assert predicted.tolist() == expected.tolist()
+    assert list(workbench.load_tflite(folder / "model.tflite", labels=list("abcd")).classes) == list("abcd")
     with pytest.raises(workbench.DatasetError, match="One label per sample: 10 values"):
         workbench.Dataset.from_arrays(np.zeros((10, 4)), np.zeros((10, 4)), anomaly_labels=[0, 1])
     explicit = workbench.Dataset.from_arrays(np.arange(40.0).reshape(10, 4), reconstruction=True)

@@ -539,7 +539,39 @@ class Converted:
             ) from None
 
 
-def load_tflite(path, threads: int = 1, *, signature: str | None = None) -> Converted:
+#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
+LABELS_FILE = "labels.txt"
+
+
+def read_labels(path: str) -> list[str] | None:
+    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
+    writes it, or just ``ClassName``); None when there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    names = []
+    for i, line in enumerate(lines):
+        first, _, rest = line.partition(" ")
+        names.append(rest.strip() if first == str(i) and rest.strip() else line)
+    return names
+
+
+def check_labels(labels, converted: Converted, name: str) -> np.ndarray:
+    """``labels`` as class names for ``converted``'s scored output, one per value."""
+    labels = np.asarray(list(labels))
+    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
+    width = int(np.prod(primary.shape[1:])) if len(primary.shape) > 1 else 1
+    if len(labels) != width and not (width == 1 and len(labels) == 2):
+        raise DataMismatchError(
+            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
+            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
+            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
+        )
+    return labels
+
+
+def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=None) -> Converted:
     """Load a ``.tflite`` file as-is, to run and measure it like a converted variant.
 
     Parameters
@@ -549,6 +581,9 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None) -> Conv
     signature : str, default=None
         For a file with several signatures, the one to run; ``None`` takes
         ``serving_default`` (or the file's only one).
+    labels : sequence of str, default=None
+        Class names, one per value of the scored output, which :meth:`Converted.predict`
+        returns; ``None`` reads them from a ``labels.txt`` beside the file when there is one.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -568,7 +603,12 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None) -> Conv
     from .inspection import check_flatbuffer
 
     check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
-    return Converted(content, None, threads=threads, source=path, signature=signature)
+    converted = Converted(content, None, threads=threads, source=path, signature=signature)
+    if labels is None:
+        labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))
+    if labels is not None:
+        converted.classes = check_labels(labels, converted, repr(path))
+    return converted
 
 
 # --------------------------------------------------------------------- helpers

@@ -16,11 +16,8 @@ import numpy as np
 
 from ..errors import ConversionError, DataMismatchError, InvocationError, ModelLoadError
 from ..inspection import Inspection, inspect_bytes
-from ..runtime import Converted
+from ..runtime import Converted, check_labels, load_tflite
 from . import Source
-
-#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
-LABELS_FILE = "labels.txt"
 
 
 class TFLiteSource(Source):
@@ -49,9 +46,9 @@ class TFLiteSource(Source):
         if len(converted.inputs) > 1:
             self.input_names = list(converted.input_names)
         self.input_dtype = _calibration_dtype(converted)
-        self.classes = _classes(labels, converted, name)
-        if self.classes is not None:
-            converted.classes = self.classes
+        if labels is not None:
+            converted.classes = check_labels(labels, converted, name)
+        self.classes = converted.classes
         self.output_kind = converted.output_kind
         self.output_names = converted.output_names
         self.primary_output = converted.primary_output
@@ -89,15 +86,15 @@ class TFLiteSource(Source):
             content = handle.read()
         name = os.path.splitext(os.path.basename(path))[0]
         inspect_bytes(content, repr(path))  # a clear error for bytes that are not a .tflite
-        if labels is None:
-            labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))
         try:
-            converted = Converted(content, None, source=path)
+            converted = load_tflite(path, labels=labels)
         except ModelLoadError as err:
+            if isinstance(err, InvocationError):
+                raise
             raise ModelLoadError(
                 received=f"{path!r}: {err.received}", expected=err.expected, fix=err.fix
             ) from None
-        return cls(converted, name=name, labels=labels, path=path)
+        return cls(converted, name=name, path=path)
 
     # ------------------------------------------------------------------ where it runs
     def _probe(self) -> None:
@@ -228,35 +225,6 @@ def both(litert: str, micro: str) -> str:
     return f"runs on neither runtime: LiteRT: {litert}; TFLite Micro: {micro}"
 
 
-def read_labels(path: str) -> list[str] | None:
-    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
-    writes it, or just ``ClassName``); None when there is no such file."""
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    names = []
-    for i, line in enumerate(lines):
-        first, _, rest = line.partition(" ")
-        names.append(rest.strip() if first == str(i) and rest.strip() else line)
-    return names
-
-
-def _classes(labels, converted: Converted, name: str):
-    if labels is None:
-        return converted.classes
-    labels = np.asarray(list(labels))
-    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
-    width = int(np.prod(primary.shape[1:])) if len(primary.shape) > 1 else 1
-    if len(labels) != width and not (width == 1 and len(labels) == 2):
-        raise DataMismatchError(
-            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
-            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
-            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
-        )
-    return labels
-
-
 def _check_inputs(inspection: Inspection, name: str) -> None:
     for tensor in inspection.inputs:
         if not tensor.shape:
@@ -291,4 +259,4 @@ def _zeros(converted: Converted, n: int):
     return np.zeros((n, *converted.input_shape), np.float32)
 
 
-__all__ = ["TFLiteSource", "read_labels"]
+__all__ = ["TFLiteSource"]
