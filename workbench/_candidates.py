@@ -299,6 +299,7 @@ def bench_io(bench: Bench) -> dict:
         "input_order": hub.input_names,
         "primary_output": hub.primary_output,
         "threads": bench.threads,
+        "signature": getattr(hub, "signature", None),
     }
 
 

@@ -56,17 +56,20 @@ def _convert(spec, mode, samples, select_tf_ops=False):
     return converter.convert()
 
 
-def _quantize(content, mode, samples, keep=None, validate=None):
+def _quantize(content, mode, samples, keep=None, validate=None, signature=None):
     """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``);
     with ``validate`` samples, also the library's per-tensor validation."""
     import numpy as np
 
     quantizer = mode.quantizer(content, keep)
-    signature, input_names = _signature_input(content)
+    signature, input_names = _signature_input(content, signature)
     calibration = None
     if quantizer.need_calibration:
+        # The recipe quantizes every subgraph: signatures that take the same inputs as the one
+        # compared are calibrated on the same samples.
+        data = _signature_samples(input_names, samples)
         calibration = quantizer.calibrate(
-            {signature: _signature_samples(input_names, samples)}, num_threads=_threads()
+            {key: data for key in _same_inputs(content, signature)}, num_threads=_threads()
         )
     result = quantizer.quantize(calibration, enable_progress_report=False)
     answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
@@ -92,14 +95,22 @@ def _quantize(content, mode, samples, keep=None, validate=None):
 VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
 
 
-def _signature_input(content: bytes) -> tuple[str, list[str]]:
+def _signature_input(content: bytes, signature: str | None = None) -> tuple[str, list[str]]:
     from ai_edge_litert.interpreter import Interpreter
 
     signatures = Interpreter(model_content=content).get_signature_list()
     if not signatures:
         raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
-    signature = next(iter(signatures))
+    signature = signature if signature in signatures else next(iter(signatures))
     return signature, list(signatures[signature]["inputs"])
+
+
+def _same_inputs(content: bytes, signature: str) -> list[str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_content=content).get_signature_list()
+    inputs = sorted(signatures[signature]["inputs"])
+    return [key for key, io in signatures.items() if sorted(io["inputs"]) == inputs]
 
 
 def _signature_samples(input_names, samples) -> list[dict]:
@@ -200,7 +211,9 @@ def _score(candidate, hub, io, judge, samples):
             content, seconds = candidate.content, candidate.convert_s
         else:
             calibration = samples if mode.calibrated else None
-            made = apply_recipe(hub, mode, calibration, keep=dict(candidate.keep), here=True)
+            made = apply_recipe(
+                hub, mode, calibration, keep=dict(candidate.keep), here=True, signature=io.get("signature")
+            )
             content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
         if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
             row = {
