@@ -166,6 +166,26 @@ def ovo_vote(decision, n_classes: int):
     return argmax(votes)
 
 
+def indicator(scores, threshold: float):
+    """(batch, k) int64 0/1: where ``scores`` is above ``threshold`` (a multilabel ``predict``)."""
+    tf = _tf()
+    return tf.cast(tf.greater(scores, np.float32(threshold)), tf.int64)
+
+
+def block_argmax(blocks, starts):
+    """(batch, n_blocks) int32: per (batch, width) tensor of ``blocks``, the first largest
+    column's index plus that block's ``starts`` entry (an index into all blocks' columns)."""
+    return _tf().stack(
+        [argmax(block) + np.int32(start) for block, start in zip(blocks, starts, strict=True)], axis=1
+    )
+
+
+def split_columns(values, widths):
+    """A list of the consecutive column blocks of ``values``, ``widths`` wide."""
+    starts = np.cumsum([0] + list(widths))
+    return [values[:, int(a) : int(b)] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+
 def last_argmax(scores):
     """(batch,) int32 index of the *last* largest score (scikit-learn's OvR ``predict``)."""
     n = int(scores.shape[-1])
@@ -431,45 +451,94 @@ def exact_square(a):
     return product, error
 
 
+def _pairwise_compensated_sum(values, errors):
+    """Double-float ``sum(values + errors)`` over the last axis, pairwise with two_sum."""
+    tf = _tf()
+    width = int(values.shape[-1])
+    size = 1 << max(0, (width - 1).bit_length())
+    if size != width:
+        padding = [[0, 0], [0, 0], [0, size - width]]
+        values, errors = tf.pad(values, padding), tf.pad(errors, padding)
+    while size > 1:
+        size //= 2
+        total, error = two_sum(values[:, :, :size], values[:, :, size:])
+        errors = errors[:, :, :size] + errors[:, :, size:] + error
+        values = total
+    return two_sum(values[:, :, 0], errors[:, :, 0])
+
+
+def _precise_differences(x, points_hi, points_lo):
+    """``x - points`` (batch, m, f) as double-float ``(hi, lo)``, ``|lo| <= ulp(hi) / 2``."""
+    diff, diff_error = two_sum(x[:, None, :], -points_hi)
+    return two_sum(diff, diff_error - points_lo)
+
+
 def precise_squared_distances(x, points_hi, points_lo):
     """Squared distances from ``x`` (batch, f) to ``points`` given as float32 hi and lo
     parts (batch, m, f), as double-float ``(hi, lo)`` pairs (batch, m): about 44 bits."""
-    tf = _tf()
     diff, diff_error = two_sum(x[:, None, :], -points_hi)
     diff_error = diff_error - points_lo
     square, square_error = exact_square(diff)
     square_error = square_error + 2.0 * diff * diff_error + diff_error * diff_error
-    width = int(points_hi.shape[-1])
-    size = 1 << max(0, (width - 1).bit_length())
-    if size != width:
-        padding = [[0, 0], [0, 0], [0, size - width]]
-        square, square_error = tf.pad(square, padding), tf.pad(square_error, padding)
-    while size > 1:  # pairwise compensated summation over the features
-        size //= 2
-        total, error = two_sum(square[:, :, :size], square[:, :, size:])
-        square_error = square_error[:, :, :size] + square_error[:, :, size:] + error
-        square = total
-    high, low = two_sum(square[:, :, 0], square_error[:, :, 0])
-    return high, low
+    return _pairwise_compensated_sum(square, square_error)
 
 
-def nearest(x, points, k: int, *, exact_integers=False):
-    """The ``k`` nearest of ``points`` (float64) to each row of ``x``.
+def precise_reduced_distances(x, points_hi, points_lo, metric: str, p: float):
+    """scikit-learn's reduced distances (what its searches rank by) from ``x`` to the
+    candidate points, as double-float ``(hi, lo)``: squared euclidean, the sum of
+    ``|x - s|`` (manhattan) or their largest (chebyshev), each about 44 bits; for another
+    Minkowski ``p``, ``sum |x - s| ** p`` in float32 (``lo`` is 0)."""
+    tf = _tf()
+    if metric == "euclidean":
+        return precise_squared_distances(x, points_hi, points_lo)
+    diff, diff_error = _precise_differences(x, points_hi, points_lo)
+    negative = tf.less(diff, 0.0)
+    size, size_error = tf.where(negative, -diff, diff), tf.where(negative, -diff_error, diff_error)
+    if metric == "manhattan":
+        return _pairwise_compensated_sum(size, size_error)
+    if metric == "chebyshev":
+        high = tf.reduce_max(size, axis=2)
+        at_top = tf.equal(size, high[:, :, None])
+        low = tf.reduce_max(tf.where(at_top, size_error, tf.zeros_like(size_error) - 1e30), axis=2)
+        return high, low
+    total = tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2)
+    return total, tf.zeros_like(total)
 
-    Returns candidate indices (batch, m), their squared distances (batch, m) and a 0/1
-    mask (batch, m) of the ``k`` nearest among them. float32 distances pick ``k`` plus
-    :data:`EXTRA_CANDIDATES` candidates; those are ranked by double-float distance, then
-    by training index, so neighbours whose float64 distances differ in the 8th digit
-    (beyond float32) are ordered as scikit-learn orders them, and exact ties go to the
-    lower index as in its brute-force search.
+
+def _rough_reduced_distances(x, points, metric: str, p: float, exact_integers: bool):
+    """float32 reduced distances (batch, n_points), to pick the candidates."""
+    tf = _tf()
+    if metric == "euclidean":
+        return squared_distances(x, points, exact_integers=exact_integers)
+    size = tf.abs(subtract(x[:, None, :], points[None]))
+    if metric == "manhattan":
+        return tf.reduce_sum(size, axis=2)
+    if metric == "chebyshev":
+        return tf.reduce_max(size, axis=2)
+    return tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2)
+
+
+def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False):
+    """The ``k`` nearest of ``points`` (float64) to each row of ``x`` under ``metric``
+    ("euclidean", "manhattan", "chebyshev" or "minkowski" with exponent ``p``).
+
+    Returns candidate indices (batch, m), their reduced distances (batch, m; see
+    :func:`precise_reduced_distances`) and a 0/1 mask (batch, m) of the ``k`` nearest
+    among them. float32 distances pick ``k`` plus :data:`EXTRA_CANDIDATES` candidates;
+    those are ranked by double-float distance, then by training index, so neighbours whose
+    float64 distances differ in the 8th digit (beyond float32) are ordered as
+    scikit-learn orders them, and exact ties go to the lower index as in its brute-force
+    search.
     """
     tf = _tf()
     points = np.asarray(points, dtype=np.float64)
     n_candidates = min(len(points), k + EXTRA_CANDIDATES)
-    rough = squared_distances(x, points, exact_integers=exact_integers)
+    rough = _rough_reduced_distances(x, points, metric, p, exact_integers)
     _, index = tf.math.top_k(-rough, k=n_candidates, sorted=True)
     hi, lo = split(points)
-    high, low = precise_squared_distances(x, tf.gather(constant(hi), index), tf.gather(constant(lo), index))
+    high, low = precise_reduced_distances(
+        x, tf.gather(constant(hi), index), tf.gather(constant(lo), index), metric, p
+    )
     # rank of candidate i = how many candidates j come first: (distance, index) order.
     h_i, h_j = high[:, :, None], high[:, None, :]
     l_i, l_j = low[:, :, None], low[:, None, :]
@@ -484,13 +553,23 @@ def nearest(x, points, k: int, *, exact_integers=False):
     return index, high, chosen
 
 
-def neighbour_weights(d2, chosen, weights: str):
+def reduced_to_distance(reduced, metric: str, p: float):
+    """The distance from a reduced distance: its square root (euclidean), ``p``-th root
+    (Minkowski), or itself (manhattan, chebyshev)."""
+    tf = _tf()
+    if metric == "euclidean":
+        return tf.sqrt(reduced)
+    if metric == "minkowski":
+        return tf.pow(reduced, np.float32(1.0 / p))
+    return reduced
+
+
+def neighbour_weights(distance, chosen, weights: str):
     """scikit-learn's ``_get_weights`` over the chosen neighbours: 1 (uniform) or
     1/distance, where neighbours at distance 0 take all the weight of their row."""
     tf = _tf()
     if weights == "uniform":
         return chosen
-    distance = tf.sqrt(d2)
     zero = tf.logical_and(tf.equal(distance, 0.0), tf.greater(chosen, 0.0))
     any_zero = tf.reduce_any(zero, axis=1, keepdims=True)
     inverse = chosen / tf.where(tf.equal(distance, 0.0), tf.ones_like(distance), distance)

@@ -40,7 +40,15 @@ from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from . import _tree_ops
 from ._checks import checked_by, require_output, unsupported
 from ._registry import builds_labels, shared
-from .tree import check_single_output, class_fractions, regression_values, tree_of
+from .tree import (
+    check_single_output,
+    check_targets,
+    class_fractions,
+    class_widths,
+    per_target,
+    regression_values,
+    tree_of,
+)
 
 #: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
 _LINKS = {
@@ -71,7 +79,7 @@ def _link(estimator) -> str:
 # ------------------------------------------------------------------ random forests
 def check_forest_classifier(estimator, output: str) -> None:
     require_output(estimator, output, ("proba",))
-    check_single_output(estimator)
+    check_targets(estimator)
 
 
 @checked_by(check_forest_classifier)
@@ -79,7 +87,8 @@ def build_forest_classifier(estimator, x, output):
     check_forest_classifier(estimator, output)
     n = len(estimator.estimators_)
     trees = [tree_of(e.tree_, class_fractions(e) / n) for e in estimator.estimators_]
-    return _tree_ops.forest_sum(x, trees, int(estimator.n_classes_))
+    proba = _tree_ops.forest_sum(x, trees, sum(class_widths(estimator)))
+    return per_target(estimator, proba)
 
 
 def check_forest_regressor(estimator, output: str) -> None:

@@ -1,14 +1,18 @@
 """k-nearest neighbours: distances to every training point, top-k, then a vote or an average.
 
-Supported: KNeighborsClassifier and KNeighborsRegressor with the euclidean metric
-(``metric="minkowski"`` with ``p=2``, ``"euclidean"`` or ``"l2"``) and ``weights``
-``"uniform"`` or ``"distance"``, single-output classification (multi-output regression is
-fine). Not supported: other metrics (manhattan, cosine, ...), ``metric="precomputed"``,
-callable weights, and multi-output classification.
+Supported: KNeighborsClassifier and KNeighborsRegressor with the Minkowski family of
+metrics (``metric="minkowski"`` with any ``p > 0``; ``"euclidean"``/``"l2"``,
+``"manhattan"``/``"cityblock"``/``"l1"``, ``"chebyshev"``/``"infinity"``), ``weights``
+``"uniform"`` or ``"distance"``, and one target or several (``y`` of shape (n, k):
+``predict_proba`` is then a list with one array per target, as in scikit-learn). Not
+supported: other metrics (cosine, haversine, ...), ``metric="precomputed"`` (it needs
+the distances to the training set at run time), weighted Minkowski, callable weights.
 
-Neighbours are ranked by squared distances summed in double-float arithmetic (about
-44 bits), so points whose float64 distances differ only beyond float32's 7 digits are
-ordered as scikit-learn orders them. Among points at exactly the same distance the lower
+Neighbours are ranked by reduced distances (squared euclidean, the sum or the largest
+of the absolute differences) summed in double-float arithmetic (about 44 bits), so
+points whose float64 distances differ only beyond float32's 7 digits are ordered as
+scikit-learn orders them; another Minkowski ``p`` ranks by ``sum |x - s| ** p`` in
+float32, exact where the powers are (small integer differences). Among points at exactly the same distance the lower
 training index comes first, as in scikit-learn's brute-force search; its tree searches
 (``kd_tree``, ``ball_tree``, picked by ``algorithm="auto"`` for up to 15 features) may
 pick another of exactly tied points, so a sample whose k-th neighbour is exactly tied
@@ -23,21 +27,63 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOu
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
-from ._registry import builds_labels
+from ._registry import builds_labels, label_table, target_classes
 
-METRICS = ("euclidean",)
+#: scikit-learn's names of the metrics rebuilt, by family (see ``metric_family``).
+METRICS = {
+    "euclidean": "euclidean",
+    "l2": "euclidean",
+    "manhattan": "manhattan",
+    "cityblock": "manhattan",
+    "l1": "manhattan",
+    "chebyshev": "chebyshev",
+    "infinity": "chebyshev",
+    "minkowski": "minkowski",
+}
 WEIGHTS = ("uniform", "distance")
+SUPPORTED_METRICS = (
+    "the Minkowski family: metric='minkowski' with any p > 0 (p=1 manhattan, p=2 euclidean, "
+    "p=inf chebyshev), or 'euclidean'/'l2', 'manhattan'/'cityblock'/'l1', 'chebyshev'/'infinity', "
+    "without metric_params weights"
+)
+
+
+def metric_family(estimator) -> tuple[str, float]:
+    """``(family, p)``: "euclidean", "manhattan", "chebyshev" or "minkowski" (with its
+    ``p``), from what the fitted estimator really uses (``effective_metric_``)."""
+    metric = getattr(estimator, "effective_metric_", estimator.metric)
+    params = dict(getattr(estimator, "effective_metric_params_", None) or {})
+    p = params.pop("p", 2.0)
+    if params.get("w") is None:
+        params.pop("w", None)
+    if metric == "precomputed":
+        raise unsupported(
+            estimator,
+            "metric='precomputed'",
+            SUPPORTED_METRICS,
+            "A precomputed metric needs the distances to the training samples at prediction time, "
+            "which a .tflite cannot compute from the features; refit on the features with one of "
+            "those metrics.",
+        )
+    if callable(metric) or metric not in METRICS or params:
+        shown = "a callable metric" if callable(metric) else f"metric={estimator.metric!r}"
+        if params:
+            shown += f" with metric_params {sorted(params)}"
+        raise unsupported(estimator, shown, SUPPORTED_METRICS, "Refit with one of those metrics.")
+    family = METRICS[metric]
+    if family == "minkowski":
+        p = float(p)
+        if p == 1:
+            family = "manhattan"
+        elif p == 2:
+            family = "euclidean"
+        elif np.isinf(p):
+            family = "chebyshev"
+    return family, float(p)
 
 
 def check_neighbors(estimator, output: str) -> None:
-    metric = getattr(estimator, "effective_metric_", estimator.metric)
-    if metric not in METRICS or estimator.effective_metric_params_:
-        raise unsupported(
-            estimator,
-            f"metric={estimator.metric!r} (effectively {metric!r})",
-            "the euclidean metric: metric='minkowski' with p=2, 'euclidean' or 'l2'",
-            "Refit with metric='euclidean'.",
-        )
+    metric_family(estimator)
     if callable(estimator.weights) or estimator.weights not in WEIGHTS:
         raise unsupported(
             estimator,
@@ -47,13 +93,9 @@ def check_neighbors(estimator, output: str) -> None:
         )
     if isinstance(estimator, KNeighborsClassifier):
         require_output(estimator, output, ("proba",))
-        if estimator.outputs_2d_:
-            raise unsupported(
-                estimator,
-                "a multi-output target",
-                "a single target column",
-                "Fit one classifier per target.",
-            )
+        targets = target_classes(estimator)
+        if targets is not None:
+            label_table(estimator, targets)
     else:
         require_output(estimator, output, ("values",))
     if estimator.n_neighbors > estimator.n_samples_fit_:
@@ -82,21 +124,27 @@ def small_integers(points: np.ndarray) -> bool:
 def build_neighbors(estimator, x, output):
     check_neighbors(estimator, output)
     points = _fit_points(estimator)
-    index, d2, chosen = _ops.nearest(
-        x, points, int(estimator.n_neighbors), exact_integers=small_integers(points)
+    family, p = metric_family(estimator)
+    index, reduced, chosen = _ops.nearest(
+        x, points, int(estimator.n_neighbors), metric=family, p=p, exact_integers=small_integers(points)
     )
-    weight = _ops.neighbour_weights(d2, chosen, estimator.weights)
-    if isinstance(estimator, KNeighborsClassifier):
-        table = np.eye(len(estimator.classes_))[np.asarray(estimator._y)]
-    else:
+    distance = _ops.reduced_to_distance(reduced, family, p)
+    weight = _ops.neighbour_weights(distance, chosen, estimator.weights)
+    if not isinstance(estimator, KNeighborsClassifier):
         table = np.asarray(estimator._y, dtype=np.float64).reshape(len(points), -1)
-    return _ops.neighbour_average(index, weight, table)
+        return _ops.neighbour_average(index, weight, table)
+    targets = target_classes(estimator)
+    encoded = np.asarray(estimator._y).reshape(len(points), -1)
+    widths = [len(c) for c in targets] if targets is not None else [len(estimator.classes_)]
+    # one block of one-hot columns per target: every target's vote in one average
+    table = np.concatenate([np.eye(n)[encoded[:, k]] for k, n in enumerate(widths)], axis=1)
+    proba = _ops.neighbour_average(index, weight, table)
+    return proba if targets is None else _ops.split_columns(proba, widths)
 
 
 def check_lof(estimator, output: str) -> None:
     require_output(estimator, output, ("label", "decision", "score_samples"))
-    metric = getattr(estimator, "effective_metric_", estimator.metric)
-    if metric not in METRICS or estimator.effective_metric_params_:
+    if metric_family(estimator)[0] != "euclidean":
         raise unsupported(
             estimator,
             f"metric={estimator.metric!r}",
