@@ -43,7 +43,7 @@ class SklearnSource(Source):
         #: {method: output kind} of every method in the file, in :data:`METHODS` order.
         self.outputs = output_plan(estimator, self.output_kind)
         #: The classes of each target of a multi-output classifier (None for one target).
-        self.targets = target_classes(_final_step(estimator)) if self.output_kind == "proba" else None
+        self.targets = target_classes(_final_step(estimator))
         self.output_names = tuple(self._file_names(method) for method in self.outputs)
         self.output_names = tuple(name for names in self.output_names for name in names)
         self.estimator = estimator

@@ -136,9 +136,28 @@ def modified_huber_proba(scores):
     return (tf.clip_by_value(scores, -1.0, 1.0) + 1.0) / 2.0
 
 
+def log_sigmoid(z):
+    """``log(sigmoid(z))`` = ``min(z, 0) - log(1 + exp(-|z|))``: finite for every finite z
+    (``sigmoid`` itself underflows to 0 in float32 below about -88, -104 with subnormals)."""
+    tf = _tf()
+    return tf.minimum(z, 0.0) - tf.math.log(1.0 + tf.exp(-tf.abs(z)))
+
+
+#: Below this, scipy's float64 ``expit(z) = 1 / (1 + exp(-z))`` is 0: ``exp(-z)`` overflows.
+FLOAT64_EXPIT_ZERO = -float(np.log(np.finfo(np.float64).max))
+
+
 def logistic_ovr_proba(scores):
-    """Sigmoid of each one-vs-rest score, normalised per row."""
-    return normalise_rows(sigmoid(scores))
+    """Sigmoid of each one-vs-rest score, normalised per row (scikit-learn's
+    ``_predict_proba_lr``), taken in log space relative to the row's largest: below -88
+    the float32 sigmoids are all 0, while float64 still tells one class from the others.
+    A row whose scores are all below :data:`FLOAT64_EXPIT_ZERO` is all 0 in float64 too,
+    which scikit-learn makes uniform."""
+    tf = _tf()
+    proba = softmax(log_sigmoid(scores))
+    underflow = tf.less(tf.reduce_max(scores, axis=1, keepdims=True), np.float32(FLOAT64_EXPIT_ZERO))
+    uniform = tf.ones_like(proba) / float(proba.shape[1])
+    return tf.where(tf.logical_and(underflow, tf.ones_like(proba, dtype=tf.bool)), uniform, proba)
 
 
 # ---------------------------------------------------------------------- labels
@@ -164,6 +183,17 @@ def ovo_vote(decision, n_classes: int):
     first_wins = as_float(tf.greater(decision, 0.0))
     votes = matmul(first_wins, first) + matmul(1.0 - first_wins, second)
     return argmax(votes)
+
+
+def equal_rows(labels, classes):
+    """(batch, k) float 0/1: where the (batch,) ``labels`` equal each of ``classes``."""
+    tf = _tf()
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "USO":
+        table = tf.constant(np.char.encode(classes.astype(str), "utf-8"))
+    else:
+        table = constant(classes, classes.dtype)
+    return as_float(tf.equal(labels[:, None], table[None, :]))
 
 
 def indicator(scores, threshold: float):

@@ -11,7 +11,8 @@
   classes), with the input passed through where asked.
 - OneVsRestClassifier, OneVsOneClassifier: scikit-learn's decision rules (OvR: the last
   largest binary score wins; OvO: votes plus squashed confidences).
-- MultiOutputRegressor: one column per estimator.
+- MultiOutputRegressor: one column per estimator; MultiOutputClassifier: one label column
+  per estimator, and ``predict_proba`` one output per target (a list, as scikit-learn).
 - CalibratedClassifierCV (sigmoid): the mean over its calibrated classifiers of
   ``1 / (1 + exp(a f + b))`` on each class's decision value, normalised per row.
 - TransformedTargetRegressor: the regressor, then the inverse of an identity or
@@ -32,7 +33,7 @@ from sklearn.ensemble import (
     VotingRegressor,
 )
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
-from sklearn.multioutput import MultiOutputRegressor
+from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import _ops
@@ -260,6 +261,32 @@ def build_multi_output(estimator, x, output):
     return _ops.concat([build(sub, x, "values") for sub in estimator.estimators_])
 
 
+def check_multi_output_classifier(estimator, output: str) -> None:
+    allowed = ("label", "proba") if _has(estimator, "predict_proba") else ("label",)
+    require_output(estimator, output, allowed)
+    kinds = {np.asarray(sub.classes_).dtype for sub in estimator.estimators_}
+    if len(kinds) > 1:
+        raise unsupported(
+            estimator,
+            f"targets whose labels are of different types ({', '.join(sorted(map(str, kinds)))})",
+            "every target's labels of one type (the .tflite's predict output holds one)",
+            "Encode every target column the same way (e.g. y.astype(str), or integer codes) and refit.",
+        )
+    for sub in estimator.estimators_:
+        check_supported(sub, output)
+
+
+@builds_labels
+@checked_by(check_multi_output_classifier)
+def build_multi_output_classifier(estimator, x, output):
+    """MultiOutputClassifier: one classifier per target; ``predict`` their labels side by
+    side, ``predict_proba`` a list of their probabilities."""
+    check_multi_output_classifier(estimator, output)
+    if output == "proba":
+        return [build(sub, x, "proba") for sub in estimator.estimators_]
+    return _ops.stack_columns([build(sub, x, "label") for sub in estimator.estimators_])
+
+
 def check_calibrated(estimator, output: str) -> None:
     require_output(estimator, output, ("proba",))
     if estimator.method != "sigmoid":
@@ -338,6 +365,7 @@ BUILDERS = {
     OneVsRestClassifier: build_one_vs,
     OneVsOneClassifier: build_one_vs,
     MultiOutputRegressor: build_multi_output,
+    MultiOutputClassifier: build_multi_output_classifier,
     CalibratedClassifierCV: build_calibrated,
     TransformedTargetRegressor: build_transformed_target,
 }
