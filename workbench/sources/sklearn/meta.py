@@ -38,7 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import _ops
 from ._checks import check_supported, checked_by, require_output, unsupported
-from ._registry import build, builds_labels
+from ._registry import build, builds_labels, label_table, target_classes
 
 
 def _has(estimator, method: str) -> bool:
@@ -264,14 +264,7 @@ def build_multi_output(estimator, x, output):
 def check_multi_output_classifier(estimator, output: str) -> None:
     allowed = ("label", "proba") if _has(estimator, "predict_proba") else ("label",)
     require_output(estimator, output, allowed)
-    kinds = {np.asarray(sub.classes_).dtype for sub in estimator.estimators_}
-    if len(kinds) > 1:
-        raise unsupported(
-            estimator,
-            f"targets whose labels are of different types ({', '.join(sorted(map(str, kinds)))})",
-            "every target's labels of one type (the .tflite's predict output holds one)",
-            "Encode every target column the same way (e.g. y.astype(str), or integer codes) and refit.",
-        )
+    label_table(estimator, target_classes(estimator))  # one kind of label for every target
     for sub in estimator.estimators_:
         check_supported(sub, output)
 
@@ -284,7 +277,13 @@ def build_multi_output_classifier(estimator, x, output):
     check_multi_output_classifier(estimator, output)
     if output == "proba":
         return [build(sub, x, "proba") for sub in estimator.estimators_]
-    return _ops.stack_columns([build(sub, x, "label") for sub in estimator.estimators_])
+    table, starts = label_table(estimator, target_classes(estimator))
+    # each estimator's own label (its own rule: a vote, a threshold...) as an index into the table
+    index = [
+        _ops.argmax(_ops.equal_rows(build(sub, x, "label"), sub.classes_)) + np.int32(start)
+        for sub, start in zip(estimator.estimators_, starts, strict=True)
+    ]
+    return _ops.take(table, _ops.stack_columns(index))
 
 
 def check_calibrated(estimator, output: str) -> None:
