@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.covariance import EllipticEnvelope
 from sklearn.ensemble import (
     AdaBoostClassifier,
@@ -20,11 +21,12 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDOneClassSVM
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOutlierFactor
 from sklearn.neural_network import MLPClassifier
-from sklearn.svm import SVC, OneClassSVM
+from sklearn.svm import SVC, LinearSVC, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn_cases import check_exact
 
@@ -75,8 +77,16 @@ def test_saturated_one_vs_rest_logistic_probabilities_follow_float64():
         lambda: GaussianNB(),
         lambda: SVC(gamma=2.0, probability=True, random_state=0),
         lambda: AdaBoostClassifier(n_estimators=20, random_state=0),
+        lambda: OneVsRestClassifier(LogisticRegression(C=1e4, max_iter=5000)),
     ],
-    ids=["LogisticRegression-softmax", "MLP-softmax", "GaussianNB", "SVC-Platt-coupling-rbf", "AdaBoost"],
+    ids=[
+        "LogisticRegression-softmax",
+        "MLP-softmax",
+        "GaussianNB",
+        "SVC-Platt-coupling-rbf",
+        "AdaBoost",
+        "OneVsRest-logistic",
+    ],
 )
 def test_probabilities_stay_finite_and_faithful_far_from_the_data(make):
     """Test rows up to 1000 times farther out than the training data: logits of
@@ -90,6 +100,27 @@ def test_probabilities_stay_finite_and_faithful_far_from_the_data(make):
     proba = converted.predict_proba(X_test)
     assert np.isfinite(proba).all()
     check_exact(estimator, converted, X_test)
+
+
+def test_calibrated_probabilities_far_out_and_labels_where_float32_can_tell():
+    """Three calibrated classifiers averaged: far out, two classes reach probabilities that
+    agree to 1e-16 in float64 (0.49999999999999983 against 0.50000000000000011), which no
+    float32 value can order; the probabilities stay within 1e-5 and the labels agree
+    wherever scikit-learn's two largest differ by more than float32's resolution."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(240, 3)) + np.repeat(np.eye(3) * 3, 80, axis=0)
+    y = np.repeat(np.arange(3), 80)
+    estimator = CalibratedClassifierCV(LinearSVC(C=100.0, max_iter=20000, random_state=0), cv=3).fit(X, y)
+    X_test = _float32(rng.normal(size=(300, 3)) * np.repeat([1.0, 30.0, 1000.0], 100)[:, None])
+    converted = workbench.convert(estimator)
+    proba = estimator.predict_proba(X_test)
+    got = converted.predict_proba(X_test)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, proba, atol=1e-5)
+    top_two = np.sort(proba, axis=1)[:, -2:]
+    resolved = top_two[:, 1] - top_two[:, 0] > 1e-6
+    assert (~resolved).sum() > 10 and resolved.sum() > 200
+    np.testing.assert_array_equal(converted.predict(X_test)[resolved], estimator.predict(X_test)[resolved])
 
 
 # ------------------------------------------------------------------ 2. outlier detectors

@@ -136,11 +136,25 @@ def modified_huber_proba(scores):
     return (tf.clip_by_value(scores, -1.0, 1.0) + 1.0) / 2.0
 
 
+#: Above this, scipy's float64 ``expit(z) = 1 / (1 + exp(-z))`` is exactly 1: ``1 + exp(-z)``
+#: rounds to 1 once ``exp(-z) <= 2**-53``.
+FLOAT64_EXPIT_ONE = 53.0 * float(np.log(2.0))
+
+
 def log_sigmoid(z):
-    """``log(sigmoid(z))`` = ``min(z, 0) - log(1 + exp(-|z|))``: finite for every finite z
-    (``sigmoid`` itself underflows to 0 in float32 below about -88, -104 with subnormals)."""
+    """``log(expit(z))`` as float64 scipy computes ``expit``, finite for every finite z.
+
+    ``min(z, 0) - log1p(exp(-|z|))``, with ``log1p`` by its series where ``exp(-|z|)`` is
+    small (float32's ``log(1 + e)`` is 0 there, from z = 17 on, which would tie classes
+    that float64 tells apart), and exactly 0 from :data:`FLOAT64_EXPIT_ONE` on, where
+    float64's ``expit`` is exactly 1 and ties the classes itself. The float32 ``sigmoid``
+    underflows to 0 below about -88; this stays finite.
+    """
     tf = _tf()
-    return tf.minimum(z, 0.0) - tf.math.log(1.0 + tf.exp(-tf.abs(z)))
+    small = tf.exp(-tf.abs(z))
+    log1p = tf.where(tf.less(small, 1e-4), small * (1.0 - 0.5 * small), tf.math.log(1.0 + small))
+    out = tf.minimum(z, 0.0) - log1p
+    return tf.where(tf.greater_equal(z, np.float32(FLOAT64_EXPIT_ONE)), tf.zeros_like(out), out)
 
 
 #: Below this, scipy's float64 ``expit(z) = 1 / (1 + exp(-z))`` is 0: ``exp(-z)`` overflows.
@@ -150,14 +164,27 @@ FLOAT64_EXPIT_ZERO = -float(np.log(np.finfo(np.float64).max))
 def logistic_ovr_proba(scores):
     """Sigmoid of each one-vs-rest score, normalised per row (scikit-learn's
     ``_predict_proba_lr``), taken in log space relative to the row's largest: below -88
-    the float32 sigmoids are all 0, while float64 still tells one class from the others.
-    A row whose scores are all below :data:`FLOAT64_EXPIT_ZERO` is all 0 in float64 too,
-    which scikit-learn makes uniform."""
+    the float32 sigmoids are all 0, while float64 still tells one class from the others."""
+    return normalise_logs(log_sigmoid(scores), all_zero="uniform")
+
+
+def normalise_logs(log_p, *, all_zero: str):
+    """``p / p.sum(axis=1)`` of the probabilities whose logs are ``log_p``, relative to each
+    row's largest, so that probabilities float32 cannot hold (below 1e-38) still count.
+
+    A row whose every ``log_p`` is below :data:`FLOAT64_EXPIT_ZERO` is all 0 in float64
+    too; scikit-learn then answers a uniform row (``all_zero="uniform"``: its linear models
+    and calibration) or NaN (``"nan"``: OneVsRestClassifier divides 0 by 0).
+    """
     tf = _tf()
-    proba = softmax(log_sigmoid(scores))
-    underflow = tf.less(tf.reduce_max(scores, axis=1, keepdims=True), np.float32(FLOAT64_EXPIT_ZERO))
-    uniform = tf.ones_like(proba) / float(proba.shape[1])
-    return tf.where(tf.logical_and(underflow, tf.ones_like(proba, dtype=tf.bool)), uniform, proba)
+    proba = softmax(log_p)
+    underflow = tf.less(tf.reduce_max(log_p, axis=1, keepdims=True), np.float32(FLOAT64_EXPIT_ZERO))
+    fill = 1.0 / float(proba.shape[1]) if all_zero == "uniform" else np.nan
+    return tf.where(
+        tf.logical_and(underflow, tf.ones_like(proba, dtype=tf.bool)),
+        tf.fill(tf.shape(proba), np.float32(fill)),
+        proba,
+    )
 
 
 # ---------------------------------------------------------------------- labels
