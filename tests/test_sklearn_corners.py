@@ -19,6 +19,8 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     IsolationForest,
     RandomForestClassifier,
+    StackingClassifier,
+    VotingClassifier,
 )
 from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDOneClassSVM
 from sklearn.multiclass import OneVsRestClassifier
@@ -327,6 +329,20 @@ def test_neighbours_under_minkowski_metrics(parameters):
         check_exact(estimator, workbench.convert(estimator), X_test)
 
 
+def test_manhattan_neighbours_over_a_training_set_larger_than_one_distance_chunk():
+    """digits: 1,347 training rows of 64 features, more than one chunk of differences (its
+    integer pixels, jittered so that no two manhattan distances tie)."""
+    data = workbench.load_dataset("digits")
+    rng = np.random.default_rng(18)
+    X_train = data.X_train + rng.normal(0, 0.05, data.X_train.shape)
+    estimator = KNeighborsClassifier(n_neighbors=5, metric="manhattan", weights="distance").fit(
+        X_train, data.y_train
+    )
+    assert estimator.n_samples_fit_ * 64 > 2**16  # DIRECT_DISTANCE_LIMIT
+    X_test = data.X_test + rng.normal(0, 0.05, data.X_test.shape)
+    check_exact(estimator, workbench.convert(estimator), X_test)
+
+
 def test_manhattan_neighbours_on_a_grid_with_ties_at_distance_zero_and_inside_the_k():
     """Integer features: many training points at exactly the same manhattan distance.
     With distance weights, a training point at distance 0 takes all the weight (several
@@ -390,6 +406,39 @@ def test_adaboost_over_registered_non_tree_estimators(make, n_classes):
     y = np.digitize(X[:, 0] + 0.5 * X[:, 1] + rng.normal(0, 0.7, 300), np.linspace(-1, 1, n_classes - 1))
     estimator = _quiet_fit(make().set_params(random_state=0), X, y)
     assert len(estimator.estimators_) > 1
+    check_exact(estimator, workbench.convert(estimator), _float32(rng.normal(size=(300, 4)) * 1.5))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # distance weights: uniform votes average to exact ties like [0.4, 0.4, 0.2] whose
+        # float64 rounding (0.4000000000000001 against 0.4) decides the label; float32 cannot
+        lambda: BaggingClassifier(
+            KNeighborsClassifier(5, metric="manhattan", weights="distance"), n_estimators=4, random_state=0
+        ),
+        lambda: VotingClassifier(
+            [("svc", SVC()), ("mlp", MLPClassifier((8,), max_iter=800, random_state=0)), ("nb", GaussianNB())]
+        ),
+        lambda: StackingClassifier(
+            [
+                ("knn", KNeighborsClassifier(7, metric="chebyshev", weights="distance")),
+                (
+                    "ada",
+                    AdaBoostClassifier(LogisticRegression(max_iter=2000), n_estimators=5, random_state=0),
+                ),
+            ],
+            final_estimator=LogisticRegression(max_iter=2000),
+            cv=3,
+        ),
+    ],
+    ids=["Bagging-manhattan-kNN", "Voting-hard-SVC-MLP-NB", "Stacking-chebyshev-kNN-AdaBoost-LR"],
+)
+def test_meta_estimators_over_the_new_corners(make):
+    rng = np.random.default_rng(17)
+    X = rng.normal(size=(300, 4))
+    y = np.digitize(X[:, 0] - X[:, 2] + rng.normal(0, 0.5, 300), [-0.7, 0.7])
+    estimator = _quiet_fit(make(), X, y)
     check_exact(estimator, workbench.convert(estimator), _float32(rng.normal(size=(300, 4)) * 1.5))
 
 

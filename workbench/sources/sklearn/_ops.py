@@ -567,12 +567,19 @@ def _rough_reduced_distances(x, points, metric: str, p: float, exact_integers: b
     tf = _tf()
     if metric == "euclidean":
         return squared_distances(x, points, exact_integers=exact_integers)
-    size = tf.abs(subtract(x[:, None, :], points[None]))
-    if metric == "manhattan":
-        return tf.reduce_sum(size, axis=2)
-    if metric == "chebyshev":
-        return tf.reduce_max(size, axis=2)
-    return tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2)
+    # no expansion exists for these: the points are taken in chunks of at most
+    # DIRECT_DISTANCE_LIMIT values, so the (batch, chunk, n_features) differences stay bounded
+    rows = max(1, DIRECT_DISTANCE_LIMIT // points.shape[1])
+    parts = []
+    for start in range(0, len(points), rows):
+        size = tf.abs(subtract(x[:, None, :], points[None, start : start + rows]))
+        if metric == "manhattan":
+            parts.append(tf.reduce_sum(size, axis=2))
+        elif metric == "chebyshev":
+            parts.append(tf.reduce_max(size, axis=2))
+        else:
+            parts.append(tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2))
+    return concat(parts)
 
 
 def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False):
