@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.covariance import EllipticEnvelope
 from sklearn.ensemble import (
@@ -343,22 +344,35 @@ def test_manhattan_neighbours_over_a_training_set_larger_than_one_distance_chunk
     check_exact(estimator, workbench.convert(estimator), X_test)
 
 
-def test_manhattan_neighbours_on_a_grid_with_ties_at_distance_zero_and_inside_the_k():
-    """Integer features: many training points at exactly the same manhattan distance.
-    With distance weights, a training point at distance 0 takes all the weight (several
-    tied duplicates share it); ties among the k nearest do not change the vote."""
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"metric": "manhattan", "weights": "distance", "n_neighbors": 4},
+        {"metric": "manhattan", "n_neighbors": 5},
+        {"metric": "euclidean", "n_neighbors": 6},
+        {"metric": "chebyshev", "weights": "distance", "n_neighbors": 3},
+    ],
+    ids=lambda p: "-".join(str(v) for v in p.values()),
+)
+def test_brute_force_neighbours_on_a_grid_with_exact_ties(parameters):
+    """Integer features and duplicated rows: many training points at exactly the k-th
+    distance, of different classes. scikit-learn's brute-force search keeps the tied
+    points its heap keeps (not simply the lowest indices); the file replays that heap."""
     rng = np.random.default_rng(11)
     X = rng.integers(0, 12, size=(150, 3)).astype(float)
     X = np.concatenate([X, X[:30]])  # exact duplicates: zero-distance ties
     y = rng.integers(0, 3, size=len(X))
     X_test = np.concatenate([X[:40], rng.integers(0, 12, size=(300, 3)).astype(float)])
-    estimator = KNeighborsClassifier(n_neighbors=4, weights="distance", metric="manhattan", algorithm="brute")
-    estimator.fit(X, y)
-    distances = np.abs(X_test[:, None, :] - X[None]).sum(axis=2)
-    k_th = np.sort(distances, axis=1)[:, 3:5]
-    clear = k_th[:, 0] < k_th[:, 1]  # the k nearest are the same whichever tied point is taken
-    assert clear.sum() > 50 and (np.sort(distances, axis=1)[:, 0] == np.sort(distances, axis=1)[:, 1]).any()
-    check_exact(estimator, workbench.convert(estimator), X_test[clear])
+    estimator = KNeighborsClassifier(algorithm="brute", **parameters).fit(X, y)
+    k = parameters["n_neighbors"]
+    chosen = estimator.kneighbors(X_test, return_distance=False)
+    exact = cdist(X_test, X, {"manhattan": "cityblock"}.get(parameters["metric"], parameters["metric"]))
+    ordered = np.sort(exact, axis=1)
+    tied = ordered[:, k - 1] == ordered[:, k]  # the k-th distance is shared beyond the k
+    by_index = np.argsort(exact, axis=1, kind="stable")[:, :k]  # ties to the lowest index
+    differs = [set(a) != set(b) for a, b in zip(chosen, by_index, strict=True)]
+    assert tied.sum() > 50 and sum(differs) > 5, "ties must decide the neighbours on some rows"
+    check_exact(estimator, workbench.convert(estimator), X_test)
 
 
 @pytest.mark.parametrize(

@@ -617,6 +617,80 @@ def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=Fals
     return index, high, chosen
 
 
+#: scikit-learn's brute-force search pushes every training point, in index order, into a
+#: bounded max-heap per sample, one chunk of this many points at a time (its
+#: ``pairwise_dist_chunk_size``); up to one chunk the order does not depend on its threads.
+BRUTE_CHUNK = 256
+
+
+def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
+    """The ``k`` nearest of ``points`` as scikit-learn's brute-force search finds them,
+    exact ties included: its ``heap_push`` replayed over every training point in index
+    order (a point enters when it is closer than the heap's root, which is then sifted
+    down, the larger child first and the left one on a tie), distances compared in
+    double-float. Among points exactly tied at the k-th distance, the ones kept are those
+    this order keeps (not simply the lowest indices).
+
+    Returns indices (batch, k), their reduced distances (batch, k) and a mask of ones, as
+    :func:`nearest` does.
+    """
+    tf = _tf()
+    points = np.asarray(points, dtype=np.float64)
+    n = len(points)
+    hi, lo = split(points)
+    high, low = precise_reduced_distances(x, constant(hi)[None], constant(lo)[None], metric, p)
+    high_t, low_t = tf.transpose(high), tf.transpose(low)  # (n, batch): one row per point
+    batch = tf.shape(x)[:1]
+    depth = int(np.floor(np.log2(k))) if k > 1 else 0
+
+    def less(a_high, a_low, b_high, b_low):
+        return tf.logical_or(
+            tf.less(a_high, b_high), tf.logical_and(tf.equal(a_high, b_high), tf.less(a_low, b_low))
+        )
+
+    def at(values, position):
+        return tf.gather(values, tf.reshape(position, [-1, 1]), batch_dims=1)[:, 0]
+
+    def body(j, heap_high, heap_low, heap_index):
+        v_high, v_low = tf.gather(high_t, j), tf.gather(low_t, j)
+        push = less(v_high, v_low, heap_high[:, 0], heap_low[:, 0])
+        current = tf.zeros_like(tf.cast(v_high, tf.int32))
+        active = push
+        for _ in range(depth):
+            left = 2 * current + 1
+            right = left + 1
+            has_left, has_right = tf.less(left, k), tf.less(right, k)
+            left_c, right_c = tf.minimum(left, k - 1), tf.minimum(right, k - 1)
+            l_high, l_low = at(heap_high, left_c), at(heap_low, left_c)
+            r_high, r_low = at(heap_high, right_c), at(heap_low, right_c)
+            take_right = tf.logical_and(has_right, less(l_high, l_low, r_high, r_low))
+            swap = tf.where(take_right, right_c, left_c)
+            s_high, s_low = tf.where(take_right, r_high, l_high), tf.where(take_right, r_low, l_low)
+            s_index = at(heap_index, swap)
+            go = tf.logical_and(tf.logical_and(active, has_left), less(v_high, v_low, s_high, s_low))
+            here = tf.logical_and(tf.equal(tf.range(k)[None, :], current[:, None]), go[:, None])
+            heap_high = tf.where(here, s_high[:, None], heap_high)
+            heap_low = tf.where(here, s_low[:, None], heap_low)
+            heap_index = tf.where(here, s_index[:, None], heap_index)
+            current = tf.where(go, swap, current)
+            active = go
+        here = tf.logical_and(tf.equal(tf.range(k)[None, :], current[:, None]), push[:, None])
+        heap_high = tf.where(here, v_high[:, None], heap_high)
+        heap_low = tf.where(here, v_low[:, None], heap_low)
+        heap_index = tf.where(here, tf.zeros_like(heap_index) + j, heap_index)
+        return j + 1, heap_high, heap_low, heap_index
+
+    shape = tf.concat([batch, [k]], axis=0)
+    start = (
+        tf.constant(0),
+        tf.fill(shape, np.float32(np.finfo(np.float32).max)),
+        tf.zeros(shape, tf.float32),
+        tf.fill(shape, np.int32(-1)),
+    )
+    _, heap_high, _, heap_index = tf.while_loop(lambda j, *_: j < n, body, start)
+    return heap_index, heap_high, tf.ones_like(heap_high)
+
+
 def reduced_to_distance(reduced, metric: str, p: float):
     """The distance from a reduced distance: its square root (euclidean), ``p``-th root
     (Minkowski), or itself (manhattan, chebyshev)."""

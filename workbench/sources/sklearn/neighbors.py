@@ -12,12 +12,17 @@ Neighbours are ranked by reduced distances (squared euclidean, the sum or the la
 of the absolute differences) summed in double-float arithmetic (about 44 bits), so
 points whose float64 distances differ only beyond float32's 7 digits are ordered as
 scikit-learn orders them; another Minkowski ``p`` ranks by ``sum |x - s| ** p`` in
-float32, exact where the powers are (small integer differences). Among points at exactly the same distance the lower
-training index comes first, as in scikit-learn's brute-force search; its tree searches
-(``kd_tree``, ``ball_tree``, picked by ``algorithm="auto"`` for up to 15 features) may
-pick another of exactly tied points, so a sample whose k-th neighbour is exactly tied
-with a point of another class can get a different vote. The whole training set is
-stored in the .tflite.
+float32, exact where the powers are (small integer differences).
+
+Exactly tied points: a brute-force search (``algorithm="brute"``, what ``"auto"`` picks
+above 15 features) over at most ``_ops.BRUTE_CHUNK`` training points is replayed as
+scikit-learn runs it, every point pushed in index order into its bounded heap
+(:func:`_ops.heap_nearest`), so the tied points kept are scikit-learn's. Otherwise ties go
+to the lower training index; scikit-learn's tree searches (``kd_tree``, ``ball_tree``,
+picked by ``"auto"`` for up to 15 features) and its multi-threaded brute force over more
+points may keep another of exactly tied points, so a sample whose k-th neighbour is
+exactly tied with a point of another class can get a different vote. The whole training
+set is stored in the .tflite.
 """
 
 from __future__ import annotations
@@ -120,14 +125,25 @@ def small_integers(points: np.ndarray) -> bool:
     return (2 * largest) ** 2 * points.shape[1] < 2**24
 
 
+def replays_brute_force(estimator) -> bool:
+    """Whether the file replays scikit-learn's own brute-force search (ties included): it
+    searches by brute force, over at most one chunk of training points (beyond that, how
+    its threads split the chunks decides among tied points)."""
+    return estimator._fit_method == "brute" and estimator.n_samples_fit_ <= _ops.BRUTE_CHUNK
+
+
 @checked_by(check_neighbors)
 def build_neighbors(estimator, x, output):
     check_neighbors(estimator, output)
     points = _fit_points(estimator)
     family, p = metric_family(estimator)
-    index, reduced, chosen = _ops.nearest(
-        x, points, int(estimator.n_neighbors), metric=family, p=p, exact_integers=small_integers(points)
-    )
+    k = int(estimator.n_neighbors)
+    if replays_brute_force(estimator):
+        index, reduced, chosen = _ops.heap_nearest(x, points, k, metric=family, p=p)
+    else:
+        index, reduced, chosen = _ops.nearest(
+            x, points, k, metric=family, p=p, exact_integers=small_integers(points)
+        )
     distance = _ops.reduced_to_distance(reduced, family, p)
     weight = _ops.neighbour_weights(distance, chosen, estimator.weights)
     if not isinstance(estimator, KNeighborsClassifier):
