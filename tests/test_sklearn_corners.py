@@ -351,22 +351,33 @@ def test_manhattan_neighbours_over_a_training_set_larger_than_one_distance_chunk
         {"metric": "manhattan", "n_neighbors": 5},
         {"metric": "euclidean", "n_neighbors": 6},
         {"metric": "chebyshev", "weights": "distance", "n_neighbors": 3},
+        {"algorithm": "kd_tree", "metric": "manhattan", "n_neighbors": 5},
+        {
+            "algorithm": "kd_tree",
+            "metric": "euclidean",
+            "weights": "distance",
+            "n_neighbors": 4,
+            "leaf_size": 7,
+        },
+        {"algorithm": "auto", "metric": "minkowski", "p": 3, "n_neighbors": 6},
     ],
     ids=lambda p: "-".join(str(v) for v in p.values()),
 )
-def test_brute_force_neighbours_on_a_grid_with_exact_ties(parameters):
+def test_neighbours_on_a_grid_with_exact_ties(parameters):
     """Integer features and duplicated rows: many training points at exactly the k-th
-    distance, of different classes. scikit-learn's brute-force search keeps the tied
-    points its heap keeps (not simply the lowest indices); the file replays that heap."""
+    distance, of different classes. scikit-learn keeps the tied points its search keeps
+    (its heap, fed in index order by brute force, in the tree's depth-first order by a
+    kd-tree), not simply the lowest indices; the file replays that search."""
     rng = np.random.default_rng(11)
     X = rng.integers(0, 12, size=(150, 3)).astype(float)
     X = np.concatenate([X, X[:30]])  # exact duplicates: zero-distance ties
     y = rng.integers(0, 3, size=len(X))
     X_test = np.concatenate([X[:40], rng.integers(0, 12, size=(300, 3)).astype(float)])
-    estimator = KNeighborsClassifier(algorithm="brute", **parameters).fit(X, y)
+    estimator = KNeighborsClassifier(**{"algorithm": "brute", **parameters}).fit(X, y)
     k = parameters["n_neighbors"]
     chosen = estimator.kneighbors(X_test, return_distance=False)
-    exact = cdist(X_test, X, {"manhattan": "cityblock"}.get(parameters["metric"], parameters["metric"]))
+    name = {"manhattan": "cityblock"}.get(parameters["metric"], parameters["metric"])
+    exact = cdist(X_test, X, name, **({"p": parameters["p"]} if "p" in parameters else {}))
     ordered = np.sort(exact, axis=1)
     tied = ordered[:, k - 1] == ordered[:, k]  # the k-th distance is shared beyond the k
     by_index = np.argsort(exact, axis=1, kind="stable")[:, :k]  # ties to the lowest index

@@ -617,19 +617,26 @@ def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=Fals
     return index, high, chosen
 
 
+#: Replaying a search computes double-float distances to every training point: at most
+#: this many values (training points x features) per sample.
+REPLAY_LIMIT = 2**14
+
 #: scikit-learn's brute-force search pushes every training point, in index order, into a
 #: bounded max-heap per sample, one chunk of this many points at a time (its
 #: ``pairwise_dist_chunk_size``); up to one chunk the order does not depend on its threads.
 BRUTE_CHUNK = 256
 
 
-def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
+def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0, order=None):
     """The ``k`` nearest of ``points`` as scikit-learn's brute-force search finds them,
     exact ties included: its ``heap_push`` replayed over every training point in index
     order (a point enters when it is closer than the heap's root, which is then sifted
     down, the larger child first and the left one on a tie), distances compared in
     double-float. Among points exactly tied at the k-th distance, the ones kept are those
     this order keeps (not simply the lowest indices).
+
+    ``order`` (batch, n) int32, if given, is the order each sample's search visits the
+    points in (a tree search's, see :func:`kd_tree_order`) instead of the index order.
 
     Returns indices (batch, k), their reduced distances (batch, k) and a mask of ones, as
     :func:`nearest` does.
@@ -639,8 +646,10 @@ def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
     n = len(points)
     hi, lo = split(points)
     high, low = precise_reduced_distances(x, constant(hi)[None], constant(lo)[None], metric, p)
-    high_t, low_t = tf.transpose(high), tf.transpose(low)  # (n, batch): one row per point
     batch = tf.shape(x)[:1]
+    if order is None:
+        order = tf.zeros(tf.concat([batch, [n]], axis=0), tf.int32) + tf.range(n)[None, :]
+    order_t = tf.transpose(order)  # (n, batch): the point each sample visits at each step
     depth = int(np.floor(np.log2(k))) if k > 1 else 0
 
     def less(a_high, a_low, b_high, b_low):
@@ -652,7 +661,8 @@ def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
         return tf.gather(values, tf.reshape(position, [-1, 1]), batch_dims=1)[:, 0]
 
     def body(j, heap_high, heap_low, heap_index):
-        v_high, v_low = tf.gather(high_t, j), tf.gather(low_t, j)
+        point = tf.gather(order_t, j)
+        v_high, v_low = at(high, point), at(low, point)
         push = less(v_high, v_low, heap_high[:, 0], heap_low[:, 0])
         current = tf.zeros_like(tf.cast(v_high, tf.int32))
         active = push
@@ -677,7 +687,7 @@ def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
         here = tf.logical_and(tf.equal(tf.range(k)[None, :], current[:, None]), push[:, None])
         heap_high = tf.where(here, v_high[:, None], heap_high)
         heap_low = tf.where(here, v_low[:, None], heap_low)
-        heap_index = tf.where(here, tf.zeros_like(heap_index) + j, heap_index)
+        heap_index = tf.where(here, point[:, None] + tf.zeros_like(heap_index), heap_index)
         return j + 1, heap_high, heap_low, heap_index
 
     shape = tf.concat([batch, [k]], axis=0)
@@ -689,6 +699,48 @@ def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0):
     )
     _, heap_high, _, heap_index = tf.while_loop(lambda j, *_: j < n, body, start)
     return heap_index, heap_high, tf.ones_like(heap_high)
+
+
+def kd_tree_order(
+    x, lower, upper, pairs, flip_matrix, offset_base, leaf_of_point, within_leaf, metric: str, p: float
+):
+    """(batch, n) int32: the order scikit-learn's ``KDTree`` depth-first query visits the
+    training points in, for each sample (pruned nodes included: their points could not
+    enter the heap anyway).
+
+    At every inner node the child whose box is nearer (its reduced distance to the box,
+    ``min_rdist``, in double-float) is visited first, the left one on a tie; a leaf's
+    points in the tree's ``idx_array`` order. ``lower``/``upper`` are the (n_nodes,
+    n_features) float64 boxes; the leaf offsets are ``offset_base + flip @ flip_matrix``,
+    where ``flip`` is 1 at the inner nodes (``pairs``: their children's node indices, in
+    ``flip_matrix``'s row order) that visit their right child first.
+    """
+    tf = _tf()
+    lo_hi, lo_lo = split(lower)
+    up_hi, up_lo = split(upper)
+    lo_hi, lo_lo, up_hi, up_lo = (constant(a)[None] for a in (lo_hi, lo_lo, up_hi, up_lo))
+    xs = x[:, None, :]
+    below = tf.logical_or(tf.less(xs, lo_hi), tf.logical_and(tf.equal(xs, lo_hi), tf.greater(lo_lo, 0.0)))
+    above = tf.logical_or(tf.greater(xs, up_hi), tf.logical_and(tf.equal(xs, up_hi), tf.less(up_lo, 0.0)))
+    xs = xs + tf.zeros_like(lo_hi)
+    near_hi = tf.where(below, lo_hi + tf.zeros_like(xs), tf.where(above, up_hi + tf.zeros_like(xs), xs))
+    near_lo = tf.where(
+        below, lo_lo + tf.zeros_like(xs), tf.where(above, up_lo + tf.zeros_like(xs), tf.zeros_like(xs))
+    )
+    bound_high, bound_low = precise_reduced_distances(x, near_hi, near_lo, metric, p)  # (batch, n_nodes)
+    left, right = np.asarray(pairs, dtype=np.int32).T
+    l_high, l_low = tf.gather(bound_high, left, axis=1), tf.gather(bound_low, left, axis=1)
+    r_high, r_low = tf.gather(bound_high, right, axis=1), tf.gather(bound_low, right, axis=1)
+    # right first exactly when the left box is farther: LB_left > LB_right
+    flip = as_float(
+        tf.logical_or(
+            tf.less(r_high, l_high), tf.logical_and(tf.equal(r_high, l_high), tf.less(r_low, l_low))
+        )
+    )
+    offsets = matmul(flip, flip_matrix) + constant(offset_base)[None, :]  # (batch, n_leaves)
+    position = tf.gather(offsets, constant(leaf_of_point, np.int32), axis=1) + constant(within_leaf)[None, :]
+    _, order = tf.math.top_k(-position, k=int(len(leaf_of_point)), sorted=True)
+    return order
 
 
 def reduced_to_distance(reduced, metric: str, p: float):

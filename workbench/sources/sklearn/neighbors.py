@@ -14,14 +14,15 @@ points whose float64 distances differ only beyond float32's 7 digits are ordered
 scikit-learn orders them; another Minkowski ``p`` ranks by ``sum |x - s| ** p`` in
 float32, exact where the powers are (small integer differences).
 
-Exactly tied points: a brute-force search (``algorithm="brute"``, what ``"auto"`` picks
-above 15 features) over at most ``_ops.BRUTE_CHUNK`` training points is replayed as
-scikit-learn runs it, every point pushed in index order into its bounded heap
-(:func:`_ops.heap_nearest`), so the tied points kept are scikit-learn's. Otherwise ties go
-to the lower training index; scikit-learn's tree searches (``kd_tree``, ``ball_tree``,
-picked by ``"auto"`` for up to 15 features) and its multi-threaded brute force over more
-points may keep another of exactly tied points, so a sample whose k-th neighbour is
-exactly tied with a point of another class can get a different vote. The whole training
+Exactly tied points: the file replays scikit-learn's search (:func:`_ops.heap_nearest`),
+every training point pushed into its bounded heap in the order the search visits them:
+index order for brute force (``algorithm="brute"``, what ``"auto"`` picks above 15
+features) over at most ``_ops.BRUTE_CHUNK`` points, the depth-first order of the
+``KDTree`` (what ``"auto"`` picks up to 15 features; :func:`_ops.kd_tree_order`), for at
+most ``_ops.REPLAY_LIMIT`` training values. Otherwise (``ball_tree``, brute force over
+more points, where scikit-learn's threads split the chunks) ties go to the lower
+training index, so a sample whose k-th neighbour is exactly tied with a point of another
+class can get a different vote there. The whole training
 set is stored in the .tflite.
 """
 
@@ -125,11 +126,63 @@ def small_integers(points: np.ndarray) -> bool:
     return (2 * largest) ** 2 * points.shape[1] < 2**24
 
 
-def replays_brute_force(estimator) -> bool:
-    """Whether the file replays scikit-learn's own brute-force search (ties included): it
-    searches by brute force, over at most one chunk of training points (beyond that, how
-    its threads split the chunks decides among tied points)."""
-    return estimator._fit_method == "brute" and estimator.n_samples_fit_ <= _ops.BRUTE_CHUNK
+def replayed_search(estimator) -> str | None:
+    """Which of scikit-learn's searches the file replays, ties included: "brute" (over at
+    most one chunk of training points: beyond that, how its threads split the chunks
+    decides among tied points) or "kd_tree"; None where ties go to the lower index."""
+    n, n_features = int(estimator.n_samples_fit_), int(estimator.n_features_in_)
+    if n * n_features > _ops.REPLAY_LIMIT:
+        return None
+    if estimator._fit_method == "brute" and n <= _ops.BRUTE_CHUNK:
+        return "brute"
+    if estimator._fit_method == "kd_tree":
+        return "kd_tree"
+    return None
+
+
+def kd_tree_plan(tree) -> dict:
+    """A fitted ``KDTree`` as the tables :func:`_ops.kd_tree_order` takes.
+
+    A leaf's place in the visiting order is the sum, over its ancestors, of the size of the
+    sibling subtree wherever its own branch is visited second, which is linear in the 0/1
+    "right child first" decisions: ``offset_base + flip @ flip_matrix``.
+    """
+    _, idx_array, node_data, bounds = tree.get_arrays()
+    is_leaf, start, end = node_data["is_leaf"], node_data["idx_start"], node_data["idx_end"]
+    inner, leaves, paths, stack = [], [], [], [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        if is_leaf[node]:
+            leaves.append(node)
+            paths.append(path)
+            continue
+        inner.append(node)
+        stack += [(2 * node + 2, [*path, (len(inner) - 1, 1)]), (2 * node + 1, [*path, (len(inner) - 1, 0)])]
+    flip_matrix = np.zeros((max(1, len(inner)), len(leaves)))
+    offset_base = np.zeros(len(leaves))
+    for column, path in enumerate(paths):
+        for row, branch in path:
+            sibling = 2 * inner[row] + (2 if branch == 0 else 1)
+            size = float(end[sibling] - start[sibling])
+            # visited second when its branch differs from the decision: branch + flip - 2 branch flip
+            offset_base[column] += size * branch
+            flip_matrix[row, column] += size * (1 - 2 * branch)
+    leaf_of_point = np.zeros(len(idx_array), dtype=np.int64)
+    within_leaf = np.zeros(len(idx_array))
+    for column, node in enumerate(leaves):
+        members = np.asarray(idx_array[start[node] : end[node]])
+        leaf_of_point[members] = column
+        within_leaf[members] = np.arange(len(members))
+    pairs = [(2 * node + 1, 2 * node + 2) for node in inner] or [(0, 0)]
+    return {
+        "lower": np.asarray(bounds[0], dtype=np.float64),
+        "upper": np.asarray(bounds[1], dtype=np.float64),
+        "pairs": pairs,
+        "flip_matrix": flip_matrix,
+        "offset_base": offset_base,
+        "leaf_of_point": leaf_of_point,
+        "within_leaf": within_leaf,
+    }
 
 
 @checked_by(check_neighbors)
@@ -138,8 +191,12 @@ def build_neighbors(estimator, x, output):
     points = _fit_points(estimator)
     family, p = metric_family(estimator)
     k = int(estimator.n_neighbors)
-    if replays_brute_force(estimator):
-        index, reduced, chosen = _ops.heap_nearest(x, points, k, metric=family, p=p)
+    search = replayed_search(estimator)
+    if search is not None:
+        order = None
+        if search == "kd_tree":
+            order = _ops.kd_tree_order(x, **kd_tree_plan(estimator._tree), metric=family, p=p)
+        index, reduced, chosen = _ops.heap_nearest(x, points, k, metric=family, p=p, order=order)
     else:
         index, reduced, chosen = _ops.nearest(
             x, points, k, metric=family, p=p, exact_integers=small_integers(points)
