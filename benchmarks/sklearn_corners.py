@@ -232,6 +232,12 @@ def corners() -> list[tuple[str, str, object, object]]:
             grid,
         ),
         (
+            "ties",
+            "KNeighborsClassifier(5, manhattan), integer grid (kd_tree, the default)",
+            lambda: KNeighborsClassifier(5, metric="manhattan"),
+            grid,
+        ),
+        (
             "meta",
             "AdaBoostClassifier(LogisticRegression, 15)",
             lambda: AdaBoostClassifier(LogisticRegression(max_iter=2000), n_estimators=15, random_state=0),

@@ -582,13 +582,15 @@ def _rough_reduced_distances(x, points, metric: str, p: float, exact_integers: b
     return concat(parts)
 
 
-def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False):
+def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False, with_ties=False):
     """The ``k`` nearest of ``points`` (float64) to each row of ``x`` under ``metric``
     ("euclidean", "manhattan", "chebyshev" or "minkowski" with exponent ``p``).
 
     Returns candidate indices (batch, m), their reduced distances (batch, m; see
     :func:`precise_reduced_distances`) and a 0/1 mask (batch, m) of the ``k`` nearest
-    among them. float32 distances pick ``k`` plus :data:`EXTRA_CANDIDATES` candidates;
+    among them (and with ``with_ties``, whether any sample of the batch has a candidate left
+    out at exactly the distance of one kept). float32 distances pick ``k`` plus
+    :data:`EXTRA_CANDIDATES` candidates;
     those are ranked by double-float distance, then by training index, so neighbours whose
     float64 distances differ in the 8th digit (beyond float32) are ordered as
     scikit-learn orders them, and exact ties go to the lower index as in its brute-force
@@ -614,6 +616,11 @@ def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=Fals
     )
     rank = tf.reduce_sum(as_float(first), axis=2)
     chosen = as_float(tf.less(rank, float(k)))
+    if with_ties:
+        # a candidate left out at exactly the distance of one kept: the tie decides the set
+        kept, left_out = tf.greater(chosen, 0.5), tf.less(chosen, 0.5)
+        tie = tf.logical_and(same, tf.logical_and(kept[:, None, :], left_out[:, :, None]))
+        return index, high, chosen, tf.reduce_any(tie)
     return index, high, chosen
 
 
@@ -741,6 +748,31 @@ def kd_tree_order(
     position = tf.gather(offsets, constant(leaf_of_point, np.int32), axis=1) + constant(within_leaf)[None, :]
     _, order = tf.math.top_k(-position, k=int(len(leaf_of_point)), sorted=True)
     return order
+
+
+def nearest_replaying_ties(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False, order=None):
+    """:func:`nearest`, and where a batch has a sample whose k nearest are decided by an
+    exact tie, :func:`heap_nearest` instead (``order``: a function of ``x`` giving the
+    search's visiting order, or None for index order). The replay costs a loop over every
+    training point, so it runs (a TFLite IF) only for batches that need it."""
+    tf = _tf()
+    index, reduced, chosen, tied = nearest(
+        x, points, k, metric=metric, p=p, exact_integers=exact_integers, with_ties=True
+    )
+    width = int(index.shape[1])
+
+    def replay():
+        heap_index, heap_reduced, ones = heap_nearest(
+            x, points, k, metric=metric, p=p, order=None if order is None else order(x)
+        )
+        padding = [[0, 0], [0, width - k]]
+        return (
+            tf.pad(heap_index, padding),
+            tf.pad(heap_reduced, padding, constant_values=1.0),
+            tf.pad(ones, padding),
+        )
+
+    return tf.cond(tied, replay, lambda: (index, reduced, chosen))
 
 
 def reduced_to_distance(reduced, metric: str, p: float):

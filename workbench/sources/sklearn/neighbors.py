@@ -195,8 +195,14 @@ def build_neighbors(estimator, x, output):
     if search is not None:
         order = None
         if search == "kd_tree":
-            order = _ops.kd_tree_order(x, **kd_tree_plan(estimator._tree), metric=family, p=p)
-        index, reduced, chosen = _ops.heap_nearest(x, points, k, metric=family, p=p, order=order)
+            plan = kd_tree_plan(estimator._tree)
+
+            def order(x):
+                return _ops.kd_tree_order(x, **plan, metric=family, p=p)
+
+        index, reduced, chosen = _ops.nearest_replaying_ties(
+            x, points, k, metric=family, p=p, exact_integers=small_integers(points), order=order
+        )
     else:
         index, reduced, chosen = _ops.nearest(
             x, points, k, metric=family, p=p, exact_integers=small_integers(points)
