@@ -256,8 +256,9 @@ class Converted:
             return outputs
         return labels_from_scores(outputs, self.classes, self.output_kind)
 
-    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities, as the estimator's ``predict_proba``."""
+    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
+        """Class probabilities, as the estimator's ``predict_proba``: for a multi-output
+        classifier a list with one array per target (outputs ``predict_proba_0``, ...)."""
         return self._method(X, "predict_proba", "proba", batch_size)
 
     def decision_function(self, X, batch_size: int | None = None) -> np.ndarray:
@@ -276,6 +277,14 @@ class Converted:
     def _method(self, X, method: str, kind: str | None, batch_size):
         if method in self.output_names:
             return self.run_output(X, method, batch_size)
+        per_target = [
+            name
+            for name in self.output_names
+            if name.rpartition("_")[0] == method and name.rpartition("_")[2].isdigit()
+        ]
+        if per_target:  # one output per target of a multi-output estimator, in target order
+            outputs = self.run_all(X, batch_size, names=per_target)
+            return [outputs[name] for name in per_target]
         if kind is not None and self.output_kind == kind and len(self.output_names) == 1:
             return self.run(X, batch_size)  # a single-output file converted before outputs had names
         raise DataMismatchError(
@@ -289,7 +298,9 @@ class Converted:
 
     def _labels(self, labels: np.ndarray) -> np.ndarray:
         if labels.dtype == object:  # TFLite strings come back as bytes
-            return np.array([label.decode("utf-8") for label in labels], dtype=str)
+            return np.array([label.decode("utf-8") for label in labels.ravel()], dtype=str).reshape(
+                labels.shape
+            )
         if self.classes is not None and self.classes.dtype.kind in "biuf":
             return labels.astype(self.classes.dtype)
         return labels
