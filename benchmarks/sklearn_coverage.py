@@ -2,7 +2,8 @@
 side by side, over ``sklearn.utils.all_estimators()``.
 
 Run: python benchmarks/sklearn_coverage.py [--only NAME ...] [--no-onnx]
-(writes benchmarks/SKLEARN_COVERAGE.md; progress goes to stderr)
+(writes benchmarks/SKLEARN_COVERAGE.md, then its "corners" section with ``sklearn_corners.py``;
+progress goes to stderr)
 
 Every classifier, regressor, transformer, clusterer (with the density estimators) and
 outlier detector scikit-learn lists is built with its default parameters (meta-estimators get the sub-estimators in
@@ -168,7 +169,14 @@ ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
 
 # ------------------------------------------------------------------ the check
 def agreement(method: str, got, expected) -> tuple[bool, str]:
-    """Whether ``got`` reproduces scikit-learn's ``expected`` for ``method``, and a note."""
+    """Whether ``got`` reproduces scikit-learn's ``expected`` for ``method``, and a note; a
+    list (a multi-output ``predict_proba``) target by target."""
+    if isinstance(expected, list):
+        if not isinstance(got, list | tuple) or len(got) != len(expected):
+            return False, f"{method}: {len(expected)} targets, got {type(got).__name__}"
+        results = [agreement(method, g, e) for g, e in zip(got, expected, strict=True)]
+        bad = [note for ok, note in results if not ok]
+        return not bad, "; ".join(bad) if bad else max(note for _, note in results)
     expected = np.asarray(expected.toarray() if hasattr(expected, "toarray") else expected)
     got = np.asarray(got)
     if got.size != expected.size:
@@ -228,10 +236,12 @@ def workbench_result(estimator, X_test) -> tuple[str, str]:
     except workbench.WorkbenchError as err:
         return "refused", _short(err)
     required = required_methods(estimator)
-    missing = [m for m in required if m not in converted.output_names]
+    names = converted.output_names
+    # a multi-output predict_proba is one output per target: predict_proba_0, predict_proba_1, ...
+    missing = [m for m in required if m not in names and f"{m}_0" not in names]
     checks = []
-    for method in converted.output_names:
-        if method in METHODS and _has(estimator, method):
+    for method in METHODS:
+        if (method in names or f"{method}_0" in names) and _has(estimator, method):
             try:
                 expected = _sklearn(estimator, method, X_test)
             except Exception:  # noqa: BLE001 -- scikit-learn itself refuses these rows (unknown categories)
@@ -383,6 +393,11 @@ def main(argv=None) -> None:
     write(rows, args.out)
     for label, tool in (("workbench", "workbench"), ("skl2onnx", "onnx")):
         print(f"{label}: {counts(rows, tool)}", file=sys.stderr)
+    if not args.only:  # the corners of issue 17, in the same run, as a section of the same file
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import sklearn_corners
+
+        sklearn_corners.write(sklearn_corners.run(onnx=not args.no_onnx), args.out)
 
 
 if __name__ == "__main__":

@@ -188,6 +188,10 @@ BREADTH_CASES = [
     case(lambda: multiclass.OneVsRestClassifier(LinearSVC(random_state=0)), "wine", "decision"),
     case(lambda: multiclass.OneVsOneClassifier(lm.LogisticRegression(max_iter=2000)), "iris"),
     case(lambda: multioutput.MultiOutputRegressor(lm.Ridge()), "diabetes_two_targets"),
+    case(
+        lambda: multioutput.MultiOutputClassifier(make_pipeline(StandardScaler(), lm.LogisticRegression())),
+        "wine_two_targets",
+    ),
     case(lambda: CalibratedClassifierCV(cv=3), "iris"),
     case(
         lambda: CalibratedClassifierCV(DecisionTreeClassifier(max_depth=3, random_state=0), cv=3),

@@ -107,7 +107,8 @@ def test_a_dask_cluster_that_is_gone_lets_the_sweep_finish_here_and_say_so(digit
     assert (result.table["error"] == "").all() and len(result.table) == 3
     note = " ".join(result.notes)
     assert "parallel backend failed after 0 of 2 candidates" in note and "ran in this process" in note
-    assert result.task_pids == {os.getpid()}
+    # Finished in the workbench's worker process, one at a time: never natively in this one.
+    assert len(result.task_pids) == 1 and os.getpid() not in result.task_pids
 
 
 def test_a_sweep_figure_has_a_panel_per_model(local_sweep):

@@ -16,7 +16,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import sklearn_coverage  # noqa: E402
 
 #: Classes the sweep finds exact (benchmarks/SKLEARN_COVERAGE.md); raise it, never lower it.
-MIN_EXACT = 138
+MIN_EXACT = 139
 
 
 @pytest.fixture(scope="module")

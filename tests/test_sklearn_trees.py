@@ -373,13 +373,6 @@ def test_boosting_decision_values(factory, build, dataset):
 
 
 # ------------------------------------------------------------------ refused settings
-def _multi_output_forest():
-    X = np.random.default_rng(0).normal(size=(50, 3))
-    return RandomForestClassifier(n_estimators=3, random_state=0).fit(
-        X, np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1)
-    )
-
-
 REFUSED = [
     pytest.param(
         lambda X, y: GradientBoostingClassifier(n_estimators=5, init=LogisticRegression(max_iter=500)).fit(
@@ -399,14 +392,6 @@ REFUSED = [
         lambda X, y: HistGradientBoostingClassifier(max_iter=5, categorical_features=[0]).fit(np.round(X), y),
         ["categorical features", "OrdinalEncoder"],
         id="hist-gradient-boosting-categorical",
-    ),
-    pytest.param(
-        lambda X, y: AdaBoostClassifier(LogisticRegression(max_iter=500), n_estimators=3).fit(X, y),
-        ["estimator=LogisticRegression", "DecisionTreeClassifier"],
-        id="adaboost-non-tree",
-    ),
-    pytest.param(
-        lambda X, y: _multi_output_forest(), ["2 outputs", "one target column"], id="multi-output-forest"
     ),
     pytest.param(
         lambda X, y: AdaBoostRegressor(n_estimators=3, random_state=0).fit(X, y),

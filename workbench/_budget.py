@@ -76,18 +76,27 @@ def describe_budget(budget: dict, metric: str) -> str:
     return ", ".join(parts)
 
 
+def loss(row: dict, budget: dict) -> float:
+    """How much worse than the original a candidate scores: a drop in accuracy or R², a rise
+    in mean squared error."""
+    if row.get("error"):
+        return math.inf
+    delta = row["metric_delta"]
+    return -delta if budget.get("higher_is_better", True) else delta
+
+
 def meets(row: dict, budget: dict, metric: str) -> tuple[bool, bool]:
     if row.get("error"):
         return False, False
     tolerance = 1e-12
-    meets_metric = row["metric_delta"] >= -budget["max_metric_drop"] - tolerance
+    meets_metric = loss(row, budget) <= budget["max_metric_drop"] + tolerance
     meets_flash = budget["flash"] is None or row["size_bytes"] <= budget["flash"]
     return bool(meets_metric), bool(meets_flash)
 
 
 def best_first(rows: list[dict], objective: str, metric: str) -> list[dict]:
     key = "size_bytes" if objective == "size" else "latency_ms_p50"
-    return sorted(rows, key=lambda r: (r[key], -r[metric], r["size_bytes"]))
+    return sorted(rows, key=lambda r: (r[key], r["_loss"], r["size_bytes"]))
 
 
 def feasible(row: dict) -> bool:
@@ -245,6 +254,7 @@ def with_candidate_columns(candidate: Candidate, row: dict) -> dict:
 
 
 def judge_row(row: dict, budget: dict, metric: str) -> None:
+    row["_loss"] = loss(row, budget)
     row["meets_metric"], row["meets_flash"] = meets(row, budget, metric)
     row["meets_ram"] = None
     row["_needs_ram"] = budget["ram"] is not None or (
@@ -279,7 +289,7 @@ class Devices:
             return
         self.runner.report(self.runner.done, self.runner.total, f"{row['variant']}: running on TFLite Micro")
         converted = converted_from(contents[row["variant"]], bench_io(self.bench))
-        outputs = converted.run(self.bench.X)
+        outputs = contents[row["variant"]]["outputs"]  # from its task: not run here again
         bench = self.bench
         row.update(
             deployment(
@@ -335,7 +345,7 @@ def mark(table: pd.DataFrame, budget: dict, metric: str) -> None:
             is_original, table["feasible"], table.to_dict("records"), strict=True
         )
     ]
-    table.drop(columns="_needs_ram", inplace=True)
+    table.drop(columns=["_needs_ram", "_loss"], inplace=True, errors="ignore")
 
 
 def miss(row: dict, budget: dict, metric: str) -> str:
@@ -345,8 +355,10 @@ def miss(row: dict, budget: dict, metric: str) -> str:
         return "failed: " + str(row["error"]).splitlines()[0][:120]
     parts = []
     if not row["meets_metric"]:
+        lost = loss(row, budget)
+        worse = "drop" if budget.get("higher_is_better", True) else "rise"
         parts.append(
-            f"{metric} drop {-row['metric_delta']:.4f} > {budget['max_metric_drop']:g} by {-row['metric_delta'] - budget['max_metric_drop']:.4f}"
+            f"{metric} {worse} {lost:.4g} > {budget['max_metric_drop']:g} by {lost - budget['max_metric_drop']:.4g}"
         )
     if not row["meets_flash"]:
         over = row["size_bytes"] - budget["flash"]
@@ -365,10 +377,12 @@ def miss(row: dict, budget: dict, metric: str) -> str:
     return "; ".join(parts)
 
 
-def pareto_front(table: pd.DataFrame, metric: str) -> list[str]:
+def pareto_front(table: pd.DataFrame, metric: str, higher_is_better: bool = True) -> list[str]:
     ok = table[(table["error"] == "") & (table["variant"] != ORIGINAL)]
     best = []
     values = ok[[metric, "size_bytes", "latency_ms_p50"]].to_numpy(dtype=float)
+    if not higher_is_better:
+        values[:, 0] = -values[:, 0]
     for i, (m, s, t) in enumerate(values):
         others = np.delete(values, i, axis=0)
         no_worse = (others[:, 0] >= m) & (others[:, 1] <= s) & (others[:, 2] <= t)
@@ -378,11 +392,14 @@ def pareto_front(table: pd.DataFrame, metric: str) -> list[str]:
     return best
 
 
-def recommend(table: pd.DataFrame, objective: str, metric: str) -> str | None:
+def recommend(table: pd.DataFrame, objective: str, metric: str, budget: dict) -> str | None:
     feasible = table[table["feasible"]]
     if feasible.empty:
         return None
-    return best_first(feasible.to_dict("records"), objective, metric)[0]["variant"]
+    rows = feasible.to_dict("records")
+    for row in rows:
+        row["_loss"] = loss(row, budget)
+    return best_first(rows, objective, metric)[0]["variant"]
 
 
 def closest_to_budget(table: pd.DataFrame, budget: dict, count: int = 3) -> list[str]:
@@ -393,7 +410,7 @@ def closest_to_budget(table: pd.DataFrame, budget: dict, count: int = 3) -> list
     def distance(row):
         shortfall = 0.0
         if row["meets_metric"] is False:
-            shortfall += -row["metric_delta"] / max(budget["max_metric_drop"], 0.01)
+            shortfall += loss(row, budget) / max(budget["max_metric_drop"], 0.01)
         if row["meets_flash"] is False:
             shortfall += row["size_bytes"] / budget["flash"] - 1
         if row["meets_ram"] is False and budget["ram"]:
@@ -406,18 +423,26 @@ def closest_to_budget(table: pd.DataFrame, budget: dict, count: int = 3) -> list
     return [r["variant"] for r in ranked[:count]]
 
 
-def retime(table: pd.DataFrame, labels: list[str], contents: dict, bench: Bench) -> None:
-    io = bench_io(bench)
+def retime(table: pd.DataFrame, labels: list[str], contents: dict, bench: Bench) -> list[str]:
+    """Each candidate's latency measured again alone, in the worker process; returns the
+    labels whose timing crashed it (their latencies stay as the parallel run measured)."""
+    from ._candidates import time_alone
+
+    io, judge, crashed = bench_io(bench), bench.judge, []
     for label in dict.fromkeys(labels):
         if label not in contents:
             continue
-        converted = converted_from(contents[label], io)
-        latency = bench.judge.time(converted.invoke_raw)
+        answer = contents[label]
+        latency = time_alone(answer["content"], io, judge, Mode(answer["row"]["mode"]))
+        if latency is None:
+            crashed.append(label)
+            continue
         where = table["variant"] == label
         table.loc[where, "latency_ms_p50"] = latency.p50_ms
         table.loc[where, "latency_ms_p90"] = latency.p90_ms
         table.loc[where, "batch_latency_ms"] = latency.batch_ms
-        table.loc[where, "speedup"] = bench.judge.original_latency.p50_ms / latency.p50_ms
+        table.loc[where, "speedup"] = judge.original_latency.p50_ms / latency.p50_ms
+    return crashed
 
 
 def code_for(candidate: Candidate) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from .convert import convert_source, float32_hub
 from .errors import ConversionError, InvalidArgumentError, WorkbenchError
 from .evaluate import Judge
 from .modes import Mode
-from .runtime import Converted, stored_tensor_types
+from .runtime import Converted
 
 
 @dataclass(frozen=True)
@@ -63,57 +62,47 @@ def score_candidate(
     """Make ``candidate`` from the float32 bytes and score it: one task of a sweep.
 
     Runs in a joblib worker process or on a Dask worker, with ``ai_edge_litert`` and
-    ``litert_quantizer`` only. In the process that started the sweep (``parent``: joblib
-    with ``n_jobs=1``, or the local fallback), the recipe is applied in the worker process
-    instead, so that native code cannot take the caller down.
+    ``litert_quantizer`` only (``workbench._tasks._score``). In the process that started the
+    sweep (``parent``: joblib with ``n_jobs=1``, or the local fallback), it runs in the
+    workbench's worker process instead: native code that crashes on a candidate (LiteRT can,
+    on some low-bit mixes) must not take the caller down; the crash is that candidate's row.
     """
-    from .quantize import apply_recipe
+    from ._tasks import _score
+    from ._worker import run as run_in_worker
 
-    started = time.perf_counter()
     mode = candidate.mode
-    answer = {"index": index, "content": None, "recipe": None, "pid": os.getpid()}
-    failed = {"variant": candidate.label, "mode": mode.name, "path": mode.path}
-    try:
-        recipe = None
-        if candidate.content is not None:
-            content, seconds = candidate.content, candidate.convert_s
+    payload = {"candidate": candidate, "hub": hub, "io": io, "judge": judge, "samples": samples}
+    if os.getpid() != parent:
+        answer = _score(**payload)
+    else:
+        try:
+            reply = run_in_worker("score", payload, what=f"scoring {candidate.label}")
+        except WorkbenchError as err:  # the worker crashed on this candidate
+            reply = {"ok": False, "error": str(err)}
+        if reply["ok"]:
+            answer = reply["result"]
         else:
-            made = apply_recipe(
-                hub,
-                mode,
-                samples if mode.calibrated else None,
-                keep=dict(candidate.keep),
-                here=os.getpid() != parent,
-            )
-            content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
-        if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
-            row = {
-                **failed,
-                "error": f"unchanged: {mode.name} quantizes no tensor of this model, so it is float32 again",
+            failed = {
+                "variant": candidate.label,
+                "mode": mode.name,
+                "path": mode.path,
+                "error": reply["error"],
             }
-        elif candidate.probe is not None:
-            row = {**failed, "error": "", "probe_error": output_error(content, hub, io, candidate.probe)}
-        else:
-            converted = Converted(content, mode, convert_seconds=seconds, **io)
-            row, _ = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
-            from .targets import litert_memory_estimate
-
-            row["litert_memory_bytes"] = litert_memory_estimate(content)
-            answer.update(content=content, recipe=recipe)
-    except WorkbenchError as err:
-        row = {**failed, "error": str(err)}
-    answer["row"] = row
-    answer["tensorflow"] = "tensorflow" in sys.modules
-    return answer
+            answer = {"content": None, "recipe": None, "pid": os.getpid(), "row": failed, "tensorflow": False}
+    return {**answer, "index": index}
 
 
-def output_error(content: bytes, hub: bytes, io: dict, samples) -> float:
-    """Normalised squared error of a variant's output against the float32 model's."""
-    reference = Converted(hub, Mode("float32"), **io).run(samples).astype(np.float64)
-    outputs = Converted(content, Mode("float32"), **io).run(samples).astype(np.float64)
-    if not np.isfinite(outputs).all():
-        return float("inf")
-    return float(np.mean((outputs - reference) ** 2) / max(np.mean(reference**2), 1e-30))
+def time_alone(content: bytes, io: dict, judge: Judge, mode: Mode):
+    """A candidate's latency measured alone, in the worker process (a crash costs only it)."""
+    from ._worker import run as run_in_worker
+
+    try:
+        reply = run_in_worker(
+            "time", {"content": content, "io": io, "judge": judge, "mode": mode}, what="timing"
+        )
+    except WorkbenchError:  # the worker crashed on it; the next call starts a fresh one
+        return None
+    return reply["result"] if reply["ok"] else None
 
 
 class Runner:
@@ -310,6 +299,7 @@ def bench_io(bench: Bench) -> dict:
         "input_order": hub.input_names,
         "primary_output": hub.primary_output,
         "threads": bench.threads,
+        "signature": getattr(hub, "signature", None),
     }
 
 

@@ -56,17 +56,20 @@ def _convert(spec, mode, samples, select_tf_ops=False):
     return converter.convert()
 
 
-def _quantize(content, mode, samples, keep=None, validate=None):
+def _quantize(content, mode, samples, keep=None, validate=None, signature=None):
     """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``);
     with ``validate`` samples, also the library's per-tensor validation."""
     import numpy as np
 
     quantizer = mode.quantizer(content, keep)
-    signature, input_names = _signature_input(content)
+    signature, input_names = _signature_input(content, signature)
     calibration = None
     if quantizer.need_calibration:
+        # The recipe quantizes every subgraph: signatures that take the same inputs as the one
+        # compared are calibrated on the same samples.
+        data = _signature_samples(input_names, samples)
         calibration = quantizer.calibrate(
-            {signature: _signature_samples(input_names, samples)}, num_threads=_threads()
+            {key: data for key in _same_inputs(content, signature)}, num_threads=_threads()
         )
     result = quantizer.quantize(calibration, enable_progress_report=False)
     answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
@@ -92,14 +95,22 @@ def _quantize(content, mode, samples, keep=None, validate=None):
 VALIDATION_METRICS = ("mse", "snr", "cosine_similarity")
 
 
-def _signature_input(content: bytes) -> tuple[str, list[str]]:
+def _signature_input(content: bytes, signature: str | None = None) -> tuple[str, list[str]]:
     from ai_edge_litert.interpreter import Interpreter
 
     signatures = Interpreter(model_content=content).get_signature_list()
     if not signatures:
         raise ValueError("the float32 model has no signature; LiteRT Quantizer calibrates through one")
-    signature = next(iter(signatures))
+    signature = signature if signature in signatures else next(iter(signatures))
     return signature, list(signatures[signature]["inputs"])
+
+
+def _same_inputs(content: bytes, signature: str) -> list[str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_content=content).get_signature_list()
+    inputs = sorted(signatures[signature]["inputs"])
+    return [key for key, io in signatures.items() if sorted(io["inputs"]) == inputs]
 
 
 def _signature_samples(input_names, samples) -> list[dict]:
@@ -185,6 +196,74 @@ def _loaded_modules():
     return {name: name in sys.modules for name in ("tensorflow", "keras", "litert_quantizer")}
 
 
+def _score(candidate, hub, io, judge, samples):
+    """Make a sweep's candidate from the float32 bytes and score it (``workbench._candidates``):
+    the recipe applied here, then the variant run on the test split and timed by ``judge``.
+    Needs ``ai_edge_litert`` and ``litert_quantizer`` only."""
+    import os
+    import sys
+    import time
+
+    from .errors import WorkbenchError
+    from .quantize import apply_recipe
+    from .runtime import Converted, stored_tensor_types
+
+    started = time.perf_counter()
+    mode = candidate.mode
+    answer = {"content": None, "recipe": None, "pid": os.getpid()}
+    failed = {"variant": candidate.label, "mode": mode.name, "path": mode.path}
+    try:
+        recipe = None
+        if candidate.content is not None:
+            content, seconds = candidate.content, candidate.convert_s
+        else:
+            calibration = samples if mode.calibrated else None
+            made = apply_recipe(
+                hub, mode, calibration, keep=dict(candidate.keep), here=True, signature=io.get("signature")
+            )
+            content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
+        if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
+            row = {
+                **failed,
+                "error": f"unchanged: {mode.name} quantizes no tensor of this model, so it is float32 again",
+            }
+        elif candidate.probe is not None:
+            row = {**failed, "error": "", "probe_error": _output_error(content, hub, io, candidate.probe)}
+        else:
+            from .targets import litert_memory_estimate
+
+            converted = Converted(content, mode, convert_seconds=seconds, **io)
+            row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
+            row["litert_memory_bytes"] = litert_memory_estimate(content)
+            answer.update(content=content, recipe=recipe, outputs=outputs)
+    except WorkbenchError as err:
+        row = {**failed, "error": str(err)}
+    answer["row"] = row
+    answer["tensorflow"] = "tensorflow" in sys.modules
+    return answer
+
+
+def _output_error(content: bytes, hub: bytes, io: dict, samples) -> float:
+    """Normalised squared error of a variant's output against the float32 model's."""
+    import numpy as np
+
+    from .modes import Mode
+    from .runtime import Converted
+
+    reference = Converted(hub, Mode("float32"), **io).run(samples).astype(np.float64)
+    outputs = Converted(content, Mode("float32"), **io).run(samples).astype(np.float64)
+    if not np.isfinite(outputs).all():
+        return float("inf")
+    return float(np.mean((outputs - reference) ** 2) / max(np.mean(reference**2), 1e-30))
+
+
+def _time(content, io, judge, mode):
+    """Latency of one variant, alone (``workbench._budget.retime``)."""
+    from .runtime import Converted
+
+    return judge.time(Converted(content, mode, **io).invoke_raw)
+
+
 _TASKS = {
     "convert": _convert,
     "quantize": _quantize,
@@ -193,5 +272,7 @@ _TASKS = {
     "keep_float": _keep_float,
     "ping": _ping,
     "loaded_modules": _loaded_modules,
+    "score": _score,
+    "time": _time,
     "tflm": _micro,
 }

@@ -1,4 +1,4 @@
-"""The ``workbench`` command: ``demo``, ``compare``, ``convert``, ``search``, ``app``.
+"""The ``workbench`` command: ``demo``, ``compare``, ``convert``, ``search``, ``inspect``, ``app``.
 
 Bad input ends with one clear line on stderr and exit status 2, never a traceback.
 """
@@ -155,6 +155,14 @@ def _parser() -> argparse.ArgumentParser:
         "--out", help="directory for the recommended .tflite, its code, the table (CSV) and the figure"
     )
     search.set_defaults(run=_search)
+    inspect = commands.add_parser(
+        "inspect", help="what a .tflite really is: I/O, ops and their types, sizes, where it runs"
+    )
+    inspect.add_argument("file", help="a .tflite file (read, never modified)")
+    inspect.add_argument(
+        "--no-run", action="store_true", help="read the flatbuffer only; do not try LiteRT and TFLite Micro"
+    )
+    inspect.set_defaults(run=_inspect)
 
     app = commands.add_parser("app", help="serve the workbench alone as a web page, with no code (Voilà)")
     app.add_argument("--port", type=int, default=8866, help="port (default: %(default)s)")
@@ -464,6 +472,13 @@ def _dataset(dataset, label):
             )
         return Dataset.from_csv(dataset, target=label)
     return load_dataset(dataset)
+
+
+def _inspect(args) -> int:
+    from .runtime import load_tflite
+
+    print(load_tflite(args.file).summary(runtimes=not args.no_run))
+    return 0
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .evaluate import Judge, Latency, check_outputs, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
-from .targets import as_target, blank_deployment, deployment
+from .targets import ARENA_NOTE, as_target, blank_deployment, deployment, refit
 
 ORIGINAL = "original"
 BATCH_SIZE = 256
@@ -79,8 +79,17 @@ class Comparison:
         """Variants that no other variant beats: none is at least as good on metric, size and
         latency together and strictly better on one of them."""
         ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
-        better = {self.metric: np.greater_equal, "size_bytes": np.less_equal, "latency_ms_p50": np.less_equal}
-        strictly = {self.metric: np.greater, "size_bytes": np.less, "latency_ms_p50": np.less}
+        up = self.dataset.higher_is_better
+        better = {
+            self.metric: np.greater_equal if up else np.less_equal,
+            "size_bytes": np.less_equal,
+            "latency_ms_p50": np.less_equal,
+        }
+        strictly = {
+            self.metric: np.greater if up else np.less,
+            "size_bytes": np.less,
+            "latency_ms_p50": np.less,
+        }
         best = []
         for _, row in ok.iterrows():
             others = ok[ok["variant"] != row["variant"]]
@@ -209,7 +218,10 @@ def compare(
         converter's post-training quantization, which Google now deprecates) and LiteRT
         Quantizer recipes (``static_wi8_ai8``, ``weight_only_wi4_afp32``, ...; see
         ``workbench.QUANTIZER_MODES``), which quantize the float32 ``.tflite`` and are the
-        recommended path. The default is float32 and the recommended recipes.
+        recommended path. The default is float32 and the recommended recipes. A ``.tflite``
+        file is its own reference (the ``original`` row, its ``mode`` read from the file):
+        by default a float32 file gets the recommended recipes, applied to its bytes with no
+        converter, and a quantized one is compared as-is; ``modes=[]`` compares the file alone.
     representative : int or array-like, default=200
         Calibration samples for ``int8``, ``int16x8`` and the ``static_*`` recipes: a number
         of training samples picked with ``strategy``, or the samples themselves.
@@ -251,8 +263,13 @@ def compare(
         model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
+        With several values per sample (an autoencoder: ``Dataset.from_arrays(X, X)``), the
+        metric is ``mse`` and each row also has ``error_rank_corr`` (Spearman correlation of its
+        per-sample errors with the original's) and, with anomaly labels, ``roc_auc``.
     """
-    modes = parse_modes(modes)
+    # The defaults (also as the CLI passes them, a list): for a .tflite they depend on what it is.
+    default_modes = isinstance(modes, (list, tuple)) and tuple(modes) == tuple(DEFAULT_MODES)
+    modes = parse_modes(modes) if not (_no_modes(modes) and _maybe_tflite(model)) else []
     keeps = _keep_counts(keep_float)
     _check_calibration_choice(representative, strategy, seed)
     progress_callback(progress)
@@ -264,9 +281,13 @@ def compare(
             fix="Leave keep_precision out for 8 bits under 4-bit recipes and float otherwise.",
         )
     report = _progress_reporter(progress)
+    source = as_source(model)
+    if getattr(source, "unrunnable", ""):
+        return _unrunnable(source, dataset, target, threads)
     bench = Bench(
         model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
     )
+    modes = _modes_for(bench, modes, default_modes)
     samples, described = bench.calibration(representative, strategy, seed, modes)
     mixed = [(m, k) for m in modes if m.name == "int8" or m.backend == "quantizer" for k in keeps]
     total = len(modes) + len(mixed) + 1
@@ -363,15 +384,27 @@ class Bench:
         self._original_row: dict | None = None
         self._original_latency: Latency | None = None
         self._original_size: int | None = None
+        self._original_columns: dict | None = None
 
     def original(self) -> dict:
         """The original model's row (measured on first call)."""
         if self._original_row is None:
-            self._original_latency = self._time(self.source.predict_one)
+            as_is = self.source.kind == "tflite"
+            if as_is and self.source.runtime == "tflm":
+                self._original_latency = Latency(np.nan, np.nan, np.nan, inputs.count(self.batch), 0)
+            else:
+                self._original_latency = self._time(self.source.predict_one)
             self._original_size = self.source.size_bytes()
             self._original_row = self.judge.row(
-                ORIGINAL, "", None, self.reference, self._original_latency, path=self.source.kind
+                ORIGINAL,
+                self.source.inspection.mode if as_is else "",
+                None,
+                self.reference,
+                self._original_latency,
+                path=self.source.as_is_path if as_is else self.source.kind,
             )
+        if self.source.kind == "tflite" and self.target is not None:
+            return refit({**self._original_row, **self._file_deployment()}, self.target)
         return self._deployed(self._original_row)
 
     @property
@@ -390,8 +423,25 @@ class Bench:
             others=[(label, key, self.reference_others[label]) for label, key in self.others],
         )
 
+    def _file_deployment(self) -> dict:
+        """A .tflite compared as-is: where the file itself runs, measured once like a variant's."""
+        if self._original_columns is None:
+            columns = deployment(
+                self.source.converted,
+                self.reference,
+                self.X,
+                dataset=self.data,
+                output_kind=self.output_kind,
+            )
+            if self.source.runtime == "tflm":  # its reference is TFLite Micro's: nothing to agree with
+                columns.update(tflm_agreement=np.nan, tflm_max_abs_diff=np.nan)
+            self._original_columns = columns
+        return self._original_columns
+
     def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
         """Validated calibration samples and a description of how they were picked."""
+        if modes is not None and _no_modes(modes):
+            return None, "not used"
         modes = parse_modes(modes) if modes is not None else [Mode("int8")]
         return _representative(representative, self.data, strategy, seed, self.source, modes)
 
@@ -403,7 +453,9 @@ class Bench:
         if mode.backend == "quantizer":
             try:
                 float32_hub(self.source)
-            except ConversionError:
+            except ConversionError as err:
+                if self.source.kind == "tflite":
+                    return {**failed, "error": f"does not apply: {err}"}, None
                 # The converter's error is in the float32 row (and ran once): not repeated here.
                 return {
                     **failed,
@@ -466,7 +518,8 @@ class Bench:
             batch_size=inputs.count(self.batch),
             threads=self.threads,
             representative=representative,
-            notes=list(self.notes),
+            notes=list(self.notes)
+            + ([f"tflm_arena_bytes: {ARENA_NOTE}."] if self.target is not None else []),
             cancelled=cancelled,
             target=self.target,
             source=self.source,
@@ -486,6 +539,82 @@ class Bench:
 
     def _time(self, call) -> Latency:
         return self.judge.time(call)
+
+
+def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:
+    """A .tflite that neither LiteRT nor TFLite Micro runs: one row that says both reasons."""
+    target = as_target(target) if target is not None else None
+    data = _resolve_dataset(dataset, source)
+    row = {
+        "variant": ORIGINAL,
+        "mode": source.inspection.mode,
+        "path": "as-is",
+        "size_bytes": source.size_bytes(),
+        "size_ratio": 1.0,
+        data.metric: np.nan,
+        "metric_delta": np.nan,
+        "agreement": np.nan,
+        "max_abs_diff": np.nan,
+        "latency_ms_p50": np.nan,
+        "latency_ms_p90": np.nan,
+        "batch_latency_ms": np.nan,
+        "speedup": np.nan,
+        "convert_s": np.nan,
+        "error": f"{source.name} {source.unrunnable}",
+    }
+    if target is not None:
+        row.update(blank_deployment(target))
+        row.update(tflm=False, tflm_reason=source.unrunnable.split("TFLite Micro: ", 1)[-1])
+        row.update(flash_bytes=source.size_bytes(), fits=False, fits_detail="does not run on TFLite Micro")
+    return Comparison(
+        table=pd.DataFrame([row]),
+        variants={},
+        model_name=source.name,
+        model_kind=source.kind,
+        dataset=data,
+        batch_size=0,
+        threads=threads,
+        representative="not used",
+        notes=[f"{source.name} was not measured: it {source.unrunnable}."],
+        target=target,
+    )
+
+
+def _maybe_tflite(model) -> bool:
+    """Whether ``model`` is (or names) a .tflite, which alone may be compared with no modes."""
+    import os
+
+    if isinstance(model, (str, os.PathLike)):
+        return os.fspath(model).lower().endswith(".tflite")
+    return isinstance(model, Converted) or getattr(model, "kind", None) == "tflite"
+
+
+def _no_modes(modes) -> bool:
+    return isinstance(modes, (list, tuple)) and len(modes) == 0
+
+
+def _modes_for(bench: Bench, modes: list[Mode], default: bool) -> list[Mode]:
+    """The modes a comparison runs. A ``.tflite`` is its own reference (the original row): with
+    the default modes, a float32 file gets the recommended recipes and a quantized one is
+    compared as-is; no modes at all is a comparison of the file alone."""
+    if bench.source.kind != "tflite":
+        if not modes:
+            parse_modes([])  # the error that says what to pass
+        return modes
+    inspection = bench.source.inspection
+    if default:
+        if not (inspection.is_float32 and bench.source.runtime == "litert"):
+            bench.notes.append(
+                f"{bench.source.name} is {inspection.quantization}: compared as-is. LiteRT Quantizer's "
+                "recipes take a float32 .tflite; quantize the float32 file (or the original model) it came from."
+            )
+            return []
+        bench.notes.append(
+            f"{bench.source.name} is a float32 .tflite: it is the original row, and LiteRT Quantizer's "
+            "recommended recipes are applied to its bytes directly (no converter)."
+        )
+        return [m for m in modes if m.name != "float32"]
+    return modes
 
 
 def _select_output(source: Source, output) -> None:

@@ -50,13 +50,17 @@ class Dataset:
     class_names: list[str] | None = None
     classes: np.ndarray | None = None
     description: str = ""
+    #: True when the targets are the inputs themselves (an autoencoder reconstructs them).
+    reconstruction: bool = False
+    #: For each test sample, whether it is an anomaly (``anomaly_labels=``): ROC AUC per variant.
+    anomaly_test: np.ndarray | None = None
 
     # ----------------------------------------------------------------- constructors
     @classmethod
     def from_arrays(
         cls,
         X,
-        y,
+        y=None,
         *,
         task: str | None = None,
         name: str = "arrays",
@@ -66,6 +70,8 @@ class Dataset:
         seed: int = 0,
         description: str = "",
         allow_missing: bool = False,
+        reconstruction: bool | None = None,
+        anomaly_labels=None,
     ) -> Dataset:
         """Split ``X`` and ``y`` into train and test sets.
 
@@ -73,8 +79,10 @@ class Dataset:
         ----------
         X : array-like of shape (n_samples, ...)
             Numeric features; images keep their shape, e.g. (n, 8, 8, 1).
-        y : array-like of shape (n_samples,)
-            Class labels or regression targets.
+        y : array-like of shape (n_samples,) or (n_samples, ...)
+            Class labels or regression targets; several values per sample (``(n, k)``,
+            ``(n, h, w, c)``) are a regression scored by mean squared error, and ``y`` the
+            same as ``X`` is an autoencoder's reconstruction target.
         task : {"classification", "regression"}, default=None
             ``None`` guesses: integer or string labels with few distinct values are
             classification, floats are regression.
@@ -87,21 +95,42 @@ class Dataset:
             (HistGradientBoosting, pipelines that start with an imputer). By default NaN is
             refused, naming the columns and rows, because most models turn it into NaN
             outputs. Infinite values and values beyond float32's range are always refused.
+        reconstruction : bool, default=None
+            The targets are the inputs (an autoencoder): with ``True``, ``y`` may be left out;
+            ``None`` says so when ``y`` is ``X``.
+        anomaly_labels : array-like of shape (n_samples,), default=None
+            Whether each sample is an anomaly (1) or normal (0); an anomaly detector is then
+            also scored by the ROC AUC of its per-sample reconstruction error.
         """
         _check_split(test_size, seed)
+        if y is None:
+            if not reconstruction:
+                raise DatasetError(
+                    received="no y",
+                    expected="Labels or targets, one per sample; or reconstruction=True for an autoencoder.",
+                    fix="Pass y, or Dataset.from_arrays(X, reconstruction=True) to score reconstructions of X.",
+                )
+            y = X
+        if reconstruction is None:
+            reconstruction = y is X
+        y_is_x = y is X
         if _several_inputs(X):
             X = _numeric_inputs(X, name, allow_missing)
         else:
             X = _numeric_features(X, name, feature_names, allow_missing)
         y = np.asarray(y)
+        if y_is_x and not inputs.is_multi(X):
+            y = X
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if y.ndim != 1:
-            raise DatasetError(
-                received=f"y as {describe_array(y)}",
-                expected="A 1-D target: one label or value per sample.",
-                fix="Pass a single target column.",
-            )
+        if y.ndim > 1:
+            if task == "classification" or y.dtype.kind not in "biuf":
+                raise DatasetError(
+                    received=f"y as {describe_array(y)}" + (" with task='classification'" if task else ""),
+                    expected="A 1-D target of class labels, or numeric values of any per-sample shape (regression).",
+                    fix="Pass one label per sample for classification, or task='regression' for several values.",
+                )
+            task = "regression"
         if len(y) != inputs.count(X):
             raise DatasetError(
                 received=f"{inputs.count(X)} samples in X and {len(y)} in y",
@@ -134,6 +163,9 @@ class Dataset:
             np.arange(len(y)), test_size=test_size, random_state=seed, stratify=stratify
         )
         X_train, X_test, y_train, y_test = inputs.take(X, train), inputs.take(X, test), y[train], y[test]
+        anomaly_test = None
+        if anomaly_labels is not None:
+            anomaly_test = _anomaly_labels(anomaly_labels, len(y))[test]
         if feature_names is None:
             if inputs.is_multi(X):
                 feature_names = [
@@ -154,6 +186,8 @@ class Dataset:
             class_names=None if class_names is None else list(map(str, class_names)),
             classes=classes,
             description=description,
+            reconstruction=bool(reconstruction),
+            anomaly_test=anomaly_test,
         )
 
     @classmethod
@@ -404,9 +438,26 @@ class Dataset:
         return None if self.classes is None else len(self.classes)
 
     @property
+    def target_shape(self) -> tuple[int, ...]:
+        """The shape of one sample's target: ``()`` for a label or a single value."""
+        return tuple(self.y_test.shape[1:])
+
+    @property
+    def multi_value(self) -> bool:
+        """Several values per sample (a regression scored by mean squared error)."""
+        return self.task == "regression" and int(np.prod(self.target_shape)) > 1
+
+    @property
     def metric(self) -> str:
-        """The metric the comparison reports: ``accuracy`` or ``r2``."""
-        return "accuracy" if self.task == "classification" else "r2"
+        """The metric the comparison reports: ``accuracy``, ``r2``, or ``mse`` for several
+        values per sample (lower is better; see :attr:`higher_is_better`)."""
+        if self.task == "classification":
+            return "accuracy"
+        return "mse" if self.multi_value else "r2"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric != "mse"
 
     def test_only(self) -> Dataset:
         """The same dataset without its training split: what scoring needs, small to send."""
@@ -777,6 +828,24 @@ def _check_split(test_size, seed) -> None:
             expected="A whole number 0 or greater.",
             fix="Use seed=0 (the default) or any other non-negative whole number.",
         )
+
+
+def _anomaly_labels(labels, n: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != n:
+        raise DatasetError(
+            received=f"anomaly_labels as {describe_array(labels)}",
+            expected=f"One label per sample: {n} values, 1 (or True) for an anomaly and 0 for normal.",
+            fix="Pass the labels of the same rows as X, in the same order.",
+        )
+    values = set(np.unique(labels).tolist())
+    if not values <= {0, 1}:  # True and False are 1 and 0
+        raise DatasetError(
+            received=f"anomaly_labels with the values {sorted(map(str, values))[:6]}",
+            expected="0 (normal) or 1 (anomaly) for each sample.",
+            fix="Map the labels to 0 and 1, e.g. anomaly_labels=(labels == 'abnormal').",
+        )
+    return labels.astype(bool)
 
 
 def _finite_float(y, what: str) -> np.ndarray:

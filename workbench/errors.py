@@ -46,6 +46,11 @@ class ModelLoadError(WorkbenchError, ValueError):
     """A model that cannot be loaded: missing, corrupt, or of a kind the workbench does not take."""
 
 
+class InvocationError(ModelLoadError, RuntimeError):
+    """A converted model that LiteRT refuses at allocation or invocation; the message names the
+    op and the node, as LiteRT reports them."""
+
+
 class ConversionError(WorkbenchError, RuntimeError):
     """The TFLite converter failed; the message carries the converter's own error."""
 

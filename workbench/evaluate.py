@@ -19,7 +19,14 @@ def check_outputs(outputs: np.ndarray, dataset: Dataset, model_name: str) -> Non
     """Raise if the model's outputs cannot be read as the dataset's labels or targets."""
     width = 1 if outputs.ndim == 1 else int(np.prod(outputs.shape[1:]))
     if dataset.task == "regression":
-        if width != 1:
+        expected = int(np.prod(dataset.target_shape))
+        if expected > 1 and width != expected:
+            raise DataMismatchError(
+                received=f"model {model_name!r} with {width} outputs per sample",
+                expected=f"{expected} outputs per sample, as the targets of {dataset.name!r} have (shape {dataset.target_shape}).",
+                fix="Pick the dataset the model was trained on (an autoencoder: Dataset.from_arrays(X, X)).",
+            )
+        if expected == 1 and width != 1:
             raise DataMismatchError(
                 received=f"model {model_name!r} with {width} outputs per sample",
                 expected=f"One output per sample for the regression dataset {dataset.name!r}.",
@@ -44,6 +51,8 @@ def score(dataset: Dataset, outputs: np.ndarray, output_kind: str = "proba") -> 
         return float(np.mean((predicted == dataset.y_test) & finite))
     if not finite.all():
         return float("nan")
+    if dataset.multi_value:
+        return float(np.mean(sample_errors(dataset, outputs)))
     from sklearn.metrics import r2_score
 
     return float(r2_score(dataset.y_test, outputs.reshape(len(outputs))))
@@ -69,6 +78,37 @@ def fidelity(
     # A sample whose outputs are NaN or inf agrees with nothing, whatever its argmax says.
     same &= np.isfinite(outputs).all(axis=1) & np.isfinite(reference).all(axis=1)
     return float(np.mean(same)), max_abs
+
+
+def sample_errors(dataset: Dataset, outputs: np.ndarray) -> np.ndarray:
+    """Each test sample's mean squared error against its target (an autoencoder's
+    reconstruction error, which an anomaly detector thresholds)."""
+    outputs = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    targets = np.asarray(dataset.y_test, dtype=np.float64).reshape(len(dataset.y_test), -1)
+    return np.mean((outputs - targets) ** 2, axis=1)
+
+
+def error_ranking(dataset: Dataset, reference: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """For several values per sample: how well a variant keeps the original's ranking of the
+    samples by error (Spearman's rank correlation; an anomaly detector lives on that ranking),
+    and with anomaly labels, the ROC AUC of its per-sample error."""
+    from scipy.stats import spearmanr
+
+    errors = sample_errors(dataset, outputs)
+    columns = {"error_rank_corr": np.nan}
+    if np.isfinite(errors).all() and len(errors) > 1:
+        original = sample_errors(dataset, reference)
+        if np.ptp(errors) == 0 or np.ptp(original) == 0:
+            columns["error_rank_corr"] = 1.0 if np.array_equal(errors, original) else np.nan
+        else:
+            columns["error_rank_corr"] = float(spearmanr(original, errors).statistic)
+    if dataset.anomaly_test is not None:
+        from sklearn.metrics import roc_auc_score
+
+        labels = dataset.anomaly_test
+        finite = np.isfinite(errors).all() and 0 < labels.sum() < len(labels)
+        columns["roc_auc"] = float(roc_auc_score(labels, errors)) if finite else np.nan
+    return columns
 
 
 def head_fidelity(reference: np.ndarray, outputs: np.ndarray) -> tuple[float, float]:
@@ -173,6 +213,7 @@ class Judge:
         agreement, max_abs = fidelity(self.data, self.reference, outputs, self.output_kind)
         broken = nonfinite_rows(outputs)
         original_latency = self.original_latency or latency
+        ranking = error_ranking(self.data, self.reference, outputs) if self.data.multi_value else {}
         row = {
             "variant": variant,
             "mode": mode,
@@ -183,6 +224,7 @@ class Judge:
             "metric_delta": metric - self.original_metric,
             "agreement": agreement,
             "max_abs_diff": max_abs,
+            **ranking,
             "latency_ms_p50": latency.p50_ms,
             "latency_ms_p90": latency.p90_ms,
             "batch_latency_ms": latency.batch_ms,

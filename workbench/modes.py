@@ -551,7 +551,10 @@ def parse_modes(modes) -> list[Mode]:
     if not result:
         raise UnknownModeError(
             received="an empty list of modes",
-            expected=f"At least one of {', '.join(ALL_MODES)}.",
+            expected=(
+                f"At least one of {', '.join(ALL_MODES)} (only a .tflite file, which is its own "
+                "reference, is compared with no modes)."
+            ),
             fix="Pass modes=('float32', 'static_wi8_ai8') or leave modes out for the defaults.",
         )
     return result

@@ -98,7 +98,7 @@ def budget_panels(comparison) -> list[tuple]:
     if target is None or "fits" not in comparison.table:
         return []
     ram_column, ram_label = (
-        ("tflm_arena_bytes", "TFLite Micro arena") if target.runtime == "tflm" else
+        ("tflm_arena_bytes", "TFLite Micro arena, 64-bit host") if target.runtime == "tflm" else
         ("litert_memory_bytes", "LiteRT memory, estimate")
     )  # fmt: skip
     flash = target.flash_bytes if target.flash_bytes is not None else np.nan
@@ -455,7 +455,8 @@ def search_figure(search, figsize=(11, 4.2)):
     figure = new_figure(figsize)
     axes = figure.subplots(1, 2, sharey=True)
     original = table[table["variant"] == "original"].iloc[0]
-    floor = original[metric] - search.budget["max_metric_drop"]
+    up = search.budget.get("higher_is_better", True)
+    floor = original[metric] - search.budget["max_metric_drop"] * (1 if up else -1)
     for ax, (column, xlabel, factor) in zip(
         axes,
         (
@@ -507,7 +508,7 @@ def search_figure(search, figsize=(11, 4.2)):
     axes[0].legend(fontsize=8, loc="lower right")
     figure.suptitle(
         f"{len(ok) - 1} candidates: red Pareto-optimal, blue within budget, grey outside; "
-        f"green: {metric} floor {floor:.4f}",
+        f"green: {metric} {'floor' if up else 'ceiling'} {floor:.4g}",
         fontsize=10,
     )
     return figure

@@ -57,7 +57,10 @@ def quantize_bytes(
         is the recipe as the library applied it (JSON-ready; ``litert_quantizer`` loads it
         with ``Quantizer.load_quantization_recipe``).
     """
-    answer = _apply(float32.content, mode, samples, keep=keep, validate=None, timeout=timeout)
+    answer = _apply(
+        float32.content, mode, samples, keep=keep, validate=None, timeout=timeout,
+        signature=getattr(float32, "signature", None),
+    )  # fmt: skip
     content = answer["result"]["content"]
     converted = Converted(
         content,
@@ -71,6 +74,7 @@ def quantize_bytes(
         output_order=float32.output_names,
         input_order=float32.input_names,
         primary_output=float32.primary_output,
+        signature=float32.signature,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
     converted.recipe = answer["result"]["recipe"]
@@ -98,7 +102,10 @@ def validation(
         One row per tensor: ``tensor, kind ("output", "intermediate", "constant",
         "input"), mse, snr, cosine_similarity``.
     """
-    answer = _apply(float32.content, mode, samples, keep=keep, validate=test_samples, timeout=timeout)
+    answer = _apply(
+        float32.content, mode, samples, keep=keep, validate=test_samples, timeout=timeout,
+        signature=getattr(float32, "signature", None),
+    )  # fmt: skip
     return answer["result"]["validation"]
 
 
@@ -109,6 +116,7 @@ def apply_recipe(
     *,
     keep=None,
     here: bool = False,
+    signature: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict:
     """``mode``'s recipe applied to float32 ``content``: ``{"content": bytes, "recipe": list}`` and
@@ -117,11 +125,13 @@ def apply_recipe(
     ``here=True`` applies it in this process instead of the worker: for a process that is
     itself disposable (a joblib or Dask worker of a sweep), where a crash harms no one.
     """
-    answer = _apply(content, mode, samples, keep=keep, validate=None, timeout=timeout, here=here)
+    answer = _apply(
+        content, mode, samples, keep=keep, validate=None, timeout=timeout, here=here, signature=signature
+    )
     return {**answer["result"], "seconds": answer["seconds"], "log": answer["log"]}
 
 
-def _apply(content, mode, samples, *, keep, validate, timeout, here=False):
+def _apply(content, mode, samples, *, keep, validate, timeout, here=False, signature=None):
     if mode.backend != "quantizer":
         raise QuantizerError(
             received=f"mode {mode.label!r}, a converter mode",
@@ -140,6 +150,7 @@ def _apply(content, mode, samples, *, keep, validate, timeout, here=False):
         "samples": samples if mode.calibrated else None,
         "keep": keep,
         "validate": validate,
+        "signature": signature,
     }
     if here:
         import pickle

@@ -19,6 +19,9 @@ _FORMATS = {
     "size_ratio": "{:.3f}",
     "accuracy": "{:.4f}",
     "r2": "{:.4f}",
+    "mse": "{:.4g}",
+    "error_rank_corr": "{:.4f}",
+    "roc_auc": "{:.4f}",
     "metric_delta": "{:+.4f}",
     "agreement": "{:.2%}",
     "max_abs_diff": "{:.2e}",
@@ -41,6 +44,9 @@ _BETTER = {
     "size_bytes": "min",
     "accuracy": "max",
     "r2": "max",
+    "mse": "min",
+    "error_rank_corr": "max",
+    "roc_auc": "max",
     "agreement": "max",
     "max_abs_diff": "min",
     "latency_ms_p50": "min",
@@ -80,7 +86,13 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
         shown["error"] = [_short(e) for e in shown["error"]]
         if not (shown["error"] != "").any():
             shown = shown.drop(columns=["error"])
-    return shown.drop(columns=["mode"], errors="ignore")
+    # A converted variant's mode is its label; a file compared as-is has its own, from what it contains.
+    as_is = (
+        "mode" in shown
+        and "variant" in shown
+        and (shown.loc[shown["variant"] == "original", "mode"] != "").any()
+    )
+    return shown if as_is else shown.drop(columns=["mode"], errors="ignore")
 
 
 def table_html(table: pd.DataFrame) -> str:
@@ -160,6 +172,8 @@ def write_report(comparison, directory: str) -> str:
         io_lines += [f"output {t.describe()}" for t in converted.outputs]
         ops = ", ".join(f"{op} ×{n}" for op, n in converted.ops.items())
         page.append(f"<pre>{html.escape(chr(10).join(io_lines))}\nops: {html.escape(ops)}</pre>")
+        page.append("<details><summary>What the file really is</summary>")
+        page.append(f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>")
         if converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
             page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
@@ -228,7 +242,7 @@ def _caption(comparison) -> str:
         lines.append(
             f"Target <b>{html.escape(target.describe())}</b> ({html.escape(target.description or 'custom budget')}): "
             f"fits: <b>{html.escape(fitting)}</b>. Arena: the smallest that allocates and invokes on "
-            "TFLite Micro, found by bisection; flash: the model's bytes; LiteRT memory: an estimate "
+            "TFLite Micro, found by bisection, measured on a 64-bit host (a 32-bit microcontroller build needs somewhat less: its bookkeeping is pointer-sized); flash: the model's bytes; LiteRT memory: an estimate "
             "(peak live tensor bytes, batch 1)."
         )
     lines += [html.escape(n) for n in comparison.notes]

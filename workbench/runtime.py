@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _inputs
 from ._native import captured_output
-from .errors import DataMismatchError, ModelLoadError, describe_array
+from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .modes import Mode
 
 
@@ -91,6 +91,7 @@ class Converted:
         output_order=None,
         primary_output: str | None = None,
         input_order=None,
+        signature: str | None = None,
     ):
         self.content = bytes(content)
         self.classes = None if classes is None else np.asarray(classes)
@@ -108,8 +109,15 @@ class Converted:
         self._interpreter = None
         self._batch = None
         self._interpreter = self._new_interpreter()
-        input_details = self._interpreter.get_input_details()
-        names = _input_names(self._interpreter, input_details)
+        #: The signature run, for a file with several (None: the file's only one, or none).
+        self.signature = _choose_signature(self._interpreter, signature)
+        if self.signature is not None:
+            runner = self._interpreter.get_signature_runner(self.signature)
+            by_name = runner.get_input_details()
+            input_details, names = list(by_name.values()), list(by_name)
+        else:
+            input_details = self._interpreter.get_input_details()
+            names = _input_names(self._interpreter, input_details)
         if input_order and len(input_details) > 1:
             # The file's tensor order is not always the model's: state it as the model does.
             rank = {name: i for i, name in enumerate(input_order)}
@@ -118,7 +126,13 @@ class Converted:
             )
             names, input_details = [n for n, _ in paired], [d for _, d in paired]
         self._input_order = input_order
-        named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
+        if self.signature is not None:
+            named = list(self._interpreter.get_signature_runner(self.signature).get_output_details().items())
+            if output_order:
+                rank = {name: i for i, name in enumerate(output_order)}
+                named.sort(key=lambda item: rank.get(item[0], len(rank)))
+        else:
+            named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
         self.inputs = tuple(_tensor_info(d) for d in input_details)
         #: Output tensors in the stated order, each with its signature name.
         self.outputs = tuple(replace(_tensor_info(d), name=name) for name, d in named)
@@ -196,6 +210,23 @@ class Converted:
 
         return save_c(self.content, path, name)
 
+    def summary(self, runtimes: bool = True) -> str:
+        """What this file really is, without any dataset (``workbench inspect`` prints the same).
+
+        Inputs and outputs with dtype, shape, scale and zero point; ops by count with the weight
+        and activation types of each (so a file named "int8" that is dynamic-range, or has float
+        ops left, says so); the largest tensors; its signatures; and, with ``runtimes``, whether
+        it allocates and invokes on LiteRT and on TFLite Micro, with the smallest arena.
+        """
+        from .inspection import inspect_bytes
+
+        text = inspect_bytes(self.content, self.source or "model").report()
+        if not runtimes:
+            return text
+        from .targets import where_it_runs
+
+        return text + "\n" + "\n".join(where_it_runs(self))
+
     def __repr__(self) -> str:
         ops = ", ".join(f"{name}×{n}" for name, n in self.ops.items())
         return (
@@ -225,8 +256,9 @@ class Converted:
             return outputs
         return labels_from_scores(outputs, self.classes, self.output_kind)
 
-    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities, as the estimator's ``predict_proba``."""
+    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
+        """Class probabilities, as the estimator's ``predict_proba``: for a multi-output
+        classifier a list with one array per target (outputs ``predict_proba_0``, ...)."""
         return self._method(X, "predict_proba", "proba", batch_size)
 
     def decision_function(self, X, batch_size: int | None = None) -> np.ndarray:
@@ -245,6 +277,14 @@ class Converted:
     def _method(self, X, method: str, kind: str | None, batch_size):
         if method in self.output_names:
             return self.run_output(X, method, batch_size)
+        per_target = [
+            name
+            for name in self.output_names
+            if name.rpartition("_")[0] == method and name.rpartition("_")[2].isdigit()
+        ]
+        if per_target:  # one output per target of a multi-output estimator, in target order
+            outputs = self.run_all(X, batch_size, names=per_target)
+            return [outputs[name] for name in per_target]
         if kind is not None and self.output_kind == kind and len(self.output_names) == 1:
             return self.run(X, batch_size)  # a single-output file converted before outputs had names
         raise DataMismatchError(
@@ -258,7 +298,9 @@ class Converted:
 
     def _labels(self, labels: np.ndarray) -> np.ndarray:
         if labels.dtype == object:  # TFLite strings come back as bytes
-            return np.array([label.decode("utf-8") for label in labels], dtype=str)
+            return np.array([label.decode("utf-8") for label in labels.ravel()], dtype=str).reshape(
+                labels.shape
+            )
         if self.classes is not None and self.classes.dtype.kind in "biuf":
             return labels.astype(self.classes.dtype)
         return labels
@@ -413,14 +455,21 @@ class Converted:
                     for i in range(_inputs.count(batch))
                 ]
                 return {name: np.concatenate([part[name] for part in parts]) for name in names}
+            except WorkbenchError:
+                raise
             except _PrepareFailed as failure:
-                raise ModelLoadError(
-                    received=f"a .tflite that LiteRT cannot prepare for a batch of {_inputs.count(batch)} ({failure})",
-                    expected="A model whose ops LiteRT's CPU kernels can prepare.",
-                    fix="Try another mode or recipe for this model, or convert it again.",
-                ) from None
+                raise runtime_failure(str(failure), "allocation", _inputs.count(batch)) from None
+            except (RuntimeError, ValueError) as err:
+                raise runtime_failure(str(err), "invocation", _inputs.count(batch)) from None
 
     def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
+        if self.signature is not None:
+            # Another signature is another subgraph: its runner resizes, allocates and invokes it.
+            runner = self._interpreter.get_signature_runner(self.signature)
+            feed = batch if _inputs.is_multi(batch) else {self.input_names[0]: batch}
+            with captured_output():
+                got = runner(**{k: _quantize(v, self._input_info[k]) for k, v in feed.items()})
+            return {name: _dequantize(got[name], self._output_info[name]) for name in names}
         interpreter = self._interpreter
         n = _inputs.count(batch)
         several = _inputs.is_multi(batch)
@@ -437,7 +486,7 @@ class Converted:
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
             except RuntimeError as err:
-                raise _PrepareFailed(str(err).strip().splitlines()[0]) from None
+                raise _PrepareFailed(str(err).strip()) from None
             self._batch = n
         if several:
             for name, index in self._input_indices.items():
@@ -480,6 +529,7 @@ class Converted:
             output_order=self._output_order,
             primary_output=self.primary_output,
             input_order=self._input_order,
+            signature=self.signature,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
         copy.unchanged, copy.recipe = self.unchanged, self.recipe
@@ -500,8 +550,52 @@ class Converted:
             ) from None
 
 
-def load_tflite(path, threads: int = 1) -> Converted:
-    """Load a ``.tflite`` file as-is, to run and measure it like a converted variant."""
+#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
+LABELS_FILE = "labels.txt"
+
+
+def read_labels(path: str) -> list[str] | None:
+    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
+    writes it, or just ``ClassName``); None when there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    names = []
+    for i, line in enumerate(lines):
+        first, _, rest = line.partition(" ")
+        names.append(rest.strip() if first == str(i) and rest.strip() else line)
+    return names
+
+
+def check_labels(labels, converted: Converted, name: str) -> np.ndarray:
+    """``labels`` as class names for ``converted``'s scored output, one per value."""
+    labels = np.asarray(list(labels))
+    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
+    width = int(np.prod(primary.shape[1:])) if len(primary.shape) > 1 else 1
+    if len(labels) != width and not (width == 1 and len(labels) == 2):
+        raise DataMismatchError(
+            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
+            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
+            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
+        )
+    return labels
+
+
+def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=None) -> Converted:
+    """Load a ``.tflite`` file as-is, to run and measure it like a converted variant.
+
+    Parameters
+    ----------
+    path : str or Path
+    threads : int, default=1
+    signature : str, default=None
+        For a file with several signatures, the one to run; ``None`` takes
+        ``serving_default`` (or the file's only one).
+    labels : sequence of str, default=None
+        Class names, one per value of the scored output, which :meth:`Converted.predict`
+        returns; ``None`` reads them from a ``labels.txt`` beside the file when there is one.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ModelLoadError(
@@ -517,7 +611,15 @@ def load_tflite(path, threads: int = 1) -> Converted:
         )
     with open(path, "rb") as handle:
         content = handle.read()
-    return Converted(content, None, threads=threads, source=path)
+    from .inspection import check_flatbuffer
+
+    check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
+    converted = Converted(content, None, threads=threads, source=path, signature=signature)
+    if labels is None:
+        labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))
+    if labels is not None:
+        converted.classes = check_labels(labels, converted, repr(path))
+    return converted
 
 
 # --------------------------------------------------------------------- helpers
@@ -533,6 +635,58 @@ def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: st
         threshold = 0.0 if output_kind == "decision" else 0.5
         return classes[(outputs[:, 0] > threshold).astype(int)]
     return classes[np.argmax(outputs, axis=1)]
+
+
+def _choose_signature(interpreter, signature: str | None) -> str | None:
+    """The signature to run: ``signature``, else ``serving_default`` when the file has several
+    (None when it has one or none, which the tensor order serves)."""
+    keys = list(interpreter.get_signature_list())
+    if signature is None:
+        if len(keys) <= 1:
+            return None
+        if "serving_default" in keys:
+            return "serving_default"
+        raise DataMismatchError(
+            received=f"a .tflite with the signatures {', '.join(keys)} and no signature=",
+            expected="signature= naming the one to run (there is no serving_default).",
+            fix=f"Pass e.g. signature={keys[0]!r}.",
+        )
+    if signature not in keys:
+        raise DataMismatchError(
+            received=f"signature={signature!r}",
+            expected=f"One of the file's signatures: {', '.join(keys) or '(it has none)'}.",
+            fix=f"Pass signature={keys[0]!r}."
+            if keys
+            else "Leave signature out: the file has no signatures.",
+        )
+    return signature if len(keys) > 1 else None
+
+
+_NODE = re.compile(r"Node number (\d+) \(([^)]+)\) failed to (prepare|invoke)")
+_UNRESOLVED = re.compile(r"unresolved custom op: (\w+)")
+
+
+def runtime_failure(message: str, stage: str, batch: int) -> InvocationError:
+    """LiteRT's refusal of a file (at ``stage``: allocation or invocation), naming the op and node."""
+    text = " ".join(line.strip() for line in message.strip().splitlines() if "XNNPACK" not in line)
+    node = _NODE.search(text)
+    custom = _UNRESOLVED.search(text)
+    check = text[: node.start()].strip().rstrip(".") if node else text
+    check = check.split("See instructions")[0].strip().rstrip(".")
+    if custom:
+        where = f"the custom op {custom.group(1)}, which LiteRT has no kernel for"
+        fix = (
+            "Run it where that op is registered (TFLite Micro registers its Signal* ops; see "
+            "workbench.check_micro), or rebuild the model from builtin ops."
+        )
+    else:
+        where = f"node {node.group(1)} ({node.group(2)})" if node else "one of its ops"
+        fix = "Try another mode or recipe for this model (this op has no kernel for these types), or convert it again."
+    return InvocationError(
+        received=f"a .tflite that LiteRT refuses at {stage} (batch of {batch}): {where}: {check[:300]}",
+        expected="A model whose ops LiteRT's CPU kernels can allocate and invoke.",
+        fix=fix,
+    )
 
 
 def _input_names(interpreter, details: list[dict]) -> list[str]:

@@ -478,6 +478,7 @@ def search(
     report, close = reporter(progress, "search")
     runner = Runner(n_jobs, report, cancel, max_seconds, objective)
     metric = bench.data.metric
+    budget["higher_is_better"] = bool(getattr(bench.data, "higher_is_better", True))
     scored: list[tuple[Candidate, dict]] = []
 
     rows: list[dict] = []
@@ -547,14 +548,19 @@ def search(
     notes = list(runner.notes)
     if len(runner.pids) > 1:
         # Side by side on shared cores, latencies are not comparable: each is measured again alone.
-        retime(table, list(contents), contents, bench)
+        crashed = retime(table, list(contents), contents, bench)
         notes.append(
-            f"Latencies were measured again one candidate at a time in this process ({len(contents)} candidates), "
+            f"Latencies were measured again one candidate at a time ({len(contents)} candidates), "
             "since the parallel tasks shared the cores."
         )
-    pareto = pareto_front(table, metric)
+        if crashed:
+            notes.append(
+                f"LiteRT crashed timing {', '.join(crashed)} (in the worker process, so nothing was lost); "
+                "their latencies are from the parallel run. Check them before deploying."
+            )
+    pareto = pareto_front(table, metric, budget["higher_is_better"])
     table["pareto"] = table["variant"].isin(pareto)
-    recommended = recommend(table, objective, metric)
+    recommended = recommend(table, objective, metric, budget)
     closest = [] if recommended else closest_to_budget(table, budget)
     keep = set(pareto) | set(closest) | ({recommended} if recommended else set())
     variants = {label: converted_from(contents[label], io) for label in keep if label in contents}

@@ -431,6 +431,40 @@ def _tensor_types(content: bytes) -> set[str]:
     }
 
 
+#: How the arena is measured, for tables, reports and summaries.
+ARENA_NOTE = (
+    "TFLite Micro's arena is measured with its Python interpreter on a 64-bit host; a 32-bit "
+    "microcontroller build needs somewhat less (its bookkeeping is pointer-sized)"
+)
+
+
+def where_it_runs(converted) -> list[str]:
+    """Lines saying whether a file allocates and invokes on LiteRT and on TFLite Micro."""
+    from .errors import WorkbenchError
+
+    zeros = (
+        {name: np.zeros((1, *shape), np.float32) for name, shape in converted.input_shape.items()}
+        if len(converted.inputs) > 1
+        else np.zeros((1, *converted.input_shape), np.float32)
+    )
+    try:
+        converted.run_all(zeros)
+        lines = ["runs on LiteRT: yes"]
+    except WorkbenchError as err:
+        lines = [f"runs on LiteRT: no ({err.received})"]
+    if len(converted.inputs) > 1:
+        return [*lines, "runs on TFLite Micro: not checked (several inputs)"]
+    check = check_micro(converted)
+    if check.runs:
+        lines.append(
+            f"runs on TFLite Micro: yes, arena {check.arena_bytes:,} bytes ({format_bytes(check.arena_bytes)}, "
+            f"64-bit host; a 32-bit build needs somewhat less)"
+        )
+    else:
+        lines.append(f"runs on TFLite Micro: no ({check.reason})")
+    return lines
+
+
 # -------------------------------------------------------------------------------- LiteRT memory
 def litert_memory_estimate(content: bytes) -> int:
     """An estimate of the memory LiteRT needs beyond the file, for one sample.
@@ -584,6 +618,8 @@ def fit_summary(comparison) -> str:
     for _, row in rows.iterrows():
         why = row["fits_detail"] if row["tflm"] or target.runtime != "tflm" else row["tflm_reason"]
         lines.append(f"  {row['variant']}: {'yes' if row['fits'] else 'no'}: {why}")
+    if target.runtime == "tflm":
+        lines.append(f"({ARENA_NOTE}.)")
     return "\n".join(lines)
 
 

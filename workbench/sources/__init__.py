@@ -150,7 +150,8 @@ def as_source(model, *, trust: bool = False) -> Source:
         received=f"a {type(model).__module__}.{type(model).__name__}",
         expected=(
             "A Keras model (Keras 3 or tf_keras), a fitted scikit-learn estimator or "
-            "pipeline, a path to a .keras file or SavedModel directory, or a built-in example name."
+            "pipeline, a workbench.Converted, a path to a .keras, .h5 or .tflite file or a SavedModel "
+            "directory, or a built-in example name."
         ),
         fix="Pass one of those.",
     )
@@ -169,7 +170,9 @@ def _source_from_path(path: str, trust: bool) -> Source:
         known = ", ".join(EXAMPLES)
         raise ModelLoadError(
             received=f"{path!r}, which is neither a file, a directory, nor an example name",
-            expected=f"A .keras file, a SavedModel directory, or one of the examples: {known}.",
+            expected=(
+                f"A .keras, .h5, .tflite or .skops file, a SavedModel directory, or one of the examples: {known}."
+            ),
             fix="Check the path.",
         )
     from .keras import KerasSource

@@ -35,7 +35,11 @@ class KerasSource(Source):
         inputs = _model_inputs(model)
         self.input_names = [getattr(t, "name", None) or f"input_{i}" for i, t in enumerate(inputs)]
         shapes = [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in inputs]
-        dtypes = [str(getattr(t, "dtype", "float32")) for t in inputs]
+        # Keras 3 states dtypes as strings, tf_keras as tf.DType (whose str() numpy cannot read).
+        dtypes = [
+            str(getattr(getattr(t, "dtype", "float32"), "name", getattr(t, "dtype", "float32")))
+            for t in inputs
+        ]
         if len(inputs) == 1:
             self.input_shape, self.input_dtype = shapes[0], dtypes[0]
         else:
@@ -114,20 +118,34 @@ class KerasSource(Source):
                 expected="A .keras file as model.save('model.keras') writes it: a zip archive.",
                 fix="The file was cut short or is something else: save or copy the model again.",
             )
+        h5 = path.lower().endswith(".h5")
+        if h5:
+            _check_h5_has_model(path)
         try:
             with captured_output():
                 model = keras.saving.load_model(path, compile=False)
         except (ValueError, OSError, KeyError, TypeError, EOFError) as err:
-            raise ModelLoadError(
-                received=f"{path!r}, which Keras cannot load ({type(err).__name__}: {err})",
-                expected="A model saved with model.save('model.keras').",
-                fix=(
-                    "Check that the file is complete and was saved by Keras; a model with custom "
-                    "layers must have them registered with @keras.saving.register_keras_serializable."
-                ),
-            ) from None
+            keras3 = f"{type(err).__name__}: {_first_line(err)}"
+            if not h5:
+                raise ModelLoadError(
+                    received=f"{path!r}, which Keras cannot load ({keras3})",
+                    expected="A model saved with model.save('model.keras').",
+                    fix=(
+                        "Check that the file is complete and was saved by Keras; a model with custom "
+                        "layers must have them registered with @keras.saving.register_keras_serializable."
+                    ),
+                ) from None
+            # Keras 2 files (TF 2.x Keras, Teachable Machine) often hold configs Keras 3 rejects,
+            # e.g. DepthwiseConv2D's 'groups' (keras-team/keras#19151): tf_keras reads them as written.
+            model = _load_with_tf_keras(path, keras3)
         name = os.path.splitext(os.path.basename(path))[0]
-        return cls(model, name=name, path=path)
+        source = cls(model, name=name, path=path)
+        if source.flavour == "tf_keras":
+            source.notes.append(
+                f"{os.path.basename(path)} is a Keras 2 file that Keras 3 cannot deserialize; it was loaded "
+                "with tf_keras (Keras 2) and converted the same way."
+            )
+        return source
 
     @classmethod
     def from_saved_model(cls, path: str) -> SavedModelSource:
@@ -268,6 +286,64 @@ class KerasSource(Source):
                 "or keras.ops.cond)."
             ),
         )
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:300]
+
+
+def _check_h5_has_model(path: str) -> None:
+    """An ``.h5`` of weights only (``save_weights``) cannot be loaded as a model: say what is needed."""
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover -- Keras installs h5py
+        return
+    try:
+        with h5py.File(path, "r") as handle:
+            has_config = "model_config" in handle.attrs
+            weights_only = not has_config and ("layer_names" in handle.attrs or "layers" in handle)
+    except OSError as err:
+        raise ModelLoadError(
+            received=f"{path!r}, which is not a readable HDF5 file ({_first_line(err)})",
+            expected="A Keras .h5 file, as model.save('model.h5') writes it.",
+            fix="The file was cut short or is something else: save or copy the model again.",
+        ) from None
+    if weights_only:
+        raise ModelLoadError(
+            received=f"{path!r}, which holds only weights (written by save_weights): no architecture",
+            expected="A whole model: its architecture as well as its weights.",
+            fix=(
+                "Build the model in code as it was defined, call model.load_weights(path), and pass the "
+                "model itself (or save it with model.save('model.keras'))."
+            ),
+        )
+
+
+def _load_with_tf_keras(path: str, keras3: str):
+    try:
+        import tf_keras
+    except ImportError:
+        raise ModelLoadError(
+            received=f"{path!r}, which Keras 3 cannot load ({keras3}) and tf_keras is not installed",
+            expected="A Keras 2 .h5 file is read with tf_keras.",
+            fix="Install it with: pip install tf-keras",
+        ) from None
+    try:
+        with captured_output():
+            return tf_keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, KeyError, TypeError, EOFError, AttributeError) as err:
+        raise ModelLoadError(
+            received=(
+                f"{path!r}, which neither Keras can load: Keras 3: {keras3}; "
+                f"tf_keras (Keras 2): {type(err).__name__}: {_first_line(err)}"
+            ),
+            expected="A model saved with model.save() by Keras 3 (.keras) or Keras 2 (.h5).",
+            fix=(
+                "Check that the file is complete; a model with custom layers needs them defined: load it "
+                "yourself with custom_objects=... and pass the model."
+            ),
+        ) from None
 
 
 #: How many times a Keras model was exported in this process, by flavour.

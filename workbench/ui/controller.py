@@ -516,8 +516,10 @@ class Controller:
         device = as_target(settings.device) if settings.device else None
         bench.target = device  # TFLite Micro columns are cached per variant; only `fits` follows the device
         if bench.source.kind == "tflite":
-            modes = []  # a .tflite is compared as-is
-            state.total = 1
+            # A .tflite is compared as-is; a float32 one is also the hub the chosen recipes apply to.
+            hub = bench.source.inspection.is_float32 and bench.source.runtime == "litert"
+            modes = [m for m in modes if m.backend == "quantizer"] if hub else []
+            state.total = len(modes) + 1
         state.variant_status["original"] = "measuring"
         self._progress(f"Measuring the original {model_key}…")
         original = bench.original()

@@ -476,6 +476,8 @@ class Workbench:
             f"<h4>{html.escape(self.variant.value)}: {converted.size_bytes:,} bytes</h4>"
             f"<pre>{html.escape(chr(10).join(io))}</pre><p><b>ops:</b> {html.escape(ops)}</p>"
             f"{_deployment_html(comparison, self.variant.value)}"
+            f"<details><summary>What the file really is</summary>"
+            f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>"
             f"<p><b>{html.escape(snippet_title(converted))}</b></p>"
             f"<pre>{html.escape(converted.mode.snippet())}</pre>"
             f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
@@ -599,7 +601,7 @@ def _deployment_html(comparison, variant: str) -> str:
         return ""
     row = table[table["variant"] == variant].iloc[0]
     if row["tflm"]:
-        runs = f"runs, arena {row['tflm_arena_bytes']:,.0f} bytes, agreement with LiteRT {row['tflm_agreement']:.2%}"
+        runs = f"runs, arena {row['tflm_arena_bytes']:,.0f} bytes (64-bit host), agreement with LiteRT {row['tflm_agreement']:.2%}"
     else:
         runs = f"does not run: {row['tflm_reason']}"
     fits = ""

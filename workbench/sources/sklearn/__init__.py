@@ -18,7 +18,7 @@ from ...errors import (
 )
 from .. import Source
 from ._checks import OUTPUT_METHODS, check_supported
-from ._registry import build, builder_for, graph_cache
+from ._registry import build, builder_for, graph_cache, target_classes
 
 #: The int16x8 op set has no int16 ARG_MAX or comparisons: files for it carry the primary
 #: output only, and :meth:`Converted.predict` applies the label rule to it in Python.
@@ -42,7 +42,10 @@ class SklearnSource(Source):
         self.primary_output = OUTPUT_METHODS[self.output_kind]
         #: {method: output kind} of every method in the file, in :data:`METHODS` order.
         self.outputs = output_plan(estimator, self.output_kind)
-        self.output_names = tuple(self.outputs)
+        #: The classes of each target of a multi-output classifier (None for one target).
+        self.targets = target_classes(_final_step(estimator))
+        self.output_names = tuple(self._file_names(method) for method in self.outputs)
+        self.output_names = tuple(name for names in self.output_names for name in names)
         self.estimator = estimator
         self.name = name or type(estimator).__name__
         self.path = path
@@ -59,13 +62,24 @@ class SklearnSource(Source):
             if self.output_kind in ("proba", "decision", "label")
             else None
         )
-        if _one_vs_one(estimator, self.classes):
-            self.classes = None  # one column per pair of classes: an argmax would not be a label
+        if _one_vs_one(estimator, self.classes) or self.targets is not None or _multilabel(estimator):
+            # one column per pair of classes, or per target: an argmax would not be a label
+            self.classes = None
         self.flat = {method: self._returns_1d(method, kind) for method, kind in self.outputs.items()}
+
+    def _file_names(self, method: str) -> tuple[str, ...]:
+        """The file's outputs for ``method``: one, or for the ``predict_proba`` of a
+        multi-output classifier (a list of arrays in scikit-learn) one per target,
+        ``predict_proba_0``, ``predict_proba_1``, ..."""
+        if method == "predict_proba" and self.targets is not None:
+            return tuple(f"{method}_{k}" for k in range(len(self.targets)))
+        return (method,)
 
     def _returns_1d(self, method: str, kind: str) -> bool:
         """Whether scikit-learn returns one value per sample (a 1-D array) for ``method``."""
-        if kind in ("label", "score_samples"):
+        if kind == "label":
+            return self.targets is None and not _multilabel(self.estimator)
+        if kind == "score_samples":
             return True
         return kind == "values" and _predicts_1d(self.estimator)
 
@@ -113,6 +127,8 @@ class SklearnSource(Source):
             "label": "predict",
         }[self.output_kind]
         out = getattr(self.estimator, method)(X)
+        if isinstance(out, list):  # a multi-output predict_proba: one array per target
+            out = np.hstack(out)
         out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
         return out.reshape(len(out), -1)
 
@@ -168,6 +184,10 @@ class SklearnSource(Source):
             with graph_cache():
                 for method, output in outputs_wanted.items():
                     out = build(estimator, x, output)
+                    if isinstance(out, list):  # one tensor per target (see _file_names)
+                        for name, part in zip(self._file_names(method), out, strict=True):
+                            outputs[name] = tf.identity(part, name=name)
+                        continue
                     if self.flat[method] or (output == "decision" and out.shape[-1] == 1):
                         out = tf.reshape(out, [-1])
                     outputs[method] = tf.identity(out, name=method)
@@ -242,6 +262,12 @@ def _predicts_1d(estimator) -> bool:
         return np.ndim(copy.deepcopy(estimator).predict(np.zeros((1, n_features)))) == 1
     except Exception:  # noqa: BLE001 -- any estimator may refuse zeros; then assume one column per target
         return False
+
+
+def _multilabel(estimator) -> bool:
+    """Whether ``predict`` returns an indicator matrix (MLPClassifier fitted on one)."""
+    binarizer = getattr(_final_step(estimator), "_label_binarizer", None)
+    return getattr(binarizer, "y_type_", None) == "multilabel-indicator"
 
 
 def _estimator_type(final) -> str | None:

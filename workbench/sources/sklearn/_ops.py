@@ -136,9 +136,55 @@ def modified_huber_proba(scores):
     return (tf.clip_by_value(scores, -1.0, 1.0) + 1.0) / 2.0
 
 
+#: Above this, scipy's float64 ``expit(z) = 1 / (1 + exp(-z))`` is exactly 1: ``1 + exp(-z)``
+#: rounds to 1 once ``exp(-z) <= 2**-53``.
+FLOAT64_EXPIT_ONE = 53.0 * float(np.log(2.0))
+
+
+def log_sigmoid(z):
+    """``log(expit(z))`` as float64 scipy computes ``expit``, finite for every finite z.
+
+    ``min(z, 0) - log1p(exp(-|z|))``, with ``log1p`` by its series where ``exp(-|z|)`` is
+    small (float32's ``log(1 + e)`` is 0 there, from z = 17 on, which would tie classes
+    that float64 tells apart), and exactly 0 from :data:`FLOAT64_EXPIT_ONE` on, where
+    float64's ``expit`` is exactly 1 and ties the classes itself. The float32 ``sigmoid``
+    underflows to 0 below about -88; this stays finite.
+    """
+    tf = _tf()
+    small = tf.exp(-tf.abs(z))
+    log1p = tf.where(tf.less(small, 1e-4), small * (1.0 - 0.5 * small), tf.math.log(1.0 + small))
+    out = tf.minimum(z, 0.0) - log1p
+    return tf.where(tf.greater_equal(z, np.float32(FLOAT64_EXPIT_ONE)), tf.zeros_like(out), out)
+
+
+#: Below this, scipy's float64 ``expit(z) = 1 / (1 + exp(-z))`` is 0: ``exp(-z)`` overflows.
+FLOAT64_EXPIT_ZERO = -float(np.log(np.finfo(np.float64).max))
+
+
 def logistic_ovr_proba(scores):
-    """Sigmoid of each one-vs-rest score, normalised per row."""
-    return normalise_rows(sigmoid(scores))
+    """Sigmoid of each one-vs-rest score, normalised per row (scikit-learn's
+    ``_predict_proba_lr``), taken in log space relative to the row's largest: below -88
+    the float32 sigmoids are all 0, while float64 still tells one class from the others."""
+    return normalise_logs(log_sigmoid(scores), all_zero="uniform")
+
+
+def normalise_logs(log_p, *, all_zero: str):
+    """``p / p.sum(axis=1)`` of the probabilities whose logs are ``log_p``, relative to each
+    row's largest, so that probabilities float32 cannot hold (below 1e-38) still count.
+
+    A row whose every ``log_p`` is below :data:`FLOAT64_EXPIT_ZERO` is all 0 in float64
+    too; scikit-learn then answers a uniform row (``all_zero="uniform"``: its linear models
+    and calibration) or NaN (``"nan"``: OneVsRestClassifier divides 0 by 0).
+    """
+    tf = _tf()
+    proba = softmax(log_p)
+    underflow = tf.less(tf.reduce_max(log_p, axis=1, keepdims=True), np.float32(FLOAT64_EXPIT_ZERO))
+    fill = 1.0 / float(proba.shape[1]) if all_zero == "uniform" else np.nan
+    return tf.where(
+        tf.logical_and(underflow, tf.ones_like(proba, dtype=tf.bool)),
+        tf.fill(tf.shape(proba), np.float32(fill)),
+        proba,
+    )
 
 
 # ---------------------------------------------------------------------- labels
@@ -164,6 +210,37 @@ def ovo_vote(decision, n_classes: int):
     first_wins = as_float(tf.greater(decision, 0.0))
     votes = matmul(first_wins, first) + matmul(1.0 - first_wins, second)
     return argmax(votes)
+
+
+def equal_rows(labels, classes):
+    """(batch, k) float 0/1: where the (batch,) ``labels`` equal each of ``classes``."""
+    tf = _tf()
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "USO":
+        table = tf.constant(np.char.encode(classes.astype(str), "utf-8"))
+    else:
+        table = constant(classes, classes.dtype)
+    return as_float(tf.equal(labels[:, None], table[None, :]))
+
+
+def indicator(scores, threshold: float):
+    """(batch, k) int64 0/1: where ``scores`` is above ``threshold`` (a multilabel ``predict``)."""
+    tf = _tf()
+    return tf.cast(tf.greater(scores, np.float32(threshold)), tf.int64)
+
+
+def block_argmax(blocks, starts):
+    """(batch, n_blocks) int32: per (batch, width) tensor of ``blocks``, the first largest
+    column's index plus that block's ``starts`` entry (an index into all blocks' columns)."""
+    return _tf().stack(
+        [argmax(block) + np.int32(start) for block, start in zip(blocks, starts, strict=True)], axis=1
+    )
+
+
+def split_columns(values, widths):
+    """A list of the consecutive column blocks of ``values``, ``widths`` wide."""
+    starts = np.cumsum([0] + list(widths))
+    return [values[:, int(a) : int(b)] for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
 
 def last_argmax(scores):
@@ -431,45 +508,103 @@ def exact_square(a):
     return product, error
 
 
+def _pairwise_compensated_sum(values, errors):
+    """Double-float ``sum(values + errors)`` over the last axis, pairwise with two_sum."""
+    tf = _tf()
+    width = int(values.shape[-1])
+    size = 1 << max(0, (width - 1).bit_length())
+    if size != width:
+        padding = [[0, 0], [0, 0], [0, size - width]]
+        values, errors = tf.pad(values, padding), tf.pad(errors, padding)
+    while size > 1:
+        size //= 2
+        total, error = two_sum(values[:, :, :size], values[:, :, size:])
+        errors = errors[:, :, :size] + errors[:, :, size:] + error
+        values = total
+    return two_sum(values[:, :, 0], errors[:, :, 0])
+
+
+def _precise_differences(x, points_hi, points_lo):
+    """``x - points`` (batch, m, f) as double-float ``(hi, lo)``, ``|lo| <= ulp(hi) / 2``."""
+    diff, diff_error = two_sum(x[:, None, :], -points_hi)
+    return two_sum(diff, diff_error - points_lo)
+
+
 def precise_squared_distances(x, points_hi, points_lo):
     """Squared distances from ``x`` (batch, f) to ``points`` given as float32 hi and lo
     parts (batch, m, f), as double-float ``(hi, lo)`` pairs (batch, m): about 44 bits."""
-    tf = _tf()
     diff, diff_error = two_sum(x[:, None, :], -points_hi)
     diff_error = diff_error - points_lo
     square, square_error = exact_square(diff)
     square_error = square_error + 2.0 * diff * diff_error + diff_error * diff_error
-    width = int(points_hi.shape[-1])
-    size = 1 << max(0, (width - 1).bit_length())
-    if size != width:
-        padding = [[0, 0], [0, 0], [0, size - width]]
-        square, square_error = tf.pad(square, padding), tf.pad(square_error, padding)
-    while size > 1:  # pairwise compensated summation over the features
-        size //= 2
-        total, error = two_sum(square[:, :, :size], square[:, :, size:])
-        square_error = square_error[:, :, :size] + square_error[:, :, size:] + error
-        square = total
-    high, low = two_sum(square[:, :, 0], square_error[:, :, 0])
-    return high, low
+    return _pairwise_compensated_sum(square, square_error)
 
 
-def nearest(x, points, k: int, *, exact_integers=False):
-    """The ``k`` nearest of ``points`` (float64) to each row of ``x``.
+def precise_reduced_distances(x, points_hi, points_lo, metric: str, p: float):
+    """scikit-learn's reduced distances (what its searches rank by) from ``x`` to the
+    candidate points, as double-float ``(hi, lo)``: squared euclidean, the sum of
+    ``|x - s|`` (manhattan) or their largest (chebyshev), each about 44 bits; for another
+    Minkowski ``p``, ``sum |x - s| ** p`` in float32 (``lo`` is 0)."""
+    tf = _tf()
+    if metric == "euclidean":
+        return precise_squared_distances(x, points_hi, points_lo)
+    diff, diff_error = _precise_differences(x, points_hi, points_lo)
+    negative = tf.less(diff, 0.0)
+    size, size_error = tf.where(negative, -diff, diff), tf.where(negative, -diff_error, diff_error)
+    if metric == "manhattan":
+        return _pairwise_compensated_sum(size, size_error)
+    if metric == "chebyshev":
+        high = tf.reduce_max(size, axis=2)
+        at_top = tf.equal(size, high[:, :, None])
+        low = tf.reduce_max(tf.where(at_top, size_error, tf.zeros_like(size_error) - 1e30), axis=2)
+        return high, low
+    total = tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2)
+    return total, tf.zeros_like(total)
 
-    Returns candidate indices (batch, m), their squared distances (batch, m) and a 0/1
-    mask (batch, m) of the ``k`` nearest among them. float32 distances pick ``k`` plus
-    :data:`EXTRA_CANDIDATES` candidates; those are ranked by double-float distance, then
-    by training index, so neighbours whose float64 distances differ in the 8th digit
-    (beyond float32) are ordered as scikit-learn orders them, and exact ties go to the
-    lower index as in its brute-force search.
+
+def _rough_reduced_distances(x, points, metric: str, p: float, exact_integers: bool):
+    """float32 reduced distances (batch, n_points), to pick the candidates."""
+    tf = _tf()
+    if metric == "euclidean":
+        return squared_distances(x, points, exact_integers=exact_integers)
+    # no expansion exists for these: the points are taken in chunks of at most
+    # DIRECT_DISTANCE_LIMIT values, so the (batch, chunk, n_features) differences stay bounded
+    rows = max(1, DIRECT_DISTANCE_LIMIT // points.shape[1])
+    parts = []
+    for start in range(0, len(points), rows):
+        size = tf.abs(subtract(x[:, None, :], points[None, start : start + rows]))
+        if metric == "manhattan":
+            parts.append(tf.reduce_sum(size, axis=2))
+        elif metric == "chebyshev":
+            parts.append(tf.reduce_max(size, axis=2))
+        else:
+            parts.append(tf.reduce_sum(tf.pow(size, np.float32(p)), axis=2))
+    return concat(parts)
+
+
+def nearest(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False, with_ties=False):
+    """The ``k`` nearest of ``points`` (float64) to each row of ``x`` under ``metric``
+    ("euclidean", "manhattan", "chebyshev" or "minkowski" with exponent ``p``).
+
+    Returns candidate indices (batch, m), their reduced distances (batch, m; see
+    :func:`precise_reduced_distances`) and a 0/1 mask (batch, m) of the ``k`` nearest
+    among them (and with ``with_ties``, whether any sample of the batch has a candidate left
+    out at exactly the distance of one kept). float32 distances pick ``k`` plus
+    :data:`EXTRA_CANDIDATES` candidates;
+    those are ranked by double-float distance, then by training index, so neighbours whose
+    float64 distances differ in the 8th digit (beyond float32) are ordered as
+    scikit-learn orders them, and exact ties go to the lower index as in its brute-force
+    search.
     """
     tf = _tf()
     points = np.asarray(points, dtype=np.float64)
     n_candidates = min(len(points), k + EXTRA_CANDIDATES)
-    rough = squared_distances(x, points, exact_integers=exact_integers)
+    rough = _rough_reduced_distances(x, points, metric, p, exact_integers)
     _, index = tf.math.top_k(-rough, k=n_candidates, sorted=True)
     hi, lo = split(points)
-    high, low = precise_squared_distances(x, tf.gather(constant(hi), index), tf.gather(constant(lo), index))
+    high, low = precise_reduced_distances(
+        x, tf.gather(constant(hi), index), tf.gather(constant(lo), index), metric, p
+    )
     # rank of candidate i = how many candidates j come first: (distance, index) order.
     h_i, h_j = high[:, :, None], high[:, None, :]
     l_i, l_j = low[:, :, None], low[:, None, :]
@@ -481,16 +616,182 @@ def nearest(x, points, k: int, *, exact_integers=False):
     )
     rank = tf.reduce_sum(as_float(first), axis=2)
     chosen = as_float(tf.less(rank, float(k)))
+    if with_ties:
+        # a candidate left out at exactly the distance of one kept: the tie decides the set
+        kept, left_out = tf.greater(chosen, 0.5), tf.less(chosen, 0.5)
+        tie = tf.logical_and(same, tf.logical_and(kept[:, None, :], left_out[:, :, None]))
+        return index, high, chosen, tf.reduce_any(tie)
     return index, high, chosen
 
 
-def neighbour_weights(d2, chosen, weights: str):
+#: Replaying a search computes double-float distances to every training point: at most
+#: this many values (training points x features) per sample.
+REPLAY_LIMIT = 2**14
+
+#: scikit-learn's brute-force search pushes every training point, in index order, into a
+#: bounded max-heap per sample, one chunk of this many points at a time (its
+#: ``pairwise_dist_chunk_size``); up to one chunk the order does not depend on its threads.
+BRUTE_CHUNK = 256
+
+
+def heap_nearest(x, points, k: int, *, metric="euclidean", p=2.0, order=None):
+    """The ``k`` nearest of ``points`` as scikit-learn's brute-force search finds them,
+    exact ties included: its ``heap_push`` replayed over every training point in index
+    order (a point enters when it is closer than the heap's root, which is then sifted
+    down, the larger child first and the left one on a tie), distances compared in
+    double-float. Among points exactly tied at the k-th distance, the ones kept are those
+    this order keeps (not simply the lowest indices).
+
+    ``order`` (batch, n) int32, if given, is the order each sample's search visits the
+    points in (a tree search's, see :func:`kd_tree_order`) instead of the index order.
+
+    Returns indices (batch, k), their reduced distances (batch, k) and a mask of ones, as
+    :func:`nearest` does.
+    """
+    tf = _tf()
+    points = np.asarray(points, dtype=np.float64)
+    n = len(points)
+    hi, lo = split(points)
+    high, low = precise_reduced_distances(x, constant(hi)[None], constant(lo)[None], metric, p)
+    batch = tf.shape(x)[:1]
+    if order is None:
+        order = tf.zeros(tf.concat([batch, [n]], axis=0), tf.int32) + tf.range(n)[None, :]
+    order_t = tf.transpose(order)  # (n, batch): the point each sample visits at each step
+    depth = int(np.floor(np.log2(k))) if k > 1 else 0
+
+    def less(a_high, a_low, b_high, b_low):
+        return tf.logical_or(
+            tf.less(a_high, b_high), tf.logical_and(tf.equal(a_high, b_high), tf.less(a_low, b_low))
+        )
+
+    def at(values, position):
+        return tf.gather(values, tf.reshape(position, [-1, 1]), batch_dims=1)[:, 0]
+
+    def body(j, heap_high, heap_low, heap_index):
+        point = tf.gather(order_t, j)
+        v_high, v_low = at(high, point), at(low, point)
+        push = less(v_high, v_low, heap_high[:, 0], heap_low[:, 0])
+        current = tf.zeros_like(tf.cast(v_high, tf.int32))
+        active = push
+        for _ in range(depth):
+            left = 2 * current + 1
+            right = left + 1
+            has_left, has_right = tf.less(left, k), tf.less(right, k)
+            left_c, right_c = tf.minimum(left, k - 1), tf.minimum(right, k - 1)
+            l_high, l_low = at(heap_high, left_c), at(heap_low, left_c)
+            r_high, r_low = at(heap_high, right_c), at(heap_low, right_c)
+            take_right = tf.logical_and(has_right, less(l_high, l_low, r_high, r_low))
+            swap = tf.where(take_right, right_c, left_c)
+            s_high, s_low = tf.where(take_right, r_high, l_high), tf.where(take_right, r_low, l_low)
+            s_index = at(heap_index, swap)
+            go = tf.logical_and(tf.logical_and(active, has_left), less(v_high, v_low, s_high, s_low))
+            here = tf.logical_and(tf.equal(tf.range(k)[None, :], current[:, None]), go[:, None])
+            heap_high = tf.where(here, s_high[:, None], heap_high)
+            heap_low = tf.where(here, s_low[:, None], heap_low)
+            heap_index = tf.where(here, s_index[:, None], heap_index)
+            current = tf.where(go, swap, current)
+            active = go
+        here = tf.logical_and(tf.equal(tf.range(k)[None, :], current[:, None]), push[:, None])
+        heap_high = tf.where(here, v_high[:, None], heap_high)
+        heap_low = tf.where(here, v_low[:, None], heap_low)
+        heap_index = tf.where(here, point[:, None] + tf.zeros_like(heap_index), heap_index)
+        return j + 1, heap_high, heap_low, heap_index
+
+    shape = tf.concat([batch, [k]], axis=0)
+    start = (
+        tf.constant(0),
+        tf.fill(shape, np.float32(np.finfo(np.float32).max)),
+        tf.zeros(shape, tf.float32),
+        tf.fill(shape, np.int32(-1)),
+    )
+    _, heap_high, _, heap_index = tf.while_loop(lambda j, *_: j < n, body, start)
+    return heap_index, heap_high, tf.ones_like(heap_high)
+
+
+def kd_tree_order(
+    x, lower, upper, pairs, flip_matrix, offset_base, leaf_of_point, within_leaf, metric: str, p: float
+):
+    """(batch, n) int32: the order scikit-learn's ``KDTree`` depth-first query visits the
+    training points in, for each sample (pruned nodes included: their points could not
+    enter the heap anyway).
+
+    At every inner node the child whose box is nearer (its reduced distance to the box,
+    ``min_rdist``, in double-float) is visited first, the left one on a tie; a leaf's
+    points in the tree's ``idx_array`` order. ``lower``/``upper`` are the (n_nodes,
+    n_features) float64 boxes; the leaf offsets are ``offset_base + flip @ flip_matrix``,
+    where ``flip`` is 1 at the inner nodes (``pairs``: their children's node indices, in
+    ``flip_matrix``'s row order) that visit their right child first.
+    """
+    tf = _tf()
+    lo_hi, lo_lo = split(lower)
+    up_hi, up_lo = split(upper)
+    lo_hi, lo_lo, up_hi, up_lo = (constant(a)[None] for a in (lo_hi, lo_lo, up_hi, up_lo))
+    xs = x[:, None, :]
+    below = tf.logical_or(tf.less(xs, lo_hi), tf.logical_and(tf.equal(xs, lo_hi), tf.greater(lo_lo, 0.0)))
+    above = tf.logical_or(tf.greater(xs, up_hi), tf.logical_and(tf.equal(xs, up_hi), tf.less(up_lo, 0.0)))
+    xs = xs + tf.zeros_like(lo_hi)
+    near_hi = tf.where(below, lo_hi + tf.zeros_like(xs), tf.where(above, up_hi + tf.zeros_like(xs), xs))
+    near_lo = tf.where(
+        below, lo_lo + tf.zeros_like(xs), tf.where(above, up_lo + tf.zeros_like(xs), tf.zeros_like(xs))
+    )
+    bound_high, bound_low = precise_reduced_distances(x, near_hi, near_lo, metric, p)  # (batch, n_nodes)
+    left, right = np.asarray(pairs, dtype=np.int32).T
+    l_high, l_low = tf.gather(bound_high, left, axis=1), tf.gather(bound_low, left, axis=1)
+    r_high, r_low = tf.gather(bound_high, right, axis=1), tf.gather(bound_low, right, axis=1)
+    # right first exactly when the left box is farther: LB_left > LB_right
+    flip = as_float(
+        tf.logical_or(
+            tf.less(r_high, l_high), tf.logical_and(tf.equal(r_high, l_high), tf.less(r_low, l_low))
+        )
+    )
+    offsets = matmul(flip, flip_matrix) + constant(offset_base)[None, :]  # (batch, n_leaves)
+    position = tf.gather(offsets, constant(leaf_of_point, np.int32), axis=1) + constant(within_leaf)[None, :]
+    _, order = tf.math.top_k(-position, k=int(len(leaf_of_point)), sorted=True)
+    return order
+
+
+def nearest_replaying_ties(x, points, k: int, *, metric="euclidean", p=2.0, exact_integers=False, order=None):
+    """:func:`nearest`, and where a batch has a sample whose k nearest are decided by an
+    exact tie, :func:`heap_nearest` instead (``order``: a function of ``x`` giving the
+    search's visiting order, or None for index order). The replay costs a loop over every
+    training point, so it runs (a TFLite IF) only for batches that need it."""
+    tf = _tf()
+    index, reduced, chosen, tied = nearest(
+        x, points, k, metric=metric, p=p, exact_integers=exact_integers, with_ties=True
+    )
+    width = int(index.shape[1])
+
+    def replay():
+        heap_index, heap_reduced, ones = heap_nearest(
+            x, points, k, metric=metric, p=p, order=None if order is None else order(x)
+        )
+        padding = [[0, 0], [0, width - k]]
+        return (
+            tf.pad(heap_index, padding),
+            tf.pad(heap_reduced, padding, constant_values=1.0),
+            tf.pad(ones, padding),
+        )
+
+    return tf.cond(tied, replay, lambda: (index, reduced, chosen))
+
+
+def reduced_to_distance(reduced, metric: str, p: float):
+    """The distance from a reduced distance: its square root (euclidean), ``p``-th root
+    (Minkowski), or itself (manhattan, chebyshev)."""
+    tf = _tf()
+    if metric == "euclidean":
+        return tf.sqrt(reduced)
+    if metric == "minkowski":
+        return tf.pow(reduced, np.float32(1.0 / p))
+    return reduced
+
+
+def neighbour_weights(distance, chosen, weights: str):
     """scikit-learn's ``_get_weights`` over the chosen neighbours: 1 (uniform) or
     1/distance, where neighbours at distance 0 take all the weight of their row."""
     tf = _tf()
     if weights == "uniform":
         return chosen
-    distance = tf.sqrt(d2)
     zero = tf.logical_and(tf.equal(distance, 0.0), tf.greater(chosen, 0.0))
     any_zero = tf.reduce_any(zero, axis=1, keepdims=True)
     inverse = chosen / tf.where(tf.equal(distance, 0.0), tf.ones_like(distance), distance)

@@ -208,12 +208,63 @@ def build(estimator, x, output: str):
     return shared(estimator, x, output, lambda: builder(estimator, x, output))
 
 
+def target_classes(estimator) -> list | None:
+    """The classes of each target of a multi-output classifier (``classes_`` is a list of
+    arrays there, one per column of ``y``), or None for a single target."""
+    classes = getattr(estimator, "classes_", None)
+    if isinstance(classes, list):
+        return [np.asarray(c) for c in classes]
+    return None
+
+
+def label_table(estimator, classes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Every target's classes end to end, as the one type scikit-learn's multi-output
+    ``predict`` gives them (``classes_[0]``'s), and where each target's classes start.
+
+    Raises :class:`UnsupportedEstimatorError` for targets whose labels are of different kinds
+    (strings in one, numbers in another): no single typed output can hold both.
+    """
+    kinds = {_label_kind(c) for c in classes}
+    if len(kinds) > 1:
+        raise UnsupportedEstimatorError(
+            received=(
+                f"{_article(type(estimator).__name__)} {type(estimator).__name__} fitted on targets "
+                f"whose labels are of different kinds ({' and '.join(sorted(kinds))}, one per column of y)"
+            ),
+            expected="Multi-output targets whose labels are all numbers or all strings: the .tflite's "
+            "predict output holds one type.",
+            fix="Encode every target column the same way (e.g. y.astype(str), or integer codes) and refit.",
+        )
+    starts = np.cumsum([0] + [len(c) for c in classes])[:-1]
+    if kinds == {"strings"}:
+        return np.concatenate([c.astype(str) for c in classes]), starts
+    dtype = classes[0].dtype if classes[0].dtype.kind != "O" else np.float64
+    return np.concatenate([c.astype(dtype) for c in classes]), starts
+
+
+def _label_kind(classes: np.ndarray) -> str:
+    if classes.dtype.kind in "US" or all(isinstance(c, str) for c in classes):
+        return "strings"
+    if classes.dtype.kind in "biuf" or all(isinstance(c, (int, float, np.number, bool)) for c in classes):
+        return "numbers"
+    return "other objects"
+
+
 def _derived_labels(estimator, x):
     from . import _ops
 
-    classes = np.asarray(estimator.classes_)
     source = label_source(estimator)
     scores = build(estimator, x, source)
+    binarizer = getattr(estimator, "_label_binarizer", None)
+    if getattr(binarizer, "y_type_", None) == "multilabel-indicator":  # MLPClassifier
+        return _ops.indicator(scores, 0.5)  # LabelBinarizer.inverse_transform: y > 0.5
+    targets = target_classes(estimator)
+    if targets is not None:  # one block of scores per target, each its own argmax
+        table, starts = label_table(estimator, targets)
+        return _ops.take(table, _ops.block_argmax(scores, starts))
+    classes = np.asarray(estimator.classes_)
+    if len(classes) == 1:  # fitted on one class: scikit-learn predicts it everywhere
+        return _ops.take(classes, _ops.constant_index(x, 0))
     if scores.shape[-1] == 1:
         index = _ops.above(scores, 0.0 if source == "decision" else 0.5)
     else:

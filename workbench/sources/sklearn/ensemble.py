@@ -37,10 +37,18 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
-from . import _tree_ops
-from ._checks import checked_by, require_output, unsupported
-from ._registry import builds_labels, shared
-from .tree import check_single_output, class_fractions, regression_values, tree_of
+from . import _ops, _tree_ops
+from ._checks import check_supported, checked_by, require_output, unsupported
+from ._registry import build, builds_labels, shared
+from .tree import (
+    check_single_output,
+    check_targets,
+    class_fractions,
+    class_widths,
+    per_target,
+    regression_values,
+    tree_of,
+)
 
 #: scikit-learn link class -> what ``_tree_ops.inverse_link`` calls it.
 _LINKS = {
@@ -71,7 +79,7 @@ def _link(estimator) -> str:
 # ------------------------------------------------------------------ random forests
 def check_forest_classifier(estimator, output: str) -> None:
     require_output(estimator, output, ("proba",))
-    check_single_output(estimator)
+    check_targets(estimator)
 
 
 @checked_by(check_forest_classifier)
@@ -79,7 +87,8 @@ def build_forest_classifier(estimator, x, output):
     check_forest_classifier(estimator, output)
     n = len(estimator.estimators_)
     trees = [tree_of(e.tree_, class_fractions(e) / n) for e in estimator.estimators_]
-    return _tree_ops.forest_sum(x, trees, int(estimator.n_classes_))
+    proba = _tree_ops.forest_sum(x, trees, sum(class_widths(estimator)))
+    return per_target(estimator, proba)
 
 
 def check_forest_regressor(estimator, output: str) -> None:
@@ -202,45 +211,62 @@ def _hist_raw(estimator, x):
 
 
 # ------------------------------------------------------------------ AdaBoost
+TREE_CLASSIFIERS = (DecisionTreeClassifier, ExtraTreeClassifier)
+
+
 def check_adaboost(estimator, output: str) -> None:
     require_output(estimator, output, ("proba", "decision"))
-    for tree in estimator.estimators_:
-        if type(tree) not in (DecisionTreeClassifier, ExtraTreeClassifier):
-            raise unsupported(
-                estimator,
-                f"estimator={type(tree).__name__}(...)",
-                "DecisionTreeClassifier or ExtraTreeClassifier base estimators",
-                "Use the default estimator (a decision stump) or another tree classifier.",
-            )
-        check_single_output(tree)
-    if estimator.n_classes_ < 2:
-        raise unsupported(
-            estimator, "a single class", "two classes or more", "Fit it on at least two classes."
-        )
+    for sub in estimator.estimators_:
+        if type(sub) in TREE_CLASSIFIERS:
+            check_single_output(sub)
+        else:
+            check_supported(sub, "label")  # any registered classifier votes with its predict
 
 
 @checked_by(check_adaboost)
 def build_adaboost(estimator, x, output):
+    """SAMME: each estimator votes ``w`` for the class it predicts and ``-w / (K - 1)`` for
+    the others, over the total weight. Trees vote from their leaves (all of them in one
+    traversal); any other registered classifier through its own ``predict``."""
     check_adaboost(estimator, output)
     classes = np.asarray(estimator.classes_)
     k = len(classes)
+    if k == 1:  # scikit-learn: decision 0, probability 1
+        return _ops.constant_rows(x, np.zeros(1) if output == "decision" else np.ones(1))
     weights = np.asarray(estimator.estimator_weights_, dtype=np.float64)
     total = weights.sum()  # over every weight, as scikit-learn (unfitted stages weigh 0)
-    trees = []
-    for tree, w in zip(estimator.estimators_, weights[: len(estimator.estimators_)], strict=True):
+    width = 1 if k == 2 else k
+    trees, others = [], []
+    for sub, w in zip(estimator.estimators_, weights[: len(estimator.estimators_)], strict=True):
+        if type(sub) not in TREE_CLASSIFIERS:
+            others.append((sub, w))
+            continue
         # scikit-learn's tree.predict: the first class of largest value at the leaf.
-        label = np.asarray(tree.classes_)[np.argmax(np.asarray(tree.tree_.value)[:, 0, :], axis=1)]
+        label = np.asarray(sub.classes_)[np.argmax(np.asarray(sub.tree_.value)[:, 0, :], axis=1)]
         voted = np.searchsorted(classes, label)  # classes_ is sorted (np.unique)
-        vote = np.where(np.arange(k)[None, :] == voted[:, None], w, -w / (k - 1)) / total
-        if k == 2:  # decision = vote for the second class minus vote for the first
-            vote = vote[:, 1:] - vote[:, :1]
-        trees.append(tree_of(tree.tree_, vote))
-    decision = shared(estimator, x, "decision", lambda: _tree_ops.forest_sum(x, trees, 1 if k == 2 else k))
+        trees.append(tree_of(sub.tree_, _votes(np.arange(k)[None, :] == voted[:, None], w, total, k)))
+
+    def decision_values():
+        parts = [_tree_ops.forest_sum(x, trees, width)] if trees else []
+        for sub, w in others:
+            predicted = _ops.equal_rows(build(sub, x, "label"), classes)  # (batch, k) one-hot
+            # row c of the table: the votes when the sub-estimator predicts class c
+            parts.append(_ops.matmul(predicted, _votes(np.eye(k, dtype=bool), w, total, k)))
+        return _ops.weighted_sum(parts, np.ones(len(parts)))
+
+    decision = shared(estimator, x, "decision", decision_values)
     if output == "decision":
         return decision
     if k == 2:
         return _tree_ops.inverse_link(decision, "logit", proba=True)  # softmax([-d, d] / 2)
     return _tree_ops.inverse_link(decision, "multinomial", proba=True, scale=1.0 / (k - 1))
+
+
+def _votes(is_voted, w: float, total: float, k: int) -> np.ndarray:
+    """SAMME votes ``w`` or ``-w / (K - 1)`` over ``total``; for two classes the vote for
+    the second class minus the vote for the first (scikit-learn's binary decision)."""
+    vote = np.atleast_2d(np.where(is_voted, w, -w / (k - 1)) / total)
+    return vote[:, 1:] - vote[:, :1] if k == 2 else vote
 
 
 # ------------------------------------------------------------------ isolation forest

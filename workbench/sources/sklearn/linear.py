@@ -193,6 +193,20 @@ def build_classifier(estimator, x, output):
     return _ops.logistic_ovr_proba(scores)
 
 
+def log_positive_proba(estimator, x):
+    """(batch, 1) log-probability of the second class of a binary classifier whose
+    ``predict_proba`` is the sigmoid of its decision value (logistic regression, SGD with
+    ``log_loss``), finite however negative the decision; None for any other estimator."""
+    if not isinstance(estimator, AFFINE_CLASSIFIERS) or _proba_link(estimator) not in (
+        "logistic",
+        "logistic_ovr",
+    ):
+        return None
+    if _affine_terms(estimator)[0].shape[0] != 1:
+        return None
+    return _ops.log_sigmoid(build(estimator, x, "decision"))
+
+
 #: Regressors whose ``predict`` is ``X @ coef_.T + intercept_``.
 AFFINE_REGRESSORS = (
     LinearRegression,

@@ -11,7 +11,8 @@
   classes), with the input passed through where asked.
 - OneVsRestClassifier, OneVsOneClassifier: scikit-learn's decision rules (OvR: the last
   largest binary score wins; OvO: votes plus squashed confidences).
-- MultiOutputRegressor: one column per estimator.
+- MultiOutputRegressor: one column per estimator; MultiOutputClassifier: one label column
+  per estimator, and ``predict_proba`` one output per target (a list, as scikit-learn).
 - CalibratedClassifierCV (sigmoid): the mean over its calibrated classifiers of
   ``1 / (1 + exp(a f + b))`` on each class's decision value, normalised per row.
 - TransformedTargetRegressor: the regressor, then the inverse of an identity or
@@ -32,12 +33,13 @@ from sklearn.ensemble import (
     VotingRegressor,
 )
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
-from sklearn.multioutput import MultiOutputRegressor
+from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import _ops
 from ._checks import check_supported, checked_by, require_output, unsupported
-from ._registry import build, builds_labels
+from ._registry import build, builds_labels, label_table, target_classes
+from .linear import log_positive_proba
 
 
 def _has(estimator, method: str) -> bool:
@@ -194,6 +196,12 @@ def build_stacking(estimator, x, output):
     return out
 
 
+def _log_positive(sub, x):
+    """(batch, 1) log-probability of a binary sub-estimator's second class."""
+    exact = log_positive_proba(sub, x)
+    return exact if exact is not None else _ops.log(build(sub, x, "proba")[:, 1:])
+
+
 # ------------------------------------------------------------------ one-vs-rest / one-vs-one
 def check_one_vs(estimator, output: str) -> None:
     allowed = ["label"]
@@ -236,8 +244,10 @@ def build_one_vs(estimator, x, output):
             return decision
         return _ops.take(classes, _ops.argmax(decision)) if output == "label" else decision
     if output == "proba":
-        positive = _ops.concat([build(sub, x, "proba")[:, 1:] for sub in subs])
-        return _ops.two_columns(positive) if k == 2 else _ops.normalise_rows(positive)
+        if k == 2:
+            return _ops.two_columns(build(subs[0], x, "proba")[:, 1:])
+        # normalised in log space: logistic scores below -88 underflow float32's sigmoid
+        return _ops.normalise_logs(_ops.concat([_log_positive(sub, x) for sub in subs]), all_zero="nan")
     if output == "decision":
         return _ops.concat([build(sub, x, "decision") for sub in subs])
     scores = _ops.concat([_binary_score(sub, x) for sub in subs])
@@ -258,6 +268,31 @@ def check_multi_output(estimator, output: str) -> None:
 def build_multi_output(estimator, x, output):
     check_multi_output(estimator, output)
     return _ops.concat([build(sub, x, "values") for sub in estimator.estimators_])
+
+
+def check_multi_output_classifier(estimator, output: str) -> None:
+    allowed = ("label", "proba") if _has(estimator, "predict_proba") else ("label",)
+    require_output(estimator, output, allowed)
+    label_table(estimator, target_classes(estimator))  # one kind of label for every target
+    for sub in estimator.estimators_:
+        check_supported(sub, output)
+
+
+@builds_labels
+@checked_by(check_multi_output_classifier)
+def build_multi_output_classifier(estimator, x, output):
+    """MultiOutputClassifier: one classifier per target; ``predict`` their labels side by
+    side, ``predict_proba`` a list of their probabilities."""
+    check_multi_output_classifier(estimator, output)
+    if output == "proba":
+        return [build(sub, x, "proba") for sub in estimator.estimators_]
+    table, starts = label_table(estimator, target_classes(estimator))
+    # each estimator's own label (its own rule: a vote, a threshold...) as an index into the table
+    index = [
+        _ops.argmax(_ops.equal_rows(build(sub, x, "label"), sub.classes_)) + np.int32(start)
+        for sub, start in zip(estimator.estimators_, starts, strict=True)
+    ]
+    return _ops.take(table, _ops.stack_columns(index))
 
 
 def check_calibrated(estimator, output: str) -> None:
@@ -283,12 +318,17 @@ def _calibrated_proba(calibrated, x, classes):
     positions = np.searchsorted(classes, np.asarray(sub.classes_))
     a = np.array([float(c.a_) for c in calibrated.calibrators])
     b = np.array([float(c.b_) for c in calibrated.calibrators])
-    sigmoid = _ops.sigmoid(_ops.affine_columns(scores, -a, -b))
+    logits = _ops.affine_columns(scores, -a, -b)
     if k == 2:
-        return _ops.two_columns(sigmoid)
-    scatter = np.zeros((len(calibrated.calibrators), k))
-    scatter[np.arange(len(calibrated.calibrators)), positions[: len(calibrated.calibrators)]] = 1.0
-    return _ops.normalise_rows(_ops.matmul(sigmoid, scatter))
+        return _ops.two_columns(_ops.sigmoid(logits))
+    # classes the calibrated classifier never saw have probability 0: a log far below any other
+    log_p = _ops.log_sigmoid(logits)
+    columns = [
+        int(np.flatnonzero(positions[: len(a)] == c)[0]) if c in positions[: len(a)] else None
+        for c in range(k)
+    ]
+    parts = [log_p[:, j : j + 1] if j is not None else _ops.zeros_like(log_p[:, :1]) - 1e30 for j in columns]
+    return _ops.normalise_logs(_ops.concat(parts), all_zero="uniform")
 
 
 @checked_by(check_calibrated)
@@ -338,6 +378,7 @@ BUILDERS = {
     OneVsRestClassifier: build_one_vs,
     OneVsOneClassifier: build_one_vs,
     MultiOutputRegressor: build_multi_output,
+    MultiOutputClassifier: build_multi_output_classifier,
     CalibratedClassifierCV: build_calibrated,
     TransformedTargetRegressor: build_transformed_target,
 }

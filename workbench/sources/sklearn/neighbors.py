@@ -1,19 +1,29 @@
 """k-nearest neighbours: distances to every training point, top-k, then a vote or an average.
 
-Supported: KNeighborsClassifier and KNeighborsRegressor with the euclidean metric
-(``metric="minkowski"`` with ``p=2``, ``"euclidean"`` or ``"l2"``) and ``weights``
-``"uniform"`` or ``"distance"``, single-output classification (multi-output regression is
-fine). Not supported: other metrics (manhattan, cosine, ...), ``metric="precomputed"``,
-callable weights, and multi-output classification.
+Supported: KNeighborsClassifier and KNeighborsRegressor with the Minkowski family of
+metrics (``metric="minkowski"`` with any ``p > 0``; ``"euclidean"``/``"l2"``,
+``"manhattan"``/``"cityblock"``/``"l1"``, ``"chebyshev"``/``"infinity"``), ``weights``
+``"uniform"`` or ``"distance"``, and one target or several (``y`` of shape (n, k):
+``predict_proba`` is then a list with one array per target, as in scikit-learn). Not
+supported: other metrics (cosine, haversine, ...), ``metric="precomputed"`` (it needs
+the distances to the training set at run time), weighted Minkowski, callable weights.
 
-Neighbours are ranked by squared distances summed in double-float arithmetic (about
-44 bits), so points whose float64 distances differ only beyond float32's 7 digits are
-ordered as scikit-learn orders them. Among points at exactly the same distance the lower
-training index comes first, as in scikit-learn's brute-force search; its tree searches
-(``kd_tree``, ``ball_tree``, picked by ``algorithm="auto"`` for up to 15 features) may
-pick another of exactly tied points, so a sample whose k-th neighbour is exactly tied
-with a point of another class can get a different vote. The whole training set is
-stored in the .tflite.
+Neighbours are ranked by reduced distances (squared euclidean, the sum or the largest
+of the absolute differences) summed in double-float arithmetic (about 44 bits), so
+points whose float64 distances differ only beyond float32's 7 digits are ordered as
+scikit-learn orders them; another Minkowski ``p`` ranks by ``sum |x - s| ** p`` in
+float32, exact where the powers are (small integer differences).
+
+Exactly tied points: the file replays scikit-learn's search (:func:`_ops.heap_nearest`),
+every training point pushed into its bounded heap in the order the search visits them:
+index order for brute force (``algorithm="brute"``, what ``"auto"`` picks above 15
+features) over at most ``_ops.BRUTE_CHUNK`` points, the depth-first order of the
+``KDTree`` (what ``"auto"`` picks up to 15 features; :func:`_ops.kd_tree_order`), for at
+most ``_ops.REPLAY_LIMIT`` training values. Otherwise (``ball_tree``, brute force over
+more points, where scikit-learn's threads split the chunks) ties go to the lower
+training index, so a sample whose k-th neighbour is exactly tied with a point of another
+class can get a different vote there. The whole training
+set is stored in the .tflite.
 """
 
 from __future__ import annotations
@@ -23,21 +33,63 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOu
 
 from . import _ops
 from ._checks import checked_by, require_output, unsupported
-from ._registry import builds_labels
+from ._registry import builds_labels, label_table, target_classes
 
-METRICS = ("euclidean",)
+#: scikit-learn's names of the metrics rebuilt, by family (see ``metric_family``).
+METRICS = {
+    "euclidean": "euclidean",
+    "l2": "euclidean",
+    "manhattan": "manhattan",
+    "cityblock": "manhattan",
+    "l1": "manhattan",
+    "chebyshev": "chebyshev",
+    "infinity": "chebyshev",
+    "minkowski": "minkowski",
+}
 WEIGHTS = ("uniform", "distance")
+SUPPORTED_METRICS = (
+    "the Minkowski family: metric='minkowski' with any p > 0 (p=1 manhattan, p=2 euclidean, "
+    "p=inf chebyshev), or 'euclidean'/'l2', 'manhattan'/'cityblock'/'l1', 'chebyshev'/'infinity', "
+    "without metric_params weights"
+)
+
+
+def metric_family(estimator) -> tuple[str, float]:
+    """``(family, p)``: "euclidean", "manhattan", "chebyshev" or "minkowski" (with its
+    ``p``), from what the fitted estimator really uses (``effective_metric_``)."""
+    metric = getattr(estimator, "effective_metric_", estimator.metric)
+    params = dict(getattr(estimator, "effective_metric_params_", None) or {})
+    p = params.pop("p", 2.0)
+    if params.get("w") is None:
+        params.pop("w", None)
+    if metric == "precomputed":
+        raise unsupported(
+            estimator,
+            "metric='precomputed'",
+            SUPPORTED_METRICS,
+            "A precomputed metric needs the distances to the training samples at prediction time, "
+            "which a .tflite cannot compute from the features; refit on the features with one of "
+            "those metrics.",
+        )
+    if callable(metric) or metric not in METRICS or params:
+        shown = "a callable metric" if callable(metric) else f"metric={estimator.metric!r}"
+        if params:
+            shown += f" with metric_params {sorted(params)}"
+        raise unsupported(estimator, shown, SUPPORTED_METRICS, "Refit with one of those metrics.")
+    family = METRICS[metric]
+    if family == "minkowski":
+        p = float(p)
+        if p == 1:
+            family = "manhattan"
+        elif p == 2:
+            family = "euclidean"
+        elif np.isinf(p):
+            family = "chebyshev"
+    return family, float(p)
 
 
 def check_neighbors(estimator, output: str) -> None:
-    metric = getattr(estimator, "effective_metric_", estimator.metric)
-    if metric not in METRICS or estimator.effective_metric_params_:
-        raise unsupported(
-            estimator,
-            f"metric={estimator.metric!r} (effectively {metric!r})",
-            "the euclidean metric: metric='minkowski' with p=2, 'euclidean' or 'l2'",
-            "Refit with metric='euclidean'.",
-        )
+    metric_family(estimator)
     if callable(estimator.weights) or estimator.weights not in WEIGHTS:
         raise unsupported(
             estimator,
@@ -47,13 +99,9 @@ def check_neighbors(estimator, output: str) -> None:
         )
     if isinstance(estimator, KNeighborsClassifier):
         require_output(estimator, output, ("proba",))
-        if estimator.outputs_2d_:
-            raise unsupported(
-                estimator,
-                "a multi-output target",
-                "a single target column",
-                "Fit one classifier per target.",
-            )
+        targets = target_classes(estimator)
+        if targets is not None:
+            label_table(estimator, targets)
     else:
         require_output(estimator, output, ("values",))
     if estimator.n_neighbors > estimator.n_samples_fit_:
@@ -78,25 +126,104 @@ def small_integers(points: np.ndarray) -> bool:
     return (2 * largest) ** 2 * points.shape[1] < 2**24
 
 
+def replayed_search(estimator) -> str | None:
+    """Which of scikit-learn's searches the file replays, ties included: "brute" (over at
+    most one chunk of training points: beyond that, how its threads split the chunks
+    decides among tied points) or "kd_tree"; None where ties go to the lower index."""
+    n, n_features = int(estimator.n_samples_fit_), int(estimator.n_features_in_)
+    if n * n_features > _ops.REPLAY_LIMIT:
+        return None
+    if estimator._fit_method == "brute" and n <= _ops.BRUTE_CHUNK:
+        return "brute"
+    if estimator._fit_method == "kd_tree":
+        return "kd_tree"
+    return None
+
+
+def kd_tree_plan(tree) -> dict:
+    """A fitted ``KDTree`` as the tables :func:`_ops.kd_tree_order` takes.
+
+    A leaf's place in the visiting order is the sum, over its ancestors, of the size of the
+    sibling subtree wherever its own branch is visited second, which is linear in the 0/1
+    "right child first" decisions: ``offset_base + flip @ flip_matrix``.
+    """
+    _, idx_array, node_data, bounds = tree.get_arrays()
+    is_leaf, start, end = node_data["is_leaf"], node_data["idx_start"], node_data["idx_end"]
+    inner, leaves, paths, stack = [], [], [], [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        if is_leaf[node]:
+            leaves.append(node)
+            paths.append(path)
+            continue
+        inner.append(node)
+        stack += [(2 * node + 2, [*path, (len(inner) - 1, 1)]), (2 * node + 1, [*path, (len(inner) - 1, 0)])]
+    flip_matrix = np.zeros((max(1, len(inner)), len(leaves)))
+    offset_base = np.zeros(len(leaves))
+    for column, path in enumerate(paths):
+        for row, branch in path:
+            sibling = 2 * inner[row] + (2 if branch == 0 else 1)
+            size = float(end[sibling] - start[sibling])
+            # visited second when its branch differs from the decision: branch + flip - 2 branch flip
+            offset_base[column] += size * branch
+            flip_matrix[row, column] += size * (1 - 2 * branch)
+    leaf_of_point = np.zeros(len(idx_array), dtype=np.int64)
+    within_leaf = np.zeros(len(idx_array))
+    for column, node in enumerate(leaves):
+        members = np.asarray(idx_array[start[node] : end[node]])
+        leaf_of_point[members] = column
+        within_leaf[members] = np.arange(len(members))
+    pairs = [(2 * node + 1, 2 * node + 2) for node in inner] or [(0, 0)]
+    return {
+        "lower": np.asarray(bounds[0], dtype=np.float64),
+        "upper": np.asarray(bounds[1], dtype=np.float64),
+        "pairs": pairs,
+        "flip_matrix": flip_matrix,
+        "offset_base": offset_base,
+        "leaf_of_point": leaf_of_point,
+        "within_leaf": within_leaf,
+    }
+
+
 @checked_by(check_neighbors)
 def build_neighbors(estimator, x, output):
     check_neighbors(estimator, output)
     points = _fit_points(estimator)
-    index, d2, chosen = _ops.nearest(
-        x, points, int(estimator.n_neighbors), exact_integers=small_integers(points)
-    )
-    weight = _ops.neighbour_weights(d2, chosen, estimator.weights)
-    if isinstance(estimator, KNeighborsClassifier):
-        table = np.eye(len(estimator.classes_))[np.asarray(estimator._y)]
+    family, p = metric_family(estimator)
+    k = int(estimator.n_neighbors)
+    search = replayed_search(estimator)
+    if search is not None:
+        order = None
+        if search == "kd_tree":
+            plan = kd_tree_plan(estimator._tree)
+
+            def order(x):
+                return _ops.kd_tree_order(x, **plan, metric=family, p=p)
+
+        index, reduced, chosen = _ops.nearest_replaying_ties(
+            x, points, k, metric=family, p=p, exact_integers=small_integers(points), order=order
+        )
     else:
+        index, reduced, chosen = _ops.nearest(
+            x, points, k, metric=family, p=p, exact_integers=small_integers(points)
+        )
+    distance = _ops.reduced_to_distance(reduced, family, p)
+    weight = _ops.neighbour_weights(distance, chosen, estimator.weights)
+    if not isinstance(estimator, KNeighborsClassifier):
         table = np.asarray(estimator._y, dtype=np.float64).reshape(len(points), -1)
-    return _ops.neighbour_average(index, weight, table)
+        return _ops.neighbour_average(index, weight, table)
+    targets = target_classes(estimator)
+    encoded = np.asarray(estimator._y).reshape(len(points), -1)
+    widths = [len(c) for c in targets] if targets is not None else [len(estimator.classes_)]
+    # one block of one-hot columns per target: every target's vote in one average
+    table = np.concatenate([np.eye(n)[encoded[:, k]] for k, n in enumerate(widths)], axis=1)
+    proba = _ops.neighbour_average(index, weight, table)
+    return proba if targets is None else _ops.split_columns(proba, widths)
 
 
 def check_lof(estimator, output: str) -> None:
     require_output(estimator, output, ("label", "decision", "score_samples"))
-    metric = getattr(estimator, "effective_metric_", estimator.metric)
-    if metric not in METRICS or estimator.effective_metric_params_:
+    if metric_family(estimator)[0] != "euclidean":
         raise unsupported(
             estimator,
             f"metric={estimator.metric!r}",

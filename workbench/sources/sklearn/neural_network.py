@@ -1,8 +1,9 @@
 """Multi-layer perceptrons: dense layers with scikit-learn's activations.
 
 MLPClassifier outputs ``predict_proba``: softmax for several classes, ``[1 - p, p]``
-with a logistic output for two. MLPRegressor outputs its identity last layer.
-Multi-label MLPClassifier (an indicator matrix as ``y``) is not supported.
+with a logistic output for two (or one: fitted on a single class, scikit-learn still gives
+two columns); fitted on a multilabel indicator matrix, one logistic output per label, and
+``predict`` the indicator ``p > 0.5``. MLPRegressor outputs its identity last layer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from . import _ops
 from ._checks import checked_by, require_output, unsupported
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+
+def _multilabel(estimator) -> bool:
+    binarizer = getattr(estimator, "_label_binarizer", None)
+    return getattr(binarizer, "y_type_", None) == "multilabel-indicator"
 
 
 def check_mlp(estimator, output: str) -> None:
@@ -29,16 +35,19 @@ def check_mlp(estimator, output: str) -> None:
         return
     require_output(estimator, output, ("proba",))
     n_classes = len(estimator.classes_)
-    binary = n_classes == 2 and estimator.n_outputs_ == 1 and estimator.out_activation_ == "logistic"
+    logistic = estimator.out_activation_ == "logistic"
+    binary = n_classes <= 2 and estimator.n_outputs_ == 1 and logistic  # one class fits too
     multiclass = (
         n_classes > 2 and estimator.n_outputs_ == n_classes and estimator.out_activation_ == "softmax"
     )
-    if not (binary or multiclass):
+    multilabel = estimator.n_outputs_ == n_classes and logistic and _multilabel(estimator)
+    if not (binary or multiclass or multilabel):
         raise unsupported(
             estimator,
-            f"{estimator.n_outputs_} logistic outputs (a multi-label target)",
-            "a single target column: binary (logistic output) or multi-class (softmax output)",
-            "Fit one MLPClassifier per label, or encode the labels as one multi-class target.",
+            f"{estimator.n_outputs_} {estimator.out_activation_} outputs for {n_classes} classes",
+            "one target column (binary: one logistic output; multi-class: softmax) or a multilabel "
+            "indicator matrix (one logistic output per label)",
+            "Refit on one of those kinds of target.",
         )
 
 

@@ -1,7 +1,9 @@
 """Single decision trees, rebuilt exactly by the traversal of ``_tree_ops``.
 
 - DecisionTreeClassifier, ExtraTreeClassifier: ``predict_proba`` is the class fractions
-  stored at the leaf (``tree_.value``, already normalised in scikit-learn 1.9);
+  stored at the leaf (``tree_.value``, already normalised in scikit-learn 1.9); fitted
+  on a 2-D ``y`` (multi-output or multilabel), one block of fractions per target, and
+  ``predict`` each block's first largest class;
 - DecisionTreeRegressor, ExtraTreeRegressor: ``predict``, one column per target.
 
 NaN goes where each node's ``missing_go_to_left`` says, as in scikit-learn.
@@ -17,8 +19,9 @@ from sklearn.tree import (
     ExtraTreeRegressor,
 )
 
-from . import _tree_ops
+from . import _ops, _tree_ops
 from ._checks import checked_by, require_output, unsupported
+from ._registry import label_table, target_classes
 
 
 def tree_of(fitted_tree, value, columns=None) -> _tree_ops.Tree:
@@ -34,9 +37,24 @@ def tree_of(fitted_tree, value, columns=None) -> _tree_ops.Tree:
     )
 
 
+def class_widths(estimator) -> list[int]:
+    """The number of classes of each target (one entry for a single target)."""
+    return [int(n) for n in np.atleast_1d(estimator.n_classes_)]
+
+
 def class_fractions(estimator) -> np.ndarray:
-    """(n_nodes, n_classes): what ``predict_proba`` returns at each node."""
-    return np.asarray(estimator.tree_.value, dtype=np.float64)[:, 0, : estimator.n_classes_]
+    """(n_nodes, total classes): what ``predict_proba`` returns at each node, every
+    target's classes side by side (scikit-learn returns one array per target)."""
+    value = np.asarray(estimator.tree_.value, dtype=np.float64)
+    return np.concatenate([value[:, k, :n] for k, n in enumerate(class_widths(estimator))], axis=1)
+
+
+def per_target(estimator, proba):
+    """``proba`` as scikit-learn returns it: one tensor, or a list of one per target."""
+    widths = class_widths(estimator)
+    if getattr(estimator, "n_outputs_", 1) == 1:
+        return proba
+    return _ops.split_columns(proba, widths)
 
 
 def regression_values(estimator) -> np.ndarray:
@@ -57,14 +75,22 @@ def check_single_output(estimator) -> None:
 # --------------------------------------------------------------------- classifiers
 def check_classifier(estimator, output: str) -> None:
     require_output(estimator, output, ("proba",))
-    check_single_output(estimator)
+    check_targets(estimator)
+
+
+def check_targets(estimator) -> None:
+    """A multi-output classifier's labels must fit one typed output (see ``label_table``)."""
+    targets = target_classes(estimator)
+    if targets is not None:
+        label_table(estimator, targets)
 
 
 @checked_by(check_classifier)
 def build_classifier(estimator, x, output):
     check_classifier(estimator, output)
     tree = tree_of(estimator.tree_, class_fractions(estimator))
-    return _tree_ops.forest_sum(x, [tree], int(estimator.n_classes_))
+    proba = _tree_ops.forest_sum(x, [tree], sum(class_widths(estimator)))
+    return per_target(estimator, proba)
 
 
 # --------------------------------------------------------------------- regressors

@@ -1,0 +1,334 @@
+"""What a ``.tflite`` file really is, read from the flatbuffer alone (``workbench inspect``).
+
+Inputs and outputs with their types, shapes, scales and zero points; the ops by count; the
+weight and activation types of each op, from which follows what the file *is* (float32,
+float16 weights, dynamic-range, weight-only, full integer, or partly integer with float ops
+left), whatever its name says; the size of each tensor; its signatures. Named
+``inspection`` so as not to shadow the standard library's ``inspect``. Needs neither
+TensorFlow nor an interpreter.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ModelLoadError
+
+_FLOATS = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
+_INTEGER_WEIGHTS = {"INT8", "UINT8", "INT4", "INT2", "INT16"}
+_INTEGER_ACTIVATIONS = {"INT8", "UINT8", "INT16"}
+# Ops that only move data between float and integer at a model's edges or before an op.
+_CONVERSIONS = {"QUANTIZE", "DEQUANTIZE"}
+_BITS = {"INT8": "int8", "UINT8": "uint8", "INT4": "int4", "INT2": "int2", "INT16": "int16"}
+
+
+@dataclass(frozen=True)
+class TensorSummary:
+    """One input or output as a deployment must feed or read it."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    scale: float | None = None
+    zero_point: int | None = None
+
+    def describe(self) -> str:
+        shape = "(" + ", ".join("None" if s == -1 else str(s) for s in self.shape) + ")"
+        quant = f", scale={self.scale:.6g}, zero_point={self.zero_point}" if self.scale is not None else ""
+        return f"{self.name}: {self.dtype}{shape}{quant}"
+
+
+@dataclass(frozen=True)
+class OpTypes:
+    """An op type, how often the file has it, and the tensor types it reads and writes."""
+
+    op: str
+    count: int
+    weights: tuple[str, ...]
+    activations: tuple[str, ...]
+    custom: bool = False
+
+    @property
+    def computes_in_float(self) -> bool:
+        return self.op not in _CONVERSIONS and bool(set(self.activations) & _FLOATS)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a ``.tflite`` contains (see :func:`inspect_bytes`).
+
+    Attributes
+    ----------
+    quantization : str
+        What the file is, from its ops' types: ``float32``, ``float16 weights``,
+        ``dynamic-range (int8 weights, float activations)``, ``weight-only (int4 weights)``,
+        ``full integer (int8 activations)``, ``full integer (int16 activations)`` or
+        ``partly integer (N float ops left)``.
+    mode : str
+        The same in a word or two, for a table's ``mode`` column.
+    float_ops : int
+        Ops (quantize and dequantize apart) that compute on float activations.
+    """
+
+    size_bytes: int
+    inputs: tuple[TensorSummary, ...]
+    outputs: tuple[TensorSummary, ...]
+    ops: dict[str, int]
+    op_types: tuple[OpTypes, ...]
+    tensors: tuple[tuple[str, str, tuple[int, ...], int], ...]
+    signatures: dict[str, dict[str, list[str]]]
+    quantization: str
+    mode: str
+    float_ops: int
+    custom_ops: tuple[str, ...] = ()
+    description: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_float32(self) -> bool:
+        """A float32 file: what LiteRT Quantizer's recipes take as their input."""
+        return self.mode == "float32"
+
+    def report(self, largest: int = 10) -> str:
+        """The inspection as text, for ``workbench inspect`` and ``Converted.summary()``."""
+        lines = [f"{self.size_bytes:,} bytes; {self.quantization}"]
+        if self.description:
+            lines.append(f"description: {self.description}")
+        lines.append("inputs:")
+        lines += [f"  {t.describe()}" for t in self.inputs]
+        lines.append("outputs:")
+        lines += [f"  {t.describe()}" for t in self.outputs]
+        lines.append("ops (weights -> activations):")
+        for op in self.op_types:
+            weights = "/".join(op.weights).lower() or "no weights"
+            activations = "/".join(op.activations).lower() or "-"
+            custom = " (custom)" if op.custom else ""
+            lines.append(f"  {op.op}{custom} ×{op.count}: {weights} -> {activations}")
+        if self.float_ops and self.mode != "float32":
+            lines.append(f"  {self.float_ops} op(s) still compute in float")
+        lines.append(f"largest tensors (of {len(self.tensors)} with data):")
+        for name, dtype, shape, nbytes in self.tensors[:largest]:
+            lines.append(f"  {nbytes:>10,} bytes  {dtype.lower()}{list(shape)}  {name}")
+        if self.signatures:
+            lines.append("signatures:")
+            for key, io in self.signatures.items():
+                lines.append(f"  {key}: inputs {', '.join(io['inputs'])}; outputs {', '.join(io['outputs'])}")
+        else:
+            lines.append("signatures: none (inputs and outputs by tensor name)")
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+def _first_bytes(content: bytes) -> str:
+    head = content[:8]
+    known = {
+        b"PK\x03\x04": "a zip archive (a .keras file?)",
+        b"\x89HDF": "an HDF5 file (a Keras .h5?)",
+        b"\x80": "a Python pickle",
+    }
+    what = next((label for magic, label in known.items() if head.startswith(magic)), "")
+    return f"first bytes {head!r}" + (f", {what}" if what else "")
+
+
+def check_flatbuffer(content: bytes, name: str = "the file"):
+    """The parsed ``schema.Model`` of ``content``, or a :class:`ModelLoadError` that says what
+    the bytes are instead (empty, another format, cut short)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    fix = "Pass the .tflite file itself; a file cut short (an interrupted download or copy) must be copied again."
+    if len(content) < 16 or content[4:8] != b"TFL3":
+        what = "empty" if not content else f"{len(content):,} bytes, {_first_bytes(content)}"
+        raise ModelLoadError(
+            received=f"{name}: {what}",
+            expected="A TFLite flatbuffer, whose bytes 4 to 8 are the identifier b'TFL3'.",
+            fix=fix,
+        )
+    try:
+        model = schema.Model.GetRootAsModel(content, 0)
+        for s in range(model.SubgraphsLength()):
+            graph = model.Subgraphs(s)
+            for t in range(graph.TensorsLength()):
+                graph.Tensors(t).ShapeAsNumpy()
+            for o in range(graph.OperatorsLength()):
+                graph.Operators(o).OpcodeIndex()
+        for b in range(model.BuffersLength()):
+            model.Buffers(b).DataLength()
+    except (struct.error, IndexError, ValueError, TypeError) as err:
+        raise ModelLoadError(
+            received=f"{name}: {len(content):,} bytes that start as a TFLite flatbuffer but do not parse ({type(err).__name__})",
+            expected="A complete .tflite file.",
+            fix=fix,
+        ) from None
+    return model
+
+
+def _names(enum) -> dict[int, str]:
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
+    """What ``content`` (a ``.tflite``) really is, from the flatbuffer alone.
+
+    Raises
+    ------
+    ModelLoadError
+        When the bytes are not a complete TFLite flatbuffer.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = check_flatbuffer(content, name)
+    types = _names(schema.TensorType)
+    builtins = _names(schema.BuiltinOperator)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            codes.append(((custom.decode() if custom else "CUSTOM"), True))
+        else:
+            codes.append((builtins.get(builtin, f"BUILTIN_{builtin}"), False))
+
+    counts: Counter[str] = Counter()
+    weights: dict[str, set] = {}
+    activations: dict[str, set] = {}
+    custom_ops: dict[str, bool] = {}
+    float_ops = hybrid = dequantized_weights = 0
+    low_bit: set[str] = set()
+    integer_activations: set[str] = set()
+    tensors = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+
+        def constant(t, graph=graph):
+            buffer = model.Buffers(graph.Tensors(t).Buffer())
+            return buffer is not None and buffer.DataLength() > 0
+
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if constant(t):
+                nbytes = model.Buffers(tensor.Buffer()).DataLength()
+                shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+                tensors.append(
+                    (tensor.Name().decode(errors="replace"), types.get(tensor.Type(), "?"), shape, nbytes)
+                )
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            name, custom = codes[op.OpcodeIndex()]
+            if custom:
+                custom_ops[name] = True
+            counts[name] += 1
+            used = [int(t) for t in op.InputsAsNumpy() if t >= 0] if op.InputsLength() else []
+            made = [int(t) for t in op.OutputsAsNumpy() if t >= 0] if op.OutputsLength() else []
+            w = {types.get(graph.Tensors(t).Type(), "?") for t in used if constant(t)}
+            a = {types.get(graph.Tensors(t).Type(), "?") for t in used + made if not constant(t)}
+            # A recurrent op's int16 state is its own business, not the width of the activations.
+            widths = {
+                types.get(graph.Tensors(t).Type(), "?")
+                for t in used + made
+                if not constant(t) and not graph.Tensors(t).IsVariable()
+            }
+            # Shapes, indices and biases are int32 constants: they say nothing of quantization.
+            w.discard("INT32")
+            weights.setdefault(name, set()).update(w)
+            activations.setdefault(name, set()).update(a)
+            computes_float = name not in _CONVERSIONS and bool(a & _FLOATS)
+            float_ops += computes_float
+            if name not in _CONVERSIONS:
+                integer_activations |= widths & _INTEGER_ACTIVATIONS
+            if computes_float and w & _INTEGER_WEIGHTS:
+                hybrid += 1
+                low_bit |= w & _INTEGER_WEIGHTS
+            if name == "DEQUANTIZE" and w:
+                dequantized_weights += 1
+                low_bit |= w & _INTEGER_WEIGHTS
+                low_bit |= w & {"FLOAT16"}
+
+    quantization, mode = _what_it_is(float_ops, hybrid, dequantized_weights, low_bit, integer_activations)
+    if custom_ops:
+        names = ", ".join(custom_ops)
+        quantization += f"; custom ops {names}"
+        mode += f", custom ops {names}"
+    op_types = tuple(
+        OpTypes(
+            op,
+            n,
+            tuple(sorted(weights.get(op, ()))),
+            tuple(sorted(activations.get(op, ()))),
+            custom_ops.get(op, False),
+        )
+        for op, n in counts.most_common()
+    )
+    main = model.Subgraphs(0)
+    description = model.Description().decode(errors="replace") if model.Description() else ""
+    return Inspection(
+        size_bytes=len(content),
+        inputs=tuple(_summary(main, int(t), types) for t in main.InputsAsNumpy()),
+        outputs=tuple(_summary(main, int(t), types) for t in main.OutputsAsNumpy()),
+        ops=dict(counts.most_common()),
+        op_types=op_types,
+        tensors=tuple(sorted(tensors, key=lambda item: -item[3])),
+        signatures=_signatures(model),
+        quantization=quantization,
+        mode=mode,
+        float_ops=float_ops,
+        custom_ops=tuple(custom_ops),
+        description=description,
+    )
+
+
+def _what_it_is(float_ops, hybrid, dequantized, low_bit, integer_activations) -> tuple[str, str]:
+    bits = "/".join(sorted({_BITS.get(b, b.lower()) for b in low_bit if b != "FLOAT16"})) or "int8"
+    if float_ops == 0 and integer_activations:
+        width = "int16" if "INT16" in integer_activations else "int8"
+        label = "int16x8" if width == "int16" else "int8"
+        return f"full integer ({width} activations)", f"full-integer {label}"
+    if hybrid:
+        return (
+            f"dynamic-range ({bits} weights, float activations quantized on the fly; "
+            f"{float_ops} float op(s))",
+            f"dynamic-range {bits}",
+        )
+    if dequantized:
+        if low_bit == {"FLOAT16"}:
+            return "float16 weights (dequantized to float32 before each op)", "float16"
+        return f"weight-only ({bits} weights dequantized to float before each op)", f"weight-only {bits}"
+    if integer_activations:
+        return f"partly integer ({float_ops} float op(s) left)", f"mixed ({float_ops} float ops)"
+    return "float32 (no quantization)", "float32"
+
+
+def _summary(graph, index: int, types) -> TensorSummary:
+    tensor = graph.Tensors(index)
+    signature = tensor.ShapeSignatureAsNumpy() if tensor.ShapeSignatureLength() else None
+    shape = signature if signature is not None else (tensor.ShapeAsNumpy() if tensor.ShapeLength() else [])
+    quant = tensor.Quantization()
+    scale = zero_point = None
+    if quant is not None and quant.ScaleLength():
+        scale, zero_point = float(quant.Scale(0)), int(quant.ZeroPoint(0)) if quant.ZeroPointLength() else 0
+    return TensorSummary(
+        name=tensor.Name().decode(errors="replace"),
+        dtype=types.get(tensor.Type(), "?").lower(),
+        shape=tuple(int(d) for d in np.asarray(shape)),
+        scale=scale,
+        zero_point=zero_point,
+    )
+
+
+def _signatures(model) -> dict[str, dict[str, list[str]]]:
+    found = {}
+    for i in range(model.SignatureDefsLength()):
+        sig = model.SignatureDefs(i)
+        key = sig.SignatureKey().decode() if sig.SignatureKey() else f"signature_{i}"
+        found[key] = {
+            "inputs": [sig.Inputs(j).Name().decode() for j in range(sig.InputsLength())],
+            "outputs": [sig.Outputs(j).Name().decode() for j in range(sig.OutputsLength())],
+        }
+    return found
