@@ -69,13 +69,10 @@ if MODE == "keras":
     step("converting-start")
     result = workbench.compare(model, data, modes=["float32", "int8", "static_wi8_ai8"], latency_budget=0.05, progress=False)
 else:
-    from workbench.sources.tflite import TFLiteSource
-    source = TFLiteSource.from_file(PATH)
-    source._float32_hub = source.converted
     data = workbench.load_dataset("digits_images")
     step("kernel")
     step("converting-start")
-    result = workbench.compare(source, data, modes=["static_wi8_ai8"], latency_budget=0.05, progress=False)
+    result = workbench.compare(PATH, data, modes=["static_wi8_ai8"], latency_budget=0.05, progress=False)
 workbench.lens(result, "static_wi8_ai8").png()
 step("idle-kept", worker=shared_worker().pid, tensorflow="tensorflow" in sys.modules)
 worker = shared_worker()

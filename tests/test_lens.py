@@ -272,14 +272,13 @@ def test_recipes_and_the_lens_need_no_tensorflow_in_any_process(comparison, tmp_
         import sys
         import workbench
         from workbench._worker import run
-        from workbench.sources.tflite import TFLiteSource
 
-        source = TFLiteSource.from_file({str(path)!r})
-        source._float32_hub = source.converted  # the file is its own float32 hub
         data = workbench.load_dataset("digits_images")
-        result = workbench.compare(source, data, modes=["static_wi8_ai8"], latency_budget=0.05, progress=False)
+        # A float32 .tflite is its own hub: recipes apply to its bytes.
+        result = workbench.compare({str(path)!r}, data, modes=["static_wi8_ai8"], latency_budget=0.05, progress=False)
         seen = workbench.lens(result, "static_wi8_ai8")
         seen.plot()
+        print(sorted(workbench.layer_errors(result, "static_wi8_ai8")["layer"]))
         print(seen.layer, seen.numbers["layer error: snr_drop_db"] > 0)
         print("kernel", "tensorflow" in sys.modules)
         print("worker", run("loaded_modules", {{}})["result"]["tensorflow"])
@@ -292,5 +291,7 @@ def test_recipes_and_the_lens_need_no_tensorflow_in_any_process(comparison, tmp_
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
+    # No Keras model to name them: the layers are the scopes in the file's tensor names.
+    assert lines[-4] == str(sorted(["conv2d_1", "conv2d_1_2", "conv2d_2_1", "dense_1", "dense_1_2"]))
     assert lines[-3].endswith("True")
     assert lines[-2:] == ["kernel False", "worker False"]

@@ -177,16 +177,18 @@ def _samples_key(samples) -> str:
 # ------------------------------------------------------------------ layer names
 def layer_names(source, ops: list[_Op]) -> list[str]:
     """The user's name for each computing op: a Keras layer's name, a scikit-learn MLP's
-    ``coefs_[i]`` or a linear model's ``coef_``; otherwise the op's own scope."""
+    ``coefs_[i]`` or a linear model's ``coef_``; otherwise the scope in the file's tensor
+    names, or the op and its position."""
     from .diagnose import _LayerMapper
 
     model = getattr(source, "model", None)
     layers = [(layer.name, layer.name) for layer in getattr(model, "layers", [])]
-    if layers:
-        mapper = _LayerMapper([(op.op, op.output_name) for op in ops], layers)
-        names = [mapper(op.output_name) for op in ops]
-    else:
-        names = [f"{op.op.lower()}_{op.position}" for op in ops]
+    # Without the Keras model (a .tflite from elsewhere), the file's own scopes name the layers.
+    mapper = _LayerMapper([(op.op, op.output_name) for op in ops], layers)
+    names = [mapper(op.output_name) for op in ops]
+    names = [
+        f"{op.op.lower()}_{op.position}" if n == "(model)" else n for n, op in zip(names, ops, strict=True)
+    ]
     estimator = _final_estimator(getattr(source, "estimator", None))
     weighted = [i for i, op in enumerate(ops) if op.weight is not None and op.op == "FULLY_CONNECTED"]
     if estimator is not None and hasattr(estimator, "coefs_") and len(weighted) == len(estimator.coefs_):
