@@ -26,6 +26,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from _results import write_section  # noqa: E402
 
 import workbench  # noqa: E402
+from workbench._worker import shared_worker  # noqa: E402
 from workbench.sources import as_source  # noqa: E402
 
 # The modules, not the functions of the same names that the package exports.
@@ -43,8 +44,11 @@ GRID = dict(
 ROUNDS = 3
 
 
-def float32_seconds(name: str) -> float:
-    """Export and convert a freshly loaded model: what a new model state costs once."""
+def float32_seconds(name: str, cold: bool = False) -> float:
+    """Export and convert a freshly loaded model: what a new model state costs once. ``cold``:
+    in a fresh worker process, which imports TensorFlow first (a session's first conversion)."""
+    if cold:
+        shared_worker().close()
     convert_module._HUBS.clear()
     keras_source._EXPORTS.clear()
     source = as_source(workbench.load_example(name))
@@ -65,6 +69,7 @@ def main() -> None:
             count = int((result.table["variant"] != "original").sum())
             assert (result.table["error"] == "").all(), result.table["error"].unique()
     hub = {name: statistics.median(float32_seconds(name) for _ in range(3)) for name in MODELS}
+    cold = {name: statistics.median(float32_seconds(name, cold=True) for _ in range(3)) for name in MODELS}
     one, two = (statistics.median(timings[n]) for n in (1, 2))
     per_candidate = one / count
     lines = [
@@ -80,13 +85,17 @@ def main() -> None:
         f"| 2 | {two:.1f} | {count / two:.2f} | {one / two:.2f}× |",
         "",
         "The float32 conversion (Keras export and converter, from a fresh model state), done once "
-        "per model, against one candidate (n_jobs=1, set-up included):",
+        "per model, against one candidate (n_jobs=1, set-up included). *Warm*: in a worker that "
+        "has TensorFlow loaded; *cold*: a fresh worker, as a session's first conversion:",
         "",
-        "| model | float32 conversion (s) | one candidate (s) | conversion / candidate |",
-        "|---|---|---|---|",
+        "| model | float32 warm (s) | float32 cold (s) | one candidate (s) | warm / candidate | cold / candidate |",
+        "|---|---|---|---|---|---|",
     ]
     for name in MODELS:
-        lines.append(f"| {name} | {hub[name]:.2f} | {per_candidate:.3f} | {hub[name] / per_candidate:.0f}× |")
+        lines.append(
+            f"| {name} | {hub[name]:.2f} | {cold[name]:.2f} | {per_candidate:.3f} | "
+            f"{hub[name] / per_candidate:.1f}× | {cold[name] / per_candidate:.1f}× |"
+        )
     write_section("sweep-throughput", "\n".join(lines))
     print("\n".join(lines))
 
