@@ -142,6 +142,9 @@ def test_quickstart_in_jupyterlab_switch_a_mode_and_run(browser, tmp_path, outpu
         assert table_rows(page)[:3] == ["original", "float32", "int8"]
         assert figure_source(figure) != before
         page.screenshot(path=str(output_dir / "jupyterlab-quickstart-after-mode-switch.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(output_dir / "jupyterlab-quickstart-failed.png"), full_page=True)
+        raise
     finally:
         page.close()
         stop(process, handle)
