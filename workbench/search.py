@@ -425,13 +425,13 @@ def search(
     """The smallest (or fastest) variant that keeps the metric within ``max_metric_drop`` and fits.
 
     First every recipe in ``modes`` is scored. Then, for each recipe that loses too much
-    but would be smaller than the best so far, the layers are ranked by their own
-    quantization error (LiteRT Quantizer's validation on calibration samples, never the
-    test split) and the recipe is tried again with its worst 1, 2, ... layers at higher
-    precision, up to all but the mildest: a climb from the aggressive end and a descent
-    from the safe end of the same ranking, scored in parallel. Candidates that meet the
-    metric and flash budgets are then run on TFLite Micro (with a target or ``max_ram``),
-    best first, until one fits.
+    but would be smaller than the best so far, each layer's own error is measured alone
+    (one probe per layer: the recipe on that layer, every other layer in float, output
+    error on calibration samples, never the test split), and the recipe is tried again
+    with its worst k layers at higher precision for every k, from all of them down: a
+    climb from the aggressive end and a descent from the safe end of the same ranking,
+    scored in parallel. Candidates that meet the metric and flash budgets are then run on
+    TFLite Micro (with a target or ``max_ram``), best first, until one fits.
 
     Parameters
     ----------
