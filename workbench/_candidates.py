@@ -89,6 +89,10 @@ def score_candidate(
                 "error": reply["error"],
             }
             answer = {"content": None, "recipe": None, "pid": os.getpid(), "row": failed, "tensorflow": False}
+    if answer["content"] is not None:
+        from .targets import litert_memory_estimate
+
+        answer["row"]["litert_memory_bytes"] = litert_memory_estimate(answer["content"])
     return {**answer, "index": index}
 
 

@@ -205,7 +205,6 @@ def _score(candidate, hub, io, judge, samples):
     import time
 
     from .errors import WorkbenchError
-    from .quantize import apply_recipe
     from .runtime import Converted, stored_tensor_types
 
     started = time.perf_counter()
@@ -218,9 +217,14 @@ def _score(candidate, hub, io, judge, samples):
             content, seconds = candidate.content, candidate.convert_s
         else:
             calibration = samples if mode.calibrated else None
-            made = apply_recipe(
-                hub, mode, calibration, keep=dict(candidate.keep), here=True, signature=io.get("signature")
-            )
+            try:
+                made = _quantize(
+                    hub, mode, calibration, keep=dict(candidate.keep), signature=io.get("signature")
+                )
+            except Exception as err:  # the library's own error, as the row's
+                answer["row"] = {**failed, "error": f"LiteRT Quantizer's error applying {mode.name}: {err}"}
+                answer["tensorflow"] = "tensorflow" in sys.modules
+                return answer
             content, recipe, seconds = made["content"], made["recipe"], time.perf_counter() - started
         if mode.name != "float32" and stored_tensor_types(content) == stored_tensor_types(hub):
             row = {
@@ -230,11 +234,8 @@ def _score(candidate, hub, io, judge, samples):
         elif candidate.probe is not None:
             row = {**failed, "error": "", "probe_error": _output_error(content, hub, io, candidate.probe)}
         else:
-            from .targets import litert_memory_estimate
-
             converted = Converted(content, mode, convert_seconds=seconds, **io)
             row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
-            row["litert_memory_bytes"] = litert_memory_estimate(content)
             answer.update(content=content, recipe=recipe, outputs=outputs)
     except WorkbenchError as err:
         row = {**failed, "error": str(err)}

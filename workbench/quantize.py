@@ -109,29 +109,7 @@ def validation(
     return answer["result"]["validation"]
 
 
-def apply_recipe(
-    content: bytes,
-    mode: Mode,
-    samples=None,
-    *,
-    keep=None,
-    here: bool = False,
-    signature: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> dict:
-    """``mode``'s recipe applied to float32 ``content``: ``{"content": bytes, "recipe": list}`` and
-    the seconds it took (``"seconds"``), or a :class:`QuantizerError`.
-
-    ``here=True`` applies it in this process instead of the worker: for a process that is
-    itself disposable (a joblib or Dask worker of a sweep), where a crash harms no one.
-    """
-    answer = _apply(
-        content, mode, samples, keep=keep, validate=None, timeout=timeout, here=here, signature=signature
-    )
-    return {**answer["result"], "seconds": answer["seconds"], "log": answer["log"]}
-
-
-def _apply(content, mode, samples, *, keep, validate, timeout, here=False, signature=None):
+def _apply(content, mode, samples, *, keep, validate, timeout, signature=None):
     if mode.backend != "quantizer":
         raise QuantizerError(
             received=f"mode {mode.label!r}, a converter mode",
@@ -152,14 +130,7 @@ def _apply(content, mode, samples, *, keep, validate, timeout, here=False, signa
         "validate": validate,
         "signature": signature,
     }
-    if here:
-        import pickle
-
-        from ._tasks import dispatch
-
-        answer = dispatch("quantize", pickle.dumps(payload))
-    else:
-        answer = run_in_worker("quantize", payload, timeout, what="quantization")
+    answer = run_in_worker("quantize", payload, timeout, what="quantization")
     if not answer["ok"]:
         first = answer["error"].strip().splitlines()[0] if answer["error"].strip() else "no message"
         raise QuantizerError(
