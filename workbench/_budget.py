@@ -122,9 +122,8 @@ class Refinement:
     scored in parallel.
     """
 
-    def __init__(self, mode: Mode, row: dict, ops: pd.DataFrame, ranking):
+    def __init__(self, mode: Mode, ops: pd.DataFrame, ranking):
         self.mode = mode
-        self.row = row
         self.ops = ops
         self.ranking = ranking
         self.precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
@@ -214,7 +213,7 @@ def refinements_for(
                 f"({row['tflm_reason']})."
             )
             continue
-        chosen.append(Refinement(mode, row, ops, inputs.take(ranking, slice(0, 100))))
+        chosen.append(Refinement(mode, ops, inputs.take(ranking, slice(0, 100))))
     return chosen
 
 

@@ -38,8 +38,6 @@ class Candidate:
     convert_s: float = math.nan
     #: Which model (and calibration) this candidate belongs to: an index into the groups.
     group: int = 0
-    #: Why the converter could not make it (converter modes only).
-    error: str = ""
     #: For a probe (per-layer error): the calibration inputs its output error is measured on.
     probe: object = None
 

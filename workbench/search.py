@@ -76,7 +76,6 @@ class Sweep:
     cancelled: bool = False
     timed_out: bool = False
     seconds: float = 0.0
-    workers: int = 1
     tensorflow_in_tasks: bool = False
     task_pids: frozenset = frozenset()
 
@@ -253,7 +252,6 @@ def sweep(
         cancelled=runner.cancelled,
         timed_out=runner.timed_out,
         seconds=time.perf_counter() - started,
-        workers=len(runner.pids),
         tensorflow_in_tasks=runner.tensorflow_in_tasks,
         task_pids=frozenset(runner.pids),
     )
