@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 
+import numpy as np
 import pytest
 from gates import GatedSamples
 
@@ -189,6 +190,24 @@ def test_a_busy_worker_is_never_ended_for_being_idle(digits_cnn, gate):
     gate.open()
     thread.join(120)
     assert worker.pid is not None
+
+
+def test_a_worker_idle_for_exactly_its_limit_is_released():
+    """The boundary: idle for exactly ``limit`` is idle enough, whatever float rounding does
+    to ``(last_used + limit) - last_used`` (``(t + 0.2) - t`` is 0.1999999999998181 for some
+    t); a hair less is not."""
+    cases = [(0.2, 12345.678901), (0.1, 1e6 + 0.1), (1 / 3, 98765.4321), (300.0, 0.0), (7.7, 4321.0123)]
+    for limit, last_used in cases:
+        worker = ConverterWorker("idle-boundary", idle_timeout=limit)
+        try:
+            worker.call("ping", {})
+            worker.last_used = last_used
+            assert not worker.release_if_idle(now=np.nextafter(last_used + limit, -np.inf)), limit
+            assert worker.pid is not None
+            assert worker.release_if_idle(now=last_used + limit), (limit, last_used)
+            assert worker.pid is None and worker.released == 1
+        finally:
+            worker.close()
 
 
 def test_the_idle_timer_ends_the_worker_by_itself():

@@ -133,7 +133,9 @@ class ConverterWorker:
             now = time.monotonic() if now is None else now
             if after_calls is not None and after_calls != self._calls:
                 return False
-            if self.pid is None or now - self.last_used < limit:
+            # Compared with the deadline, not as ``now - last_used < limit``: the subtraction
+            # rounds, so a worker idle for exactly its limit could be kept ((t + 0.2) - t < 0.2).
+            if self.pid is None or now < self.last_used + limit:
                 return False
             self.released += 1  # counted first: whoever sees the process gone sees it counted
             self._close_locked()
@@ -152,7 +154,7 @@ class ConverterWorker:
 
         def release():
             # Only if no request came in since: then it was idle for the whole time.
-            self.release_if_idle(now=self.last_used + limit, after_calls=calls)
+            self.release_if_idle(now=max(time.monotonic(), self.last_used + limit), after_calls=calls)
 
         self._timer = threading.Timer(limit, release)
         self._timer.daemon = True
