@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._native import import_tensorflow
 from ._worker import set_worker_idle_timeout
+from .calibration import Calibration
 from .compare import Comparison, compare
 from .convert import convert
 from .datasets import DATASET_NAMES, Dataset, load_dataset
@@ -71,6 +72,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "Calibration",
     "CalibrationStudy",
     "BudgetError",
     "CancelledError",

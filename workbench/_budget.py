@@ -444,5 +444,7 @@ def retime(table: pd.DataFrame, labels: list[str], contents: dict, bench: Bench)
     return crashed
 
 
-def code_for(candidate: Candidate) -> str:
-    return candidate.mode.snippet(keep=dict(candidate.keep) if candidate.keep else None)
+def code_for(candidate: Candidate, calibration=None) -> str:
+    return candidate.mode.snippet(
+        keep=dict(candidate.keep) if candidate.keep else None, calibration=calibration
+    )

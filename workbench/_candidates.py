@@ -52,10 +52,12 @@ class Group:
     judge: Judge
     samples: object = None
     calibration: dict = field(default_factory=dict)
+    #: How static recipes compute activation ranges from ``samples`` (a ``workbench.Calibration``).
+    statistic: object = None
 
 
 def score_candidate(
-    index: int, candidate: Candidate, hub: bytes, io: dict, judge: Judge, samples, parent: int
+    index: int, candidate: Candidate, hub: bytes, io: dict, judge: Judge, samples, parent: int, statistic=None
 ):
     """Make ``candidate`` from the float32 bytes and score it: one task of a sweep.
 
@@ -69,7 +71,14 @@ def score_candidate(
     from ._worker import run as run_in_worker
 
     mode = candidate.mode
-    payload = {"candidate": candidate, "hub": hub, "io": io, "judge": judge, "samples": samples}
+    payload = {
+        "candidate": candidate,
+        "hub": hub,
+        "io": io,
+        "judge": judge,
+        "samples": samples,
+        "calibration": statistic,
+    }
     if os.getpid() != parent:
         answer = _score(**payload)
     else:
@@ -149,7 +158,7 @@ class Runner:
         def task(i):
             c = candidates[i]
             g = groups[c.group]
-            return joblib.delayed(score_candidate)(i, c, g.hub, g.io, g.judge, g.samples, parent)
+            return joblib.delayed(score_candidate)(i, c, g.hub, g.io, g.judge, g.samples, parent, g.statistic)
 
         def received(answer):
             answers[answer["index"]] = answer
@@ -179,7 +188,7 @@ class Runner:
                     break
                 c = candidates[i]
                 g = groups[c.group]
-                received(score_candidate(i, c, g.hub, g.io, g.judge, g.samples, parent))
+                received(score_candidate(i, c, g.hub, g.io, g.judge, g.samples, parent, g.statistic))
         return answers
 
     def stopped_note(self, scored: int, planned: int) -> None:
@@ -271,7 +280,12 @@ def convert_first(candidates: list[Candidate], groups, converting, runner: Runne
         started = time.perf_counter()
         mode = candidate.mode
         try:
-            converted = convert_source(group.bench.source, mode, group.samples if mode.calibrated else None)
+            converted = convert_source(
+                group.bench.source,
+                mode,
+                group.samples if mode.calibrated else None,
+                calibration=group.statistic if mode.backend == "quantizer" else None,
+            )
         except ConversionError as err:
             failed.append(
                 (candidate, {"variant": mode.label, "mode": mode.name, "path": mode.path, "error": str(err)})
@@ -307,6 +321,12 @@ def bench_io(bench: Bench) -> dict:
 
 def converted_from(answer: dict, io: dict) -> Converted:
     row = answer["row"]
-    converted = Converted(answer["content"], Mode(row["mode"]), convert_seconds=row["convert_s"], **io)
+    converted = Converted(
+        answer["content"],
+        Mode(row["mode"]),
+        convert_seconds=row["convert_s"],
+        calibration=row.get("calibration") or None,
+        **io,
+    )
     converted.label_override = row["variant"] if row["variant"] != row["mode"] else None
     return converted

@@ -56,23 +56,36 @@ def _convert(spec, mode, samples, select_tf_ops=False):
     return converter.convert()
 
 
-def _quantize(content, mode, samples, keep=None, validate=None, signature=None):
-    """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``);
-    with ``validate`` samples, also the library's per-tensor validation."""
+def _quantize(content, mode, samples, keep=None, validate=None, signature=None, calibration=None):
+    """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``),
+    its activation ranges computed with ``calibration`` (a ``workbench.Calibration``; min/max
+    by default); with ``validate`` samples, also the library's per-tensor validation. The
+    result's signature outputs name the tensors the file returns (``_output_names``)."""
     import numpy as np
+
+    from ._calibrate import calibrate
+    from ._output_names import restore_output_names
+    from .calibration import Calibration
 
     quantizer = mode.quantizer(content, keep)
     signature, input_names = _signature_input(content, signature)
-    calibration = None
+    ranges = None
     if quantizer.need_calibration:
         # The recipe quantizes every subgraph: signatures that take the same inputs as the one
         # compared are calibrated on the same samples.
         data = _signature_samples(input_names, samples)
-        calibration = quantizer.calibrate(
-            {key: data for key in _same_inputs(content, signature)}, num_threads=_threads()
+        ranges = calibrate(
+            quantizer,
+            content,
+            {key: data for key in _same_inputs(content, signature)},
+            Calibration.of(calibration),
+            _threads(),
         )
-    result = quantizer.quantize(calibration, enable_progress_report=False)
-    answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
+    result = quantizer.quantize(ranges, enable_progress_report=False)
+    answer = {
+        "content": restore_output_names(bytes(result.quantized_model)),
+        "recipe": quantizer.get_quantization_recipe(),
+    }
     if validate is not None:
         from litert_quantizer.utils import validation_utils
 
@@ -196,7 +209,7 @@ def _loaded_modules():
     return {name: name in sys.modules for name in ("tensorflow", "keras", "litert_quantizer")}
 
 
-def _score(candidate, hub, io, judge, samples):
+def _score(candidate, hub, io, judge, samples, calibration=None):
     """Make a sweep's candidate from the float32 bytes and score it (``workbench._candidates``):
     the recipe applied here, then the variant run on the test split and timed by ``judge``.
     Needs ``ai_edge_litert`` and ``litert_quantizer`` only."""
@@ -219,7 +232,12 @@ def _score(candidate, hub, io, judge, samples):
             calibration = samples if mode.calibrated else None
             try:
                 made = _quantize(
-                    hub, mode, calibration, keep=dict(candidate.keep), signature=io.get("signature")
+                    hub,
+                    mode,
+                    calibration,
+                    keep=dict(candidate.keep),
+                    signature=io.get("signature"),
+                    calibration=calibration,
                 )
             except Exception as err:  # the library's own error, as the row's
                 answer["row"] = {**failed, "error": f"LiteRT Quantizer's error applying {mode.name}: {err}"}
@@ -234,7 +252,16 @@ def _score(candidate, hub, io, judge, samples):
         elif candidate.probe is not None:
             row = {**failed, "error": "", "probe_error": _output_error(content, hub, io, candidate.probe)}
         else:
-            converted = Converted(content, mode, convert_seconds=seconds, **io)
+            from .calibration import CONVERTER_CALIBRATION, Calibration
+
+            used = None
+            if mode.calibrated:
+                used = (
+                    Calibration.of(calibration).label
+                    if mode.backend == "quantizer"
+                    else CONVERTER_CALIBRATION
+                )
+            converted = Converted(content, mode, convert_seconds=seconds, calibration=used, **io)
             row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
             answer.update(content=content, recipe=recipe, outputs=outputs)
     except WorkbenchError as err:

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 
+from .calibration import Calibration
 from .errors import InvalidArgumentError, WorkbenchError
 from .modes import DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES
 
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("random", "stratified", "first"),
         help="how calibration samples are picked",
     )
+    _calibration_option(compare)
     compare.add_argument("--out", default="workbench-report", help="report directory (default: %(default)s)")
     _measurement_options(compare)
     compare.set_defaults(run=_compare)
@@ -105,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--dataset", help="dataset for calibration (int8, int16x8, static_*)")
     convert.add_argument("--label", help="the column to predict, for a CSV dataset")
     convert.add_argument("--representative", type=int, default=200, metavar="N")
+    _calibration_option(convert)
     convert.add_argument(
         "--format",
         choices=("tflite", "c"),
@@ -142,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-layers", action="store_true", help="score the recipes only, without per-layer precision"
     )
     search.add_argument("--representative", type=int, default=200, metavar="N")
+    _calibration_option(search)
     search.add_argument(
         "--n-jobs", type=int, default=-1, help="processes for the candidates; -1 is every core (default)"
     )
@@ -229,6 +233,19 @@ def _demo(args) -> int:
     return _run_comparison("digits_cnn", None, None, list(DEMO_MODES), 200, "random", args)
 
 
+def _calibration_option(parser) -> None:
+    parser.add_argument(
+        "--calibration",
+        default="minmax",
+        metavar="STATISTIC",
+        help=(
+            "how static recipes turn calibration samples into activation ranges: minmax (default; "
+            "what the converter's int8 does), percentile (99.99; percentile:99.9 sets it), or ema "
+            "(LiteRT Quantizer's own moving average)"
+        ),
+    )
+
+
 def _compare(args) -> int:
     return _run_comparison(
         args.model, args.dataset, args.label, args.modes, args.representative, args.strategy, args
@@ -243,6 +260,7 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
 
     started = time.perf_counter()
     target = as_target(args.target) if getattr(args, "target", None) else None
+    calibration = Calibration.of(getattr(args, "calibration", None))
     prepare_directory(args.out)  # before the work: a bad path must not cost the run
     _check_measurement(args)
     source = as_source(model, trust=getattr(args, "trust", False))
@@ -256,6 +274,7 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
         threads=args.threads,
         latency_budget=args.latency_budget,
         target=target,
+        calibration=calibration,
     )
     print(result)
     for note in result.notes:
@@ -270,11 +289,12 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
 def _convert(args) -> int:
     from ._paths import prepare_directory, prepare_file
     from .compare import _resolve_dataset
-    from .convert import convert
+    from .convert import check_calibration, convert
     from .modes import Mode
     from .sources import as_source
 
     mode = Mode.of(args.mode)
+    calibration = check_calibration(mode, args.calibration)
     # Before the work: a bad path must not cost the conversion. C source may go to a directory.
     if args.format == "c" and not args.out.endswith((".cc", ".c", ".cpp", ".h")):
         prepare_directory(args.out)
@@ -294,7 +314,7 @@ def _convert(args) -> int:
             data = data.reshaped(source.input_shape)
         representative = data.representative(args.representative)
     print(f"Converting {source.name} to {mode.label}…", file=sys.stderr)
-    converted = convert(source, mode, representative)
+    converted = convert(source, mode, representative, calibration=calibration)
     paths = converted.save_c(args.out) if args.format == "c" else (converted.save(args.out),)
     print(converted)
     print(f"Wrote {' and '.join(paths)} ({converted.size_bytes:,} bytes, {converted.convert_seconds:.1f} s)")
@@ -307,6 +327,7 @@ def _search(args) -> int:
     from .sources import as_source
 
     started = time.perf_counter()
+    calibration = Calibration.of(args.calibration)
     if args.out:
         prepare_directory(args.out)  # before the work: a bad path must not cost the search
     source = as_source(args.model, trust=args.trust)
@@ -321,6 +342,7 @@ def _search(args) -> int:
         modes=args.modes,
         layers=not args.no_layers,
         representative=args.representative,
+        calibration=calibration,
         n_jobs=args.n_jobs,
         latency_budget=args.latency_budget,
         max_seconds=args.max_seconds,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import _inputs as inputs
 from ._args import cancel_event, one_of, positive_seconds, progress_callback, whole_number
+from .calibration import Calibration
 from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
 from .errors import (
@@ -203,6 +204,7 @@ def compare(
     keep_precision: str = "auto",
     output=None,
     target=None,
+    calibration=None,
 ) -> Comparison:
     """Convert ``model`` in each mode and measure accuracy, size and latency against the original.
 
@@ -251,14 +253,21 @@ def compare(
         A device to deploy to: a preset (``"cortex-m4"``, ``"esp32-s3"``, ``"phone"``, see
         ``workbench.TARGETS``) or a budget (``{"ram": "256KB", "flash": "1MB"}``). Every variant
         is then also loaded and run on TFLite Micro, and the table says whether it fits.
+    calibration : {"minmax", "percentile", "ema"}, tuple or Calibration, default="minmax"
+        How LiteRT Quantizer's static recipes compute activation ranges from the calibration
+        samples (see :func:`workbench.convert`); the converter's ``int8`` and ``int16x8``
+        always use their own min/max. The ``calibration`` column names the statistic of each
+        calibrated row.
 
     Returns
     -------
     Comparison
         ``.table`` has the columns ``variant, mode, path, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
-        batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
-        or ``r2``. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
+        batch_latency_ms, speedup, convert_s, calibration, error, note`` where ``<metric>`` is
+        ``accuracy`` or ``r2``; ``note`` says, for an 8-bit-or-wider variant that lost more than
+        2 points (or agrees on under 90% of samples), the cause read from its file: a degenerate
+        range or the share clipped on a named tensor. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
         (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
         model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
@@ -272,6 +281,7 @@ def compare(
     modes = parse_modes(modes) if not (_no_modes(modes) and _maybe_tflite(model)) else []
     keeps = _keep_counts(keep_float)
     _check_calibration_choice(representative, strategy, seed)
+    calibration = Calibration.of(calibration)
     progress_callback(progress)
     cancel_event(cancel)
     if keep_precision not in ("auto", "float", "int8"):
@@ -303,7 +313,7 @@ def compare(
             report(done - 1, total, "cancelled")
             break
         report(done, total, f"{mode.label}: converting")
-        row, converted = bench.variant(mode, samples)
+        row, converted = bench.variant(mode, samples, calibration)
         rows.append(row)
         if converted is None:
             report(done, total, f"{mode.label}: failed ({_short_error(row['error'])})")
@@ -319,11 +329,12 @@ def compare(
             cancelled = True
             break
         report(done, total, f"{mode.label} keeping its {k} worst layer(s) at higher precision")
-        row, converted = bench.mixed_variant(mode, samples, k, keep_precision)
+        row, converted = bench.mixed_variant(mode, samples, k, keep_precision, calibration)
         rows.append(row)
         if converted is not None:
             variants[converted.label] = converted
     report(total, total, "done")
+    _beside_int8(rows, bench.data.metric)
     return bench.comparison(rows, variants, described, cancelled=cancelled, calibration=samples)
 
 
@@ -445,9 +456,12 @@ class Bench:
         modes = parse_modes(modes) if modes is not None else [Mode("int8")]
         return _representative(representative, self.data, strategy, seed, self.source, modes)
 
-    def variant(self, mode, samples=None) -> tuple[dict, Converted | None]:
-        """Convert and measure one mode. A conversion failure becomes a row with its error."""
+    def variant(self, mode, samples=None, calibration=None) -> tuple[dict, Converted | None]:
+        """Convert and measure one mode (its activation ranges from ``samples`` with the
+        ``calibration`` statistic). A conversion failure becomes a row with its error; a large
+        loss of an 8-bit-or-wider variant, a row whose ``note`` says the cause found."""
         mode = Mode.of(mode)
+        calibration = Calibration.of(calibration)
         self.original()
         failed = {"variant": mode.label, "mode": mode.name, "path": mode.path}
         if mode.backend == "quantizer":
@@ -463,7 +477,11 @@ class Bench:
                 }, None
         try:
             converted = convert_source(
-                self.source, mode, samples if mode.calibrated else None, threads=self.threads
+                self.source,
+                mode,
+                samples if mode.calibrated else None,
+                threads=self.threads,
+                calibration=calibration if mode.backend == "quantizer" else None,
             )
         except ConversionError as err:
             return {**failed, "error": str(err)}, None
@@ -482,10 +500,33 @@ class Bench:
             )
         except WorkbenchError as err:
             return {**failed, "error": str(err)}, None
+        self.explain_losses([row], {mode.label: converted})
         return self._deployed(row, converted, outputs), converted
 
+    def explain_losses(self, rows: list[dict], variants: dict[str, Converted]) -> None:
+        """Fill the ``note`` of every row of an 8-bit-or-wider variant that lost far more than it
+        should (``collapse.needs_explaining``) with the cause read from its file."""
+        from . import collapse
+
+        for row in rows:
+            converted = variants.get(row.get("variant"))
+            if converted is None or row.get("note") or row.get("variant") == ORIGINAL:
+                continue
+            if not collapse.needs_explaining(
+                converted.mode, row, self.data.metric, self.data.higher_is_better
+            ):
+                continue
+            try:
+                hub = float32_hub(self.source).content
+            except ConversionError:
+                continue
+            row["note"] = (
+                collapse.explain(hub, converted, self.X, calibration=converted.calibration)
+                or "Why it lost: no degenerate range and no clipping found on its activations."
+            )
+
     def mixed_variant(
-        self, mode, samples, layers: int, precision: str = "auto"
+        self, mode, samples, layers: int, precision: str = "auto", calibration=None
     ) -> tuple[dict, Converted | None]:
         """``mode`` with its worst ``layers`` kept at higher precision, measured like any variant."""
         from .diagnose import keep_float
@@ -495,7 +536,14 @@ class Bench:
         started = time.perf_counter()
         representative = samples if samples is not None else self.data.X_train[:100]
         try:
-            converted = keep_float(self.source, mode, representative, layers=layers, precision=precision)
+            converted = keep_float(
+                self.source,
+                mode,
+                representative,
+                layers=layers,
+                precision=precision,
+                calibration=calibration if mode.backend == "quantizer" else None,
+            )
         except ConversionError as err:
             label = f"{mode.name}+keep({layers} layers)"
             return {"variant": label, "mode": mode.name, "path": mode.path, "error": str(err)}, None
@@ -509,8 +557,11 @@ class Bench:
         self, rows, variants, representative: str, cancelled: bool = False, calibration=None
     ) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
+        table = pd.DataFrame(rows, columns=list(self.original()))
+        for column in ("calibration", "note"):  # a failed row has neither
+            table[column] = table[column].fillna("")
         return Comparison(
-            table=pd.DataFrame(rows, columns=list(self.original())),
+            table=table,
             variants=dict(variants),
             model_name=self.source.name,
             model_kind=self.source.kind,
@@ -539,6 +590,16 @@ class Bench:
 
     def _time(self, call) -> Latency:
         return self.judge.time(call)
+
+
+def _beside_int8(rows: list[dict], metric: str) -> None:
+    """Each explained loss set beside the converter's int8 of the same model, where compared."""
+    int8 = next((r for r in rows if r.get("mode") == "int8" and not r.get("error")), None)
+    if int8 is None:
+        return
+    for row in rows:
+        if row.get("note", "").startswith("Why it lost") and row is not int8:
+            row["note"] += f" The converter's int8 of the same model: {metric} {int8[metric]:.4g}."
 
 
 def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:

@@ -18,8 +18,15 @@ from ._args import whole_number
 from ._native import last_lines
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
+from .calibration import CONVERTER_CALIBRATION, Calibration
 from .datasets import Dataset, validate_representative
-from .errors import ConversionError, RepresentativeDataError, UnsupportedOpsError, WorkerCrashedError
+from .errors import (
+    ConversionError,
+    InvalidArgumentError,
+    RepresentativeDataError,
+    UnsupportedOpsError,
+    WorkerCrashedError,
+)
 from .modes import Mode
 from .quantize import quantize_bytes
 from .runtime import Converted
@@ -46,6 +53,7 @@ def convert(
     threads: int = 1,
     verbose: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> Converted:
     """Convert ``model`` to TFLite in one quantization mode.
 
@@ -71,6 +79,12 @@ def convert(
         Seconds the converter may take; past that its process is stopped and a
         ``ConversionError`` raised. The converter runs in its own process, so a crash
         there cannot take down the caller.
+    calibration : {"minmax", "percentile", "ema"}, tuple or Calibration, default="minmax"
+        How a static recipe's activation ranges are computed from ``representative``:
+        min/max over every sample (what the converter's ``int8`` does), a percentile of the
+        values (``("percentile", 99.9)``), or LiteRT Quantizer's own moving average
+        (``"ema"``, which narrows ranges and collapses one-value tensors). The converter's
+        modes always calibrate with their own min/max. See ``workbench.Calibration``.
 
     Returns
     -------
@@ -79,9 +93,27 @@ def convert(
     mode = Mode.of(mode)
     timeout = check_timeout(timeout)
     threads = whole_number("threads", threads, fix="Use threads=1 for comparable single-core latency.")
+    calibration = check_calibration(mode, calibration)
     source = as_source(model)
     samples = calibration_samples(source, mode, representative)
-    return convert_source(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
+    return convert_source(
+        source, mode, samples, threads=threads, verbose=verbose, timeout=timeout, calibration=calibration
+    )
+
+
+def check_calibration(mode: Mode, calibration) -> Calibration:
+    """``calibration`` as a Calibration; a statistic other than min/max asked of a converter mode
+    that calibrates is refused (the converter takes no other)."""
+    chosen = Calibration.of(calibration)
+    if mode.calibrated and mode.backend == "converter" and chosen != Calibration():
+        raise InvalidArgumentError(
+            received=f"calibration={chosen.label!r} for the converter's {mode.label}",
+            expected="calibration='minmax' (or none) with a converter mode: TensorFlow's converter "
+            "calibrates with its own running min/max and takes no other statistic.",
+            fix=f"Use a LiteRT Quantizer recipe (static_wi8_ai8, static_wi8_ai16) for {chosen.label}, "
+            "or leave calibration out.",
+        )
+    return chosen
 
 
 def calibration_samples(source: Source, mode: Mode, representative) -> np.ndarray | None:
@@ -132,6 +164,7 @@ def convert_source(
     threads: int = 1,
     verbose: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> Converted:
     """Convert an already wrapped source with validated calibration samples.
 
@@ -141,7 +174,7 @@ def convert_source(
     """
     if mode.backend == "quantizer":
         hub = float32_hub(source, verbose=verbose, timeout=timeout)
-        return quantize_bytes(hub, mode, samples, threads=threads, timeout=timeout)
+        return quantize_bytes(hub, mode, samples, threads=threads, timeout=timeout, calibration=calibration)
     if mode == Mode("float32"):
         return float32_hub(source, verbose=verbose, timeout=timeout).with_threads(threads)
     return _run_converter(source, mode, samples, threads=threads, verbose=verbose, timeout=timeout)
@@ -230,6 +263,7 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
         output_order=source.output_names,
         input_order=getattr(source, "input_names", None),
         primary_output=source.primary_output,
+        calibration=CONVERTER_CALIBRATION if mode.calibrated else None,
     )
 
 

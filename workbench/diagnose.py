@@ -13,7 +13,13 @@ import pandas as pd
 from ._args import whole_number
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
-from .convert import calibration_samples, convert_source, float32_hub, representative_samples
+from .convert import (
+    calibration_samples,
+    check_calibration,
+    convert_source,
+    float32_hub,
+    representative_samples,
+)
 from .errors import (
     ConversionError,
     InvalidArgumentError,
@@ -201,6 +207,8 @@ def diagnose(
         Used for calibration samples when ``representative`` is None.
     debug_samples : int, default=100
         Samples the per-layer error is measured on.
+    calibration : str, tuple or Calibration, default="minmax"
+        How a static recipe computes its activation ranges (see :func:`workbench.convert`).
     """
     timeout = check_timeout(timeout)
     debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
@@ -412,6 +420,7 @@ def keep_float(
     dataset=None,
     debug_samples: int = 100,
     timeout=DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> Converted:
     """Quantize ``model`` but keep its worst ``layers`` (a count, or layer names) at higher precision.
 
@@ -428,12 +437,15 @@ def keep_float(
         recipes of fewer bits and float for 8-bit recipes. The converter's int8 keeps float.
     debug_samples : int, default=100
         Samples the per-layer error is measured on.
+    calibration : str, tuple or Calibration, default="minmax"
+        How a static recipe computes its activation ranges (see :func:`workbench.convert`).
     """
     timeout = check_timeout(timeout)
     debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
     _check_layers(layers)
     source = as_source(model)
     mode = Mode.of(mode)
+    calibration = check_calibration(mode, calibration)
     if representative is None and dataset is not None:
         representative = dataset
     samples = calibration_samples(source, mode, representative)
@@ -454,7 +466,9 @@ def keep_float(
                 if representative is not None
                 else np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
             )
-        return _keep_with_recipe(source, mode, samples, test, layers, precision, debug_samples, timeout)
+        return _keep_with_recipe(
+            source, mode, samples, test, layers, precision, debug_samples, timeout, calibration
+        )
     if not mode.calibrated:
         raise UnknownModeError(
             received=f"keep_float with mode {mode.label!r}",
@@ -493,7 +507,9 @@ def keep_float(
     return converted
 
 
-def _keep_with_recipe(source, mode, samples, test, layers, precision, debug_samples, timeout) -> Converted:
+def _keep_with_recipe(
+    source, mode, samples, test, layers, precision, debug_samples, timeout, calibration=None
+) -> Converted:
     from .quantize import keep_scopes, quantize_bytes, tensor_errors
 
     started = time.perf_counter()
@@ -501,9 +517,11 @@ def _keep_with_recipe(source, mode, samples, test, layers, precision, debug_samp
         precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
     hub = float32_hub(source, timeout=timeout)
     test = np.asarray(test, dtype=np.float32)[:debug_samples]
-    errors = tensor_errors(hub, mode, samples, test, _layer_mapper(source, timeout), timeout=timeout)
+    errors = tensor_errors(
+        hub, mode, samples, test, _layer_mapper(source, timeout), timeout=timeout, calibration=calibration
+    )
     scopes, kept = keep_scopes(errors, layers, precision)
-    converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout)
+    converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)
     converted.convert_seconds = time.perf_counter() - started
     converted.label_override = f"{mode.name}+{precision}({_count(len(kept))})"
     converted.float_layers = kept

@@ -11,8 +11,19 @@ from .datasets import Dataset
 from .errors import DataMismatchError
 from .runtime import labels_from_scores
 
-#: Regression outputs count as agreeing when within this relative distance of the original.
+#: Regression outputs count as agreeing when within this distance of the original: relative
+#: to the value, with a floor of the same fraction of the output's range over the test set, so
+#: that outputs near zero are not judged by a tolerance that shrinks to nothing there.
 REGRESSION_AGREEMENT_RTOL = 1e-3
+
+
+def close_to_reference(outputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per sample (rows of 2-D arrays): whether every output is within
+    ``REGRESSION_AGREEMENT_RTOL`` of the original's, relative to the value or to the range of
+    the original's outputs over all samples, whichever is larger (float rounding always agrees)."""
+    finite = reference[np.isfinite(reference)]
+    floor = REGRESSION_AGREEMENT_RTOL * float(np.ptp(finite)) if finite.size else 0.0
+    return np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=floor).all(axis=1)
 
 
 def check_outputs(outputs: np.ndarray, dataset: Dataset, model_name: str) -> None:
@@ -63,8 +74,10 @@ def fidelity(
 ) -> tuple[float, float]:
     """(agreement, max |Δ|) between a variant's outputs and the original's.
 
-    Agreement is top-1 label agreement for classification, and for regression the
-    fraction of outputs within ``REGRESSION_AGREEMENT_RTOL`` (relative) of the original.
+    Agreement is top-1 label agreement for classification, and for regression (one or many
+    values per sample) the fraction of samples whose every output is within
+    ``REGRESSION_AGREEMENT_RTOL`` of the original's, relative to the value or to the range of
+    the original's outputs, whichever is larger (``close_to_reference``).
     """
     reference = reference.reshape(len(reference), -1).astype(np.float64)
     outputs = outputs.reshape(len(outputs), -1).astype(np.float64)
@@ -74,7 +87,7 @@ def fidelity(
             outputs, dataset.classes, output_kind
         )
     else:
-        same = np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=0).all(axis=1)
+        same = close_to_reference(outputs, reference)
     # A sample whose outputs are NaN or inf agrees with nothing, whatever its argmax says.
     same &= np.isfinite(outputs).all(axis=1) & np.isfinite(reference).all(axis=1)
     return float(np.mean(same)), max_abs
@@ -113,15 +126,15 @@ def error_ranking(dataset: Dataset, reference: np.ndarray, outputs: np.ndarray) 
 
 def head_fidelity(reference: np.ndarray, outputs: np.ndarray) -> tuple[float, float]:
     """(agreement, max |Δ|) of an output that no dataset scores: for several columns the
-    share of samples with the same argmax, for one column the share within
-    ``REGRESSION_AGREEMENT_RTOL`` (relative)."""
+    share of samples with the same argmax, for one column the share close to the original's
+    (``close_to_reference``)."""
     reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
     outputs = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
     max_abs = float(np.max(np.abs(reference - outputs))) if reference.size else 0.0
     if reference.shape[1] > 1:
         same = reference.argmax(1) == outputs.argmax(1)
     else:
-        same = np.isclose(outputs, reference, rtol=REGRESSION_AGREEMENT_RTOL, atol=0).all(axis=1)
+        same = close_to_reference(outputs, reference)
     same &= np.isfinite(outputs).all(axis=1)
     return float(np.mean(same)), max_abs
 
@@ -230,7 +243,9 @@ class Judge:
             "batch_latency_ms": latency.batch_ms,
             "speedup": original_latency.p50_ms / latency.p50_ms,
             "convert_s": convert_s,
+            "calibration": (converted.calibration or "") if converted is not None else "",
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
+            "note": "",
         }
         for label, key, reference in self.others or ():
             if converted is None:

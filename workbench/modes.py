@@ -25,6 +25,7 @@ from .errors import UnknownModeError
 _CONVERTER_TABLE: dict[str, dict] = {
     "float32": {
         "backend": "converter",
+        "bits": 32,
         "title": "float32 (no quantization)",
         "description": "Weights and activations stay 32-bit float; the reference conversion.",
         "optimizations": (),
@@ -35,6 +36,7 @@ _CONVERTER_TABLE: dict[str, dict] = {
     },
     "float16": {
         "backend": "converter",
+        "bits": 16,
         "title": "float16 weights",
         "description": "Weights stored as 16-bit float (half the size); computed in float32 on CPU.",
         "optimizations": ("DEFAULT",),
@@ -45,6 +47,7 @@ _CONVERTER_TABLE: dict[str, dict] = {
     },
     "dynamic": {
         "backend": "converter",
+        "bits": 8,
         "title": "dynamic range (int8 weights)",
         "description": (
             "Weights stored as int8; activations quantized on the fly where kernels allow. "
@@ -58,6 +61,7 @@ _CONVERTER_TABLE: dict[str, dict] = {
     },
     "int8": {
         "backend": "converter",
+        "bits": 8,
         "title": "full integer (int8)",
         "description": (
             "Weights and activations int8, calibrated on a representative dataset; "
@@ -71,6 +75,7 @@ _CONVERTER_TABLE: dict[str, dict] = {
     },
     "int16x8": {
         "backend": "converter",
+        "bits": 8,
         "title": "16-bit activations, 8-bit weights",
         "description": (
             "int8 weights with int16 activations, calibrated; more accurate than int8 "
@@ -282,6 +287,15 @@ class Mode:
         return self.settings["calibrated"]
 
     @property
+    def bits(self) -> int:
+        """The fewest bits any stored weight or activation gets (32 for float32, 16 for float16,
+        4 for a 4-bit recipe): what "8-bit or wider" is judged on."""
+        if "bits" in self.settings:
+            return self.settings["bits"]
+        config = self.settings["config"]
+        return min(config["num_bits"], config.get("activation_num_bits", 32))
+
+    @property
     def default_io(self) -> bool:
         return self.io == self.settings["io_types"][0]
 
@@ -410,7 +424,9 @@ class Mode:
         return [_config_line(".*", config)]
 
     # ------------------------------------------------------------------ teaching
-    def snippet(self, source: str = "saved_model_dir", keep: dict[str, str] | None = None) -> str:
+    def snippet(
+        self, source: str = "saved_model_dir", keep: dict[str, str] | None = None, calibration=None
+    ) -> str:
         """Plain code that reproduces this variant, for teaching and for scripts.
 
         Converter modes print ``tf.lite.TFLiteConverter`` code; quantizer recipes print the
@@ -423,7 +439,12 @@ class Mode:
         keep : dict of str to {"float", "int8"}, default=None
             For a recipe: op scopes kept at higher precision (mixed precision), as
             :meth:`quantizer` takes them.
+        calibration : str, tuple or Calibration, default="minmax"
+            For a static recipe: how its activation ranges are computed (``workbench.Calibration``).
         """
+        from .calibration import Calibration
+
+        calibration = Calibration.of(calibration)
         lines = ["import tensorflow as tf", ""]
         if self.calibrated and self.backend == "converter":
             lines += [
@@ -467,7 +488,7 @@ class Mode:
                 "from ai_edge_litert.interpreter import Interpreter",
                 "signature = Interpreter(model_content=float_model).get_signature_list()['serving_default']",
                 "samples = [{signature['inputs'][0]: x[None, ...].astype('float32')} for x in calibration_samples]",
-                "calibration = qt.calibrate({'serving_default': samples})",
+                *_calibration_lines(calibration),
                 "result = qt.quantize(calibration)",
             ]
         else:
@@ -477,6 +498,46 @@ class Mode:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _calibration_lines(calibration) -> list[str]:
+    """The code that computes the activation ranges as ``workbench._calibrate`` does."""
+    if calibration.statistic == "ema":
+        return [
+            "# Ranges: LiteRT Quantizer's own moving average of each sample's min and max.",
+            "calibration = qt.calibrate({'serving_default': samples})",
+        ]
+    lines = [
+        "# Ranges: min and max over every sample (the library's default, a moving average, narrows them).",
+        "from litert_quantizer import calibrator, recipe_manager",
+        "from litert_quantizer.utils import qsv_utils",
+        "manager = recipe_manager.RecipeManager()",
+        "manager.load_quantization_recipe(qt.get_quantization_recipe())",
+        "calib = calibrator.Calibrator(bytearray(float_model), qsv_update_func=qsv_utils.min_max_update)",
+        "calib.calibrate({'serving_default': samples}, manager)",
+        "calibration = calib.get_model_qsvs()",
+    ]
+    if calibration.statistic == "percentile":
+        p = calibration.percentile
+        lines += [
+            f"# Each one-range tensor narrowed to the {100 - p:g}th..{p:g}th percentiles of its values.",
+            "import numpy as np",
+            "from litert_quantizer.utils import tfl_interpreter_utils as tiu",
+            "run = tiu.create_tfl_interpreter(bytes(float_model))",
+            "seen = {name: [] for name, qsv in calibration.items() if np.size(qsv['min']) == 1}",
+            "for sample in samples:",
+            "    tiu.invoke_interpreter_signature(run, sample, 'serving_default')",
+            "    values = tiu.get_tensor_name_to_content_map(run, 0)",
+            "    for name in seen.keys() & values.keys():",
+            "        seen[name].append(np.asarray(values[name], dtype=np.float64).ravel())",
+            "for name, chunks in seen.items():",
+            "    if chunks:",
+            f"        low, high = np.percentile(np.concatenate(chunks), [{100 - p!r}, {p!r}])",
+            "        qsv = calibration[name]",
+            "        low, high = max(low, float(np.min(qsv['min']))), min(high, float(np.max(qsv['max'])))",
+            "        calibration[name] = {**qsv, 'min': np.full_like(qsv['min'], low), 'max': np.full_like(qsv['max'], high)}",
+        ]
+    return lines
 
 
 def _config_line(regex: str, config: dict) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._worker import DEFAULT_TIMEOUT
 from ._worker import run as run_in_worker
+from .calibration import Calibration
 from .errors import ConversionError, RepresentativeDataError
 from .modes import Mode
 from .runtime import Converted, op_graph, stored_tensor_types
@@ -33,6 +34,7 @@ def quantize_bytes(
     keep: dict[str, str] | None = None,
     threads: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> Converted:
     """Apply ``mode``'s LiteRT Quantizer recipe to a float32 ``.tflite``.
 
@@ -49,6 +51,9 @@ def quantize_bytes(
         higher precision: mixed precision.
     threads, timeout
         Interpreter threads of the result; seconds the quantizer may take.
+    calibration : str, tuple or Calibration, default=None
+        How a static recipe's activation ranges are computed from ``samples``
+        (``workbench.Calibration``); ``None``: min/max over every sample.
 
     Returns
     -------
@@ -57,11 +62,13 @@ def quantize_bytes(
         is the recipe as the library applied it (JSON-ready; ``litert_quantizer`` loads it
         with ``Quantizer.load_quantization_recipe``).
     """
+    calibration = Calibration.of(calibration)
     answer = _apply(
         float32.content, mode, samples, keep=keep, validate=None, timeout=timeout,
-        signature=getattr(float32, "signature", None),
+        signature=getattr(float32, "signature", None), calibration=calibration,
     )  # fmt: skip
     content = answer["result"]["content"]
+    _check_outputs_match(content, float32, mode)
     converted = Converted(
         content,
         mode,
@@ -75,6 +82,7 @@ def quantize_bytes(
         input_order=float32.input_names,
         primary_output=float32.primary_output,
         signature=float32.signature,
+        calibration=calibration.label if mode.calibrated else None,
     )
     converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
     converted.recipe = answer["result"]["recipe"]
@@ -89,6 +97,7 @@ def validation(
     *,
     keep: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> list[dict]:
     """The quantizer's own per-tensor validation of ``mode`` against the float32 model.
 
@@ -104,12 +113,29 @@ def validation(
     """
     answer = _apply(
         float32.content, mode, samples, keep=keep, validate=test_samples, timeout=timeout,
-        signature=getattr(float32, "signature", None),
+        signature=getattr(float32, "signature", None), calibration=Calibration.of(calibration),
     )  # fmt: skip
     return answer["result"]["validation"]
 
 
-def _apply(content, mode, samples, *, keep, validate, timeout, signature=None):
+def _check_outputs_match(content: bytes, float32: Converted, mode: Mode) -> None:
+    """Raise unless every output of the float32 file is an output of the variant, by name."""
+    from ._output_names import unmatched_signature_outputs
+
+    unmatched = [name for _, name in unmatched_signature_outputs(content)]
+    if unmatched:
+        raise QuantizerError(
+            received=(
+                f"a {mode.name} file whose outputs {', '.join(unmatched)} name no tensor the file returns "
+                "(LiteRT Quantizer renamed them, and no DEQUANTIZE/QUANTIZE leads back to them)"
+            ),
+            expected=f"The float32 model's outputs ({', '.join(float32.output_names)}), found by name.",
+            fix="Compare this model with another recipe, or the converter's int8; its numbers would be "
+            "read from the wrong outputs.",
+        )
+
+
+def _apply(content, mode, samples, *, keep, validate, timeout, signature=None, calibration=None):
     if mode.backend != "quantizer":
         raise QuantizerError(
             received=f"mode {mode.label!r}, a converter mode",
@@ -129,6 +155,7 @@ def _apply(content, mode, samples, *, keep, validate, timeout, signature=None):
         "keep": keep,
         "validate": validate,
         "signature": signature,
+        "calibration": calibration,
     }
     answer = run_in_worker("quantize", payload, timeout, what="quantization")
     if not answer["ok"]:
@@ -155,6 +182,7 @@ def tensor_errors(
     *,
     keep: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    calibration=None,
 ) -> pd.DataFrame:
     """Per-layer error of a quantizer variant from LiteRT Quantizer's own validation, worst first.
 
@@ -170,7 +198,9 @@ def tensor_errors(
         ``layer, op, snr_drop_db, snr_db, mse, cosine_similarity, tensor`` for every op
         output, worst first, and the weights' own error (``op="weights"``) after them.
     """
-    rows = validation(float32, mode, samples, test_samples, keep=keep, timeout=timeout)
+    rows = validation(
+        float32, mode, samples, test_samples, keep=keep, timeout=timeout, calibration=calibration
+    )
     layer_of = layer_of or (lambda name: name)
     by_tensor = {row["tensor"]: {**row, "snr": _decibels(row["snr"])} for row in rows}
     table = []

@@ -176,7 +176,9 @@ def write_report(comparison, directory: str) -> str:
         page.append(f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>")
         if converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
-            page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
+            page.append(
+                f"<pre>{html.escape(Mode.snippet(converted.mode, calibration=converted.calibration))}</pre></details>"
+            )
     page += _lens_sections(comparison, directory)
     page.append(f"<p><small>{html.escape(_environment())}</small></p></div></body></html>")
     path = os.path.join(directory, "report.html")

@@ -92,8 +92,12 @@ class Converted:
         primary_output: str | None = None,
         input_order=None,
         signature: str | None = None,
+        calibration: str | None = None,
     ):
         self.content = bytes(content)
+        #: How its activation ranges were computed (``workbench.Calibration.label``, or the
+        #: converter's own min/max); ``None`` for a variant that was not calibrated.
+        self.calibration = calibration
         self.classes = None if classes is None else np.asarray(classes)
         #: A label other than the mode's, e.g. "int8+float(2 layers)" for a mixed-precision variant.
         self.label_override: str | None = None
@@ -530,6 +534,7 @@ class Converted:
             primary_output=self.primary_output,
             input_order=self._input_order,
             signature=self.signature,
+            calibration=self.calibration,
         )
         copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
         copy.unchanged, copy.recipe = self.unchanged, self.recipe

@@ -49,6 +49,7 @@ from ._candidates import (
     prepare,
     reporter,
 )
+from .calibration import Calibration
 from .compare import Bench, _check_calibration_choice
 from .convert import calibration_samples
 from .errors import ConversionError, InvalidArgumentError
@@ -108,6 +109,11 @@ class Sweep:
         )
 
 
+def _one_calibration(calibration) -> bool:
+    """Whether a tuple is one calibration, ``("percentile", 99.9)``, rather than a list of them."""
+    return len(calibration) == 2 and isinstance(calibration[0], str) and not isinstance(calibration[1], str)
+
+
 def sweep(
     models,
     datasets=None,
@@ -116,6 +122,7 @@ def sweep(
     strategy=("random",),
     seeds=(0,),
     *,
+    calibration=("minmax",),
     n_jobs: int = -1,
     threads: int = 1,
     latency_budget: float = LATENCY_BUDGET,
@@ -140,6 +147,11 @@ def sweep(
         ``"random"``, ``"stratified"``, ``"first"``: how calibration samples are picked.
     seeds : int or sequence of int, default=(0,)
         Seeds of the picking: the spread over seeds shows how much the choice of samples matters.
+    calibration : str, tuple, Calibration or sequence of them, default=("minmax",)
+        The statistics static recipes compute activation ranges with (``"minmax"``,
+        ``"percentile"``, ``"ema"``; see :func:`workbench.convert`): each is one more
+        calibration choice. The converter's calibrated modes use their own min/max and are
+        made once per choice of samples.
     n_jobs : int, default=-1
         Processes for the candidates (joblib): -1 is every core, or every Dask worker under
         ``joblib.parallel_config(backend="dask")``.
@@ -166,6 +178,8 @@ def sweep(
     for s in strategies:
         for seed in seed_list:
             _check_calibration_choice(200, s, seed)
+    several = isinstance(calibration, (list, tuple)) and not _one_calibration(calibration)
+    statistics = list(dict.fromkeys(Calibration.of(c) for c in (calibration if several else [calibration])))
     n_jobs = check_jobs(n_jobs)
     max_seconds = check_max_seconds(max_seconds)
     progress_callback(progress)
@@ -219,9 +233,16 @@ def sweep(
                 calibrated = [m for m in modes if m.calibrated]
                 samples = calibration_samples(bench.source, calibrated[0], picked)
                 described = {**choice, "representative": inputs.count(picked)}
-                groups.append(Group(bench, hub, io, judge, samples=samples, calibration=described))
-                for mode in calibrated:
-                    candidates.append(candidate_for(mode, len(groups) - 1, bench, hub, converting))
+                for n, statistic in enumerate(statistics):
+                    groups.append(
+                        Group(
+                            bench, hub, io, judge, samples=samples, calibration=described, statistic=statistic
+                        )
+                    )
+                    for mode in calibrated:
+                        if mode.backend == "converter" and n:
+                            continue  # the converter takes no statistic: made once per choice of samples
+                        candidates.append(candidate_for(mode, len(groups) - 1, bench, hub, converting))
         runner.total = len(candidates)
         planned = len(candidates)
         candidates, failed = convert_first(candidates, groups, converting, runner)
@@ -311,6 +332,8 @@ class Search:
     _candidates: dict = field(default_factory=dict, repr=False)
     _contents: dict = field(default_factory=dict, repr=False)
     _io: dict = field(default_factory=dict, repr=False)
+    #: The statistic its static candidates were calibrated with (a ``workbench.Calibration``).
+    _statistic: object = field(default=None, repr=False)
 
     def code_for(self, label: str) -> str:
         """Plain code that reproduces the candidate ``label`` (see :meth:`Mode.snippet`)."""
@@ -320,7 +343,7 @@ class Search:
                 expected=f"One of the candidates: {', '.join(list(self._candidates)[:12])}, ...",
                 fix="Pick a label from the table's variant column.",
             )
-        return code_for(self._candidates[label])
+        return code_for(self._candidates[label], self._statistic)
 
     def variant(self, label: str) -> Converted:
         """Any scored candidate as a Converted, ready to save or run."""
@@ -413,6 +436,7 @@ def search(
     representative=200,
     strategy: str = "random",
     seed: int = 0,
+    calibration=None,
     n_jobs: int = -1,
     threads: int = 1,
     latency_budget: float = LATENCY_BUDGET,
@@ -450,6 +474,8 @@ def search(
         Search per-layer precision; ``False`` scores the recipes only.
     representative, strategy, seed
         Calibration samples for static recipes and for ranking layers.
+    calibration : str, tuple or Calibration, default="minmax"
+        How static recipes compute activation ranges (see :func:`workbench.convert`).
     n_jobs, latency_budget, progress, cancel, max_seconds
         As for :func:`sweep`. Latencies of the Pareto set are measured again alone at the end.
 
@@ -462,6 +488,7 @@ def search(
     objective = one_of("objective", objective, OBJECTIVES, fix="Use objective='size' or objective='latency'.")
     budget = check_budget(max_metric_drop, max_flash, max_ram, target)
     _check_calibration_choice(representative, strategy, seed)
+    statistic = Calibration.of(calibration)
     n_jobs = check_jobs(n_jobs)
     max_seconds = check_max_seconds(max_seconds)
     progress_callback(progress)
@@ -472,7 +499,7 @@ def search(
     hub, io = prepare(bench)
     hub_seconds = time.perf_counter() - hub_started
     samples, _ = bench.calibration(representative, strategy, seed, [Mode("static_wi8_ai8")])
-    group = Group(bench, hub, io, bench.judge, samples=samples)
+    group = Group(bench, hub, io, bench.judge, samples=samples, statistic=statistic)
     report, close = reporter(progress, "search")
     runner = Runner(n_jobs, report, cancel, max_seconds, objective)
     metric = bench.data.metric
@@ -540,7 +567,8 @@ def search(
         close()
     planned = runner.total
     table = pd.DataFrame([{**bench.original(), "recipe": "", "kept_layers": "", "keep_precision": ""}, *rows])
-    table["error"] = table["error"].fillna("")
+    for column in ("error", "calibration", "note"):
+        table[column] = table[column].fillna("")
     mark(table, budget, metric)
     runner.stopped_note(len(scored), planned)
     notes = list(runner.notes)
@@ -565,7 +593,7 @@ def search(
     for label, converted in variants.items():
         converted.recipe = contents[label]["recipe"]
     by_label = {c.label: c for c, _ in scored}
-    code = code_for(by_label[recommended]) if recommended else ""
+    code = code_for(by_label[recommended], statistic) if recommended else ""
     return Search(
         table=table,
         variants=variants,
@@ -584,6 +612,7 @@ def search(
         tensorflow_in_tasks=runner.tensorflow_in_tasks,
         task_pids=frozenset(runner.pids),
         _candidates=by_label,
+        _statistic=statistic,
         _contents=contents,
         _io=io,
     )

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..calibration import Calibration
 from ..compare import Bench, Comparison
 from ..datasets import DATASET_NAMES, Dataset, load_dataset
 from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, WorkbenchError
@@ -39,6 +40,8 @@ class Settings:
     representative: int = 200
     strategy: str = "random"
     seed: int = 0
+    #: How static recipes compute activation ranges: "minmax", "percentile" or "ema" (workbench.Calibration).
+    calibration: str = "minmax"
     threads: int = 1
     live: bool = False
     latency_budget: float = 0.1  # seconds of timed calls per variant: the live loop stays quick
@@ -225,6 +228,8 @@ class Controller:
                     expected=f"One of the settings {', '.join(vars(self.settings))}.",
                     fix="Check the name of the setting.",
                 )
+            if key == "calibration":
+                Calibration.of(value)  # an unknown statistic is reported now, not at the next run
             if key == "modes":
                 value = tuple(value)
                 for name in value:
@@ -446,6 +451,7 @@ class Controller:
                 representative=settings.representative,
                 strategy=settings.strategy,
                 seed=settings.seed,
+                calibration=settings.calibration,
                 threads=settings.threads,
                 progress=progress,
                 cancel=self._find_cancel,
@@ -530,6 +536,7 @@ class Controller:
         if any(m.calibrated for m in modes):
             calibration = (settings.representative, settings.strategy, settings.seed)
             samples, described = bench.calibration(*calibration, modes=modes)
+            calibration = (*calibration, settings.calibration)
         rows, variants, cancelled = [original], {}, False
         for mode in modes:
             if self._cancel.is_set():
@@ -544,7 +551,10 @@ class Controller:
                 device is not None,
             )
             row, converted = self._cached(
-                key, mode.label, "converting and measuring", lambda m=mode: bench.variant(m, samples)
+                key,
+                mode.label,
+                "converting and measuring",
+                lambda m=mode: bench.variant(m, samples, settings.calibration),
             )
             rows.append(refit(row, device))
             if converted is not None:
@@ -569,7 +579,9 @@ class Controller:
                 key,
                 label,
                 "finding the worst layers and quantizing",
-                lambda m=mode: bench.mixed_variant(m, samples, settings.keep_float),
+                lambda m=mode: bench.mixed_variant(
+                    m, samples, settings.keep_float, calibration=settings.calibration
+                ),
             )
             rows.append(refit(row, device))
             if converted is not None:

@@ -90,6 +90,15 @@ class Workbench:
             style=wide,
             layout=w.Layout(width="230px"),
         )
+        self.calibration = w.Dropdown(
+            options=[("min/max", "minmax"), ("percentile 99.99", "percentile"), ("moving average", "ema")],
+            value=s.calibration,
+            description="Ranges",
+            description_allow_html=False,
+            tooltip="How static recipes turn calibration samples into activation ranges",
+            style=wide,
+            layout=w.Layout(width="230px"),
+        )
         self.threads = w.IntSlider(
             value=s.threads,
             min=1,
@@ -210,7 +219,7 @@ class Workbench:
                     ],
                     layout=w.Layout(flex_flow="row wrap"),
                 ),
-                w.HBox([self.representative, self.strategy, self.keep_float]),
+                w.HBox([self.representative, self.strategy, self.calibration, self.keep_float]),
                 self.device,
                 w.HBox([self.threads, self.live, self.run_button, self.cancel_button]),
                 w.HBox([self.progress, self.status]),
@@ -229,6 +238,7 @@ class Workbench:
             (self.int8_io, "int8_io"),
             (self.representative, "representative"),
             (self.strategy, "strategy"),
+            (self.calibration, "calibration"),
             (self.threads, "threads"),
             (self.live, "live"),
             (self.keep_float, "keep_float"),
@@ -479,7 +489,7 @@ class Workbench:
             f"<details><summary>What the file really is</summary>"
             f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>"
             f"<p><b>{html.escape(snippet_title(converted))}</b></p>"
-            f"<pre>{html.escape(converted.mode.snippet())}</pre>"
+            f"<pre>{html.escape(converted.mode.snippet(calibration=converted.calibration))}</pre>"
             f'<a download="{html.escape(filename)}" href="data:application/octet-stream;base64,{data}">'
             f"Download {html.escape(filename)}</a> · {_c_source_links(filename, converted.content)}"
             f"{_recipe_link(filename, converted)}"
