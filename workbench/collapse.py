@@ -23,8 +23,9 @@ METRIC_DROP = 0.02
 AGREEMENT = 0.9
 #: Test samples the float32 file is run on, keeping every tensor, to measure clipping.
 SAMPLES = 128
-#: A range narrower than this fraction of the tensor's float spread counts as degenerate.
-DEGENERATE = 1e-3
+#: A range narrower than this fraction of the tensor's float spread counts as degenerate (the
+#: quantizer widens a min == max range to take in zero and a smallest scale, so it is never a point).
+DEGENERATE = 0.05
 #: Clipped shares below this are not worth a sentence.
 CLIPPED = 0.01
 
@@ -57,7 +58,10 @@ def needs_explaining(mode, row: dict, metric: str, higher_is_better: bool) -> bo
     else:  # an error metric: judged relative to the original's
         original = row.get(metric, np.nan) - delta
         lost = np.isfinite(delta) and original > 0 and delta / original > 0.5
-    return bool(lost or (np.isfinite(agreement) and agreement < AGREEMENT))
+    # Agreement means the same label only for classifiers; a regressor's quantized outputs are
+    # rarely within rounding of the original's, so there the metric alone decides.
+    collapsed = metric == "accuracy" and np.isfinite(agreement) and agreement < AGREEMENT
+    return bool(lost or collapsed)
 
 
 def tensor_ranges(float32_content: bytes, variant_content: bytes, X) -> list[TensorRange]:
@@ -87,10 +91,15 @@ def explain(float32_content: bytes, variant, X, *, calibration: str | None = Non
     parts = []
     degenerate = [r for r in ranges if r.degenerate]
     if degenerate:
-        named = ", ".join(f"{r.name!r} ({r.low:.4g}..{r.high:.4g})" for r in degenerate[:3])
+        named = ", ".join(
+            f"{r.name!r} ({r.low:.4g}..{r.high:.4g} against values {r.float_low:.4g}..{r.float_high:.4g}, "
+            f"{r.clipped:.0%} clipped)"
+            for r in degenerate[:3]
+        )
         more = f" and {len(degenerate) - 3} more" if len(degenerate) > 3 else ""
         parts.append(
-            f"degenerate range (min == max) on {named}{more}: every value there is quantized to one level"
+            f"degenerate range (min == max in calibration) on {named}{more}: nearly every value there "
+            "becomes one level"
         )
     clipped = sorted(
         (r for r in ranges if r.clipped >= CLIPPED and not r.degenerate), key=lambda r: -r.clipped

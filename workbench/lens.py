@@ -649,9 +649,11 @@ def _activation_rows(comparison, file, reference, op, float_op, variant, rows):
     clipped = float(np.mean((values < low) | (values > high)))
     a = float(np.quantile(values, 0.99))
     q = int(np.clip(np.round(a / s) + z, qmin, qmax))
+    statistic = comparison.variants[variant].calibration if variant in comparison.variants else None
     rows += [
         ("activation type", f"{kind} ({_BITS[kind]} bits)", "the layer's output as the variant computes it"),
-        ("activation scale", s, "from calibration"),
+        ("range statistic", statistic or "unknown", "how the calibration samples became this range"),
+        ("activation scale", s, f"from calibration ({statistic or 'statistic unknown'})"),
         ("activation zero point", z, "where real 0 sits on the integer grid"),
         ("calibrated range min", low, f"scale × ({qmin} − zero_point)"),
         ("calibrated range max", high, f"scale × ({qmax} − zero_point)"),
@@ -770,7 +772,7 @@ def _diagnosis_errors(comparison, mode, names, weighted, reference) -> pd.DataFr
 @dataclass
 class CalibrationStudy:
     """What :func:`calibration_lens` returns: one layer's calibrated range for several
-    calibration sets. ``table`` has ``strategy, samples, range_min, range_max, scale,
+    calibration sets. ``table`` has ``statistic, strategy, samples, range_min, range_max, scale,
     zero_point, seen_min, seen_max, test_clip_fraction, <metric>``; ``plot()`` the figure."""
 
     variant: str
@@ -808,6 +810,7 @@ def calibration_lens(
     sizes=(10, 50, 200, None),
     strategies=("random", "stratified"),
     seed: int = 0,
+    statistics=None,
 ) -> CalibrationStudy:
     """One layer's calibrated range, clipping and the variant's score for several calibration sets.
 
@@ -823,7 +826,12 @@ def calibration_lens(
         Calibration set sizes; ``None`` takes the whole training split.
     strategies : sequence of {"random", "stratified", "first"}, default=("random", "stratified")
     seed : int, default=0
+    statistics : sequence of str, default=None
+        For a static recipe: the range statistics to compare (``"minmax"``, ``"percentile"``,
+        ``"ema"``; see :func:`workbench.convert`); ``None`` takes the variant's own. The
+        converter's modes always use their own min/max.
     """
+    from .calibration import CONVERTER_CALIBRATION, Calibration
     from .convert import calibration_samples, convert_source
     from .datasets import STRATEGIES
     from .evaluate import score
@@ -844,6 +852,16 @@ def calibration_lens(
             expected="A calibrated variant (int8, int16x8, static_wi8_ai8, static_wi8_ai16) of a comparison with its model.",
             fix="Compare with one of these modes, then study its calibration.",
         )
+    if mode.backend == "quantizer":
+        chosen = [Calibration.of(s) for s in (statistics or [context["converted"].calibration])]
+    elif statistics and any(Calibration.of(s) != Calibration() for s in statistics):
+        raise InvalidArgumentError(
+            received=f"statistics={list(statistics)!r} for the converter's {mode.label}",
+            expected="Statistics for LiteRT Quantizer's static recipes only: the converter calibrates with its own min/max.",
+            fix="Study a static recipe (static_wi8_ai8) to compare statistics, or leave statistics out.",
+        )
+    else:
+        chosen = [None]
     found = _lens(comparison, variant, layer, 4)
     position = context["names"].index(found.layer)
     float_op = context["reference"].ops[position]
@@ -851,34 +869,34 @@ def calibration_lens(
     data = comparison.dataset
     total = inputs.count(data.X_train)
     rows = []
-    for strategy in strategies:
-        for size in sizes:
-            n = total if size is None else min(int(size), total)
-            picked = data.representative(n, strategy=strategy, seed=seed)
-            samples = calibration_samples(comparison.source, mode, picked)
-            converted = convert_source(comparison.source, mode, samples)
-            file = _open(converted.content)
-            scales, zero_points, _ = file.quantization(file.ops[position].output)
-            kind = file.stored[file.ops[position].output]
-            qmin, qmax = _limits(kind) if kind in _BITS else (0, 0)
-            s, z = float(scales[0]), int(zero_points[0])
-            low, high = s * (qmin - z), s * (qmax - z)
-            seen = context["reference"].activations(float_op.output, samples, _samples_key(samples))
-            outputs = converted.run(inputs.cast(data.X_test))
-            rows.append(
-                {
-                    "strategy": strategy,
-                    "samples": n,
-                    "range_min": low,
-                    "range_max": high,
-                    "scale": s,
-                    "zero_point": z,
-                    "seen_min": float(seen.min()),
-                    "seen_max": float(seen.max()),
-                    "test_clip_fraction": float(np.mean((test < low) | (test > high))),
-                    data.metric: score(data, outputs, converted.output_kind),
-                }
-            )
+    for statistic, strategy, size in [(c, t, z) for c in chosen for t in strategies for z in sizes]:
+        n = total if size is None else min(int(size), total)
+        picked = data.representative(n, strategy=strategy, seed=seed)
+        samples = calibration_samples(comparison.source, mode, picked)
+        converted = convert_source(comparison.source, mode, samples, calibration=statistic)
+        file = _open(converted.content)
+        scales, zero_points, _ = file.quantization(file.ops[position].output)
+        kind = file.stored[file.ops[position].output]
+        qmin, qmax = _limits(kind) if kind in _BITS else (0, 0)
+        s, z = float(scales[0]), int(zero_points[0])
+        low, high = s * (qmin - z), s * (qmax - z)
+        seen = context["reference"].activations(float_op.output, samples, _samples_key(samples))
+        outputs = converted.run(inputs.cast(data.X_test))
+        rows.append(
+            {
+                "statistic": statistic.label if statistic is not None else CONVERTER_CALIBRATION,
+                "strategy": strategy,
+                "samples": n,
+                "range_min": low,
+                "range_max": high,
+                "scale": s,
+                "zero_point": z,
+                "seen_min": float(seen.min()),
+                "seen_max": float(seen.max()),
+                "test_clip_fraction": float(np.mean((test < low) | (test > high))),
+                data.metric: score(data, outputs, converted.output_kind),
+            }
+        )
     return CalibrationStudy(variant, found.layer, pd.DataFrame(rows), test, data.metric)
 
 

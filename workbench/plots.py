@@ -357,11 +357,23 @@ def calibration_figure(study, figsize=(12, 4.2)):
     left.set_yscale("log")
     top = left.get_ylim()[1]
     colors = {"random": _TEST_COLOR, "stratified": "#ff7f0e", "first": "#9467bd"}
+    several = "statistic" in table and table["statistic"].nunique() > 1
+    styles = dict(zip(table["statistic"].unique(), ("-", ":", "-."), strict=False)) if several else {}
+
+    def named(statistic, strategy):
+        return f"{statistic.split(' (')[0]}, {strategy}" if several else strategy
+
     for k, row in enumerate(table.itertuples()):
         y = top * 0.6 ** (k + 1)
-        left.plot([row.range_min, row.range_max], [y, y], color=colors.get(row.strategy, "k"), lw=3)
+        left.plot(
+            [row.range_min, row.range_max],
+            [y, y],
+            color=colors.get(row.strategy, "k"),
+            lw=3,
+            ls=styles.get(getattr(row, "statistic", None), "-"),
+        )
         left.annotate(
-            f"{row.strategy} {row.samples}",
+            f"{named(getattr(row, 'statistic', ''), row.strategy)} {row.samples}",
             (row.range_max, y),
             fontsize=7,
             xytext=(3, -3),
@@ -370,10 +382,17 @@ def calibration_figure(study, figsize=(12, 4.2)):
     left.set_title(f"{study.layer} in {study.variant}: the range each calibration set gives", fontsize=9)
     left.set_xlabel("activation value")
     twin = right.twinx()
-    for strategy, rows in table.groupby("strategy", sort=False):
+    keys = ["statistic", "strategy"] if several else ["strategy"]
+    for key, rows in table.groupby(keys, sort=False):
+        statistic, strategy = key if several else ("", key[0] if isinstance(key, tuple) else key)
         color = colors.get(strategy, "k")
         right.plot(
-            rows["samples"], 100 * rows["test_clip_fraction"], "o-", color=color, label=f"{strategy}: clipped"
+            rows["samples"],
+            100 * rows["test_clip_fraction"],
+            marker="o",
+            ls=styles.get(statistic, "-"),
+            color=color,
+            label=f"{named(statistic, strategy)}: clipped",
         )
         twin.plot(
             rows["samples"],
@@ -381,7 +400,7 @@ def calibration_figure(study, figsize=(12, 4.2)):
             "s--",
             color=color,
             alpha=0.6,
-            label=f"{strategy}: {study.metric}",
+            label=f"{named(statistic, strategy)}: {study.metric}",
         )
     right.set_xscale("log")
     right.set_xlabel("calibration samples (log scale)")
