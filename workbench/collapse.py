@@ -8,7 +8,10 @@ the workbench can check are read here from the two files, never guessed:
   every value becomes the same level (LiteRT Quantizer's moving average does this to tensors
   with one value per sample);
 - *clipping*: the share of a tensor's float values on the test samples that fall outside the
-  variant's range for it.
+  variant's range for it;
+- *resolution*: columns of a tensor (the model's input features, most often) that vary by less
+  than one step of its grid, so they reach the model as constants. One scale for every
+  feature of a raw input (an area in the thousands beside a ratio under 1) does this.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ SAMPLES = 128
 #: A range narrower than this fraction of the tensor's float spread counts as degenerate (the
 #: quantizer widens a min == max range to take in zero and a smallest scale, so it is never a point).
 DEGENERATE = 0.05
+#: The share of a tensor's varying columns that must fall under one step to be named.
+FLATTENED = 0.2
 #: Clipped shares below this are not worth a sentence.
 CLIPPED = 0.01
 
@@ -40,6 +45,10 @@ class TensorRange:
     float_low: float
     float_high: float
     clipped: float
+    #: Columns (last axis) that vary on the test samples, and those that vary by less than a step.
+    columns: int = 0
+    flattened: int = 0
+    step: float = 0.0
 
     @property
     def degenerate(self) -> bool:
@@ -76,8 +85,23 @@ def tensor_ranges(float32_content: bytes, variant_content: bytes, X) -> list[Ten
         if name not in values:
             continue
         v = values[name]
-        outside = (v < low - step / 2) | (v > high + step / 2)
-        found.append(TensorRange(name, low, high, float(v.min()), float(v.max()), float(outside.mean())))
+        # Beyond the grid by more than a step: a softmax's 1.0 against a top level of 0.996 is not clipping.
+        outside = (v < low - step) | (v > high + step)
+        spread = np.ptp(v, axis=0) if v.ndim == 2 and v.shape[1] > 1 else np.zeros(0)
+        varying = spread > 0
+        found.append(
+            TensorRange(
+                name,
+                low,
+                high,
+                float(v.min()),
+                float(v.max()),
+                float(outside.mean()),
+                int(varying.sum()),
+                int((varying & (spread < step)).sum()),
+                step,
+            )
+        )
     return found
 
 
@@ -89,6 +113,17 @@ def explain(float32_content: bytes, variant, X, *, calibration: str | None = Non
     except (ValueError, RuntimeError, KeyError) as err:  # a file LiteRT cannot run tensor by tensor
         return f"could not read its tensors to explain the loss ({err})"
     parts = []
+    coarse = sorted(
+        (r for r in ranges if r.flattened >= FLATTENED * r.columns > 0),
+        key=lambda r: -r.flattened / r.columns,
+    )
+    if coarse:
+        r = coarse[0]
+        parts.append(
+            f"one step of {r.name!r} is {r.step:.4g} wide, more than {r.flattened} of its {r.columns} columns "
+            "vary by on the test samples: they reach the model as constants (put the features on one "
+            "scale before the model, or keep its input in float)"
+        )
     degenerate = [r for r in ranges if r.degenerate]
     if degenerate:
         named = ", ".join(
@@ -163,7 +198,7 @@ def _float_activations(content: bytes, X, names: set[str]) -> dict[str, np.ndarr
         for x in X:
             runner(**{input_name: x[None].astype(np.float32)})
             for name, index in details.items():
-                chunks[name].append(np.asarray(interpreter.get_tensor(index)).ravel())
+                chunks[name].append(_rows(interpreter.get_tensor(index)))
     else:
         interpreter.allocate_tensors()
         (entry,) = interpreter.get_input_details()
@@ -171,5 +206,11 @@ def _float_activations(content: bytes, X, names: set[str]) -> dict[str, np.ndarr
             interpreter.set_tensor(entry["index"], x[None].astype(np.float32))
             interpreter.invoke()
             for name, index in details.items():
-                chunks[name].append(np.asarray(interpreter.get_tensor(index)).ravel())
+                chunks[name].append(_rows(interpreter.get_tensor(index)))
     return {name: np.concatenate(c).astype(np.float64) for name, c in chunks.items() if c}
+
+
+def _rows(value) -> np.ndarray:
+    """A tensor's values as rows of its last axis (one row per position before it)."""
+    value = np.asarray(value)
+    return value.reshape(-1, value.shape[-1]) if value.ndim >= 1 and value.size else value.reshape(-1, 1)
