@@ -334,3 +334,86 @@ def test_every_number_matches_an_independent_reading(compared, mode):
         expected = np.asarray(getattr(case.model, method)(case.X_test[:5]))
         got = np.asarray(getattr(variant, method)(case.X_test[:5]))
         assert got.shape == expected.shape, (method, got.shape, expected.shape)
+
+
+# ------------------------------------------------------------------------------ TFLite Micro
+_MICRO_SCRIPT = """
+import sys, numpy as np
+from tflite_micro.python.tflite_micro import runtime
+content = open(sys.argv[1], 'rb').read()
+X = np.load(sys.argv[2])
+position = int(sys.argv[3])
+interpreter = runtime.Interpreter.from_bytes(content, arena_size=4 * 1024 * 1024)
+out = []
+for x in X:
+    interpreter.set_input(x[None], 0)
+    interpreter.invoke()
+    out.append(np.array(interpreter.get_output(position)))
+np.save(sys.argv[4], np.concatenate(out))
+"""
+
+
+def micro_oracle(content: bytes, X: np.ndarray, name: str, tmp_path) -> np.ndarray:
+    """Output ``name`` from TFLite Micro's own interpreter, in a process of its own (it can
+    abort), dequantized with the file's scale: the output found by its position among the
+    subgraph's outputs, read with a bare LiteRT interpreter."""
+    import subprocess
+    import sys
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content)
+    runner = interpreter.get_signature_runner()
+    wanted = runner.get_output_details()[name]
+    position = [d["index"] for d in interpreter.get_output_details()].index(wanted["index"])
+    given = runner.get_input_details()
+    ((_, detail),) = given.items()
+    scale, zero = _scale(detail)
+    X = X.astype(np.float32)
+    if np.dtype(detail["dtype"]).kind == "i" and scale:
+        info = np.iinfo(detail["dtype"])
+        X = np.clip(np.round(X / scale + zero), info.min, info.max).astype(detail["dtype"])
+    paths = [tmp_path / n for n in ("model.tflite", "x.npy", "out.npy")]
+    paths[0].write_bytes(content)
+    np.save(paths[1], X)
+    subprocess.run(
+        [sys.executable, "-c", _MICRO_SCRIPT, str(paths[0]), str(paths[1]), str(position), str(paths[2])],
+        check=True,
+        timeout=300,
+    )
+    out = np.load(paths[2]).astype(np.float64)
+    scale, zero = _scale(wanted)
+    return (out - zero) * scale if scale else out
+
+
+MICRO_CASES = ("keras_mlp", "sklearn_logistic", "sklearn_linear_regressor")
+MICRO_MODES = ("float32", "int8", "static_wi8_ai8", "weight_only_wi8_afp32", "dynamic_wi8_afp32")
+
+
+@pytest.mark.parametrize("name", MICRO_CASES)
+def test_tflite_micro_answers_as_its_own_interpreter_does(name, tmp_path):
+    case = build_case(name, tmp_path)
+    result = workbench.compare(
+        case.model, case.data, modes=MICRO_MODES, target="cortex-m4", latency_budget=0.02, progress=False
+    )
+    X = case.X_test[:200]
+    ran = 0
+    for mode in MICRO_MODES:
+        row = _row(result, mode)
+        if not row["tflm"]:
+            # Dynamic-range files need hybrid kernels TFLite Micro does not have; the row says so.
+            assert mode.startswith("dynamic") and row["tflm_reason"], (mode, row["tflm_reason"])
+            continue
+        ran += 1
+        content = result.variants[mode].content
+        micro = micro_oracle(content, X, case.output, tmp_path)
+        litert = oracle_outputs(content, X, case.output)
+        if case.task == "regression":
+            close = np.isclose(micro.ravel(), litert.ravel(), rtol=1e-3, atol=1e-3 * np.ptp(litert))
+            assert close.mean() >= 0.95, mode
+        else:
+            same = micro.argmax(1) == litert.argmax(1)
+            assert row["tflm_agreement"] == pytest.approx(same.mean(), abs=0.02), mode
+            assert same.mean() >= 0.9, mode
+        assert row["tflm_arena_bytes"] > 0 and row["flash_bytes"] == len(content)
+    assert ran >= 3

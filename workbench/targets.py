@@ -293,6 +293,10 @@ def check_micro(
     first = min(FIRST_ARENA_BYTES, int(max_arena_bytes)) if arena_bytes is None else max_arena_bytes
     payload = {"content": content, "inputs": raw, "first_arena": first, "max_arena": int(max_arena_bytes)}
     payload["find_arena"] = arena_bytes is None
+    # The output compared is the scored one, found by its tensor among the subgraph's outputs
+    # (TFLite Micro numbers outputs as the subgraph does; a scikit-learn file's first is `predict`).
+    position = _output_position(converted, converted.primary_output)
+    payload["output"] = position
     answer, crash = _call_micro(payload, timeout)
     if crash and payload["find_arena"]:
         # TFLite Micro segfaults at some arena sizes just short of enough. Run once more without
@@ -319,7 +323,7 @@ def check_micro(
             len(content),
             log=answer["log"],
         )
-    outputs = _dequantize(np.asarray(answer["outputs"]), converted.outputs[0])
+    outputs = _dequantize(np.asarray(answer["outputs"]), converted._output_info[converted.primary_output])
     return MicroCheck(
         True,
         "",
@@ -624,3 +628,10 @@ def fit_summary(comparison) -> str:
 
 
 __all__ = ["PRESETS", "Target", "as_target", "c_source", "check_micro", "save_c", "smallest_arena"]
+
+
+def _output_position(converted, name: str) -> int:
+    """Where the output ``name`` of ``converted`` sits among its subgraph's outputs."""
+    indices = [d["index"] for d in converted._interpreter.get_output_details()]
+    wanted = converted._output_index.get(name)
+    return indices.index(wanted) if wanted in indices else 0
