@@ -75,6 +75,39 @@ def models():
     )
 
 
+def timing(repeats: int = 7) -> list[str]:
+    """What computing the ranges costs the live loop: a static recipe made from the cached
+    float32 file with each statistic, medians of ``repeats``, side by side in one run."""
+    from workbench.modes import Mode
+    from workbench.quantize import quantize_bytes
+
+    lines = [
+        "",
+        f"Time to make a static variant from the cached float32 file (calibration on 200 samples and "
+        f"quantization, in the worker), median of {repeats}, statistics interleaved:",
+        "",
+        "| model | recipe | minmax | percentile 99.99 | ema (library) | minmax / ema |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, dataset in (("digits_cnn", "digits_images"), ("digits_mlp", "digits")):
+        hub = float32_hub(as_source(workbench.load_example(name)))
+        samples = workbench.load_dataset(dataset).representative(200).astype(np.float32)
+        for recipe in RECIPES:
+            times = {s: [] for s in ("minmax", "percentile", "ema")}
+            for _ in range(repeats):
+                for statistic in times:
+                    started = time.perf_counter()
+                    quantize_bytes(hub, Mode(recipe), samples, calibration=statistic)
+                    times[statistic].append(time.perf_counter() - started)
+            m = {k: float(np.median(v)) for k, v in times.items()}
+            lines.append(
+                f"| {name} | {recipe} | {m['minmax']:.3f} s | {m['percentile']:.3f} s | {m['ema']:.3f} s | "
+                f"{m['minmax'] / m['ema']:.2f}× |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     lines = [
         "## Calibration: which statistic makes the ranges (`benchmarks/calibration.py`)",
@@ -115,6 +148,7 @@ def main() -> None:
                 f"{worst:.1%} | {'yes' if row['note'] else ''} | {seconds:.2f} |"
             )
             print(lines[-1], flush=True)
+    lines += timing()
     lines += [
         "",
         "Read: min/max keeps every one-value tensor (a regressor's output, a one-feature input) "

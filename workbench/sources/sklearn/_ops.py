@@ -306,22 +306,6 @@ def take(values, index):
     values = np.asarray(values)
     if values.dtype.kind in "USO":
         table = _tf().constant(np.char.encode(values.astype(str), "utf-8"))
-    elif (
-        values.dtype.kind in "iu"
-        and np.array_equal(values, np.arange(len(values)))
-        and index.dtype == _tf().int32
-    ):
-        # Classes 0..k-1 are their own indices: no table (TFLite Micro's GATHER takes neither
-        # int64 nor int32 values), and Converted.predict casts them to the estimator's dtype.
-        return _tf().identity(index)
-    elif (
-        values.dtype.kind in "iu"
-        and values.size
-        and np.iinfo(np.int32).min <= values.min() <= values.max() <= np.iinfo(np.int32).max
-    ):
-        # Other integer labels as int32 where they fit; Converted.predict hands them back in the
-        # estimator's own dtype.
-        table = constant(values.astype(np.int32), np.int32)
     else:
         table = constant(values, values.dtype)
     return _tf().gather(table, index)
