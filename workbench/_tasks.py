@@ -72,7 +72,12 @@ def _quantize(content, mode, samples, keep=None, validate=None, signature=None):
             {key: data for key in _same_inputs(content, signature)}, num_threads=_threads()
         )
     result = quantizer.quantize(calibration, enable_progress_report=False)
-    answer = {"content": bytes(result.quantized_model), "recipe": quantizer.get_quantization_recipe()}
+    from ._flatbuffer import inline_buffers
+
+    # The library keeps large weights after the flatbuffer (offset buffers), which TFLite
+    # Micro cannot read: every consumer (LiteRT, TFLite Micro, C source, save) gets one plain file.
+    content = inline_buffers(bytes(result.quantized_model))
+    answer = {"content": content, "recipe": quantizer.get_quantization_recipe()}
     if validate is not None:
         from litert_quantizer.utils import validation_utils
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import _inputs
+from ._flatbuffer import buffer_nbytes, inline_buffers
 from ._native import captured_output
 from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .modes import Mode
@@ -62,7 +63,9 @@ class Converted:
     Attributes
     ----------
     content : bytes
-        The ``.tflite`` flatbuffer.
+        The ``.tflite`` flatbuffer, plain: offset buffers (weights LiteRT Quantizer stores
+        after the flatbuffer) are written inline, so that TFLite Micro, the C source and
+        :meth:`save` all get the one file that runs on a board. Same tensors, same outputs.
     mode : Mode or None
         The quantization mode it was converted with; ``None`` for a ``.tflite`` loaded as-is.
     convert_seconds : float
@@ -93,7 +96,7 @@ class Converted:
         input_order=None,
         signature: str | None = None,
     ):
-        self.content = bytes(content)
+        self.content = inline_buffers(bytes(content))
         self.classes = None if classes is None else np.asarray(classes)
         #: A label other than the mode's, e.g. "int8+float(2 layers)" for a mixed-precision variant.
         self.label_override: str | None = None
@@ -165,7 +168,11 @@ class Converted:
     # -------------------------------------------------------------------- basics
     @property
     def size_bytes(self) -> int:
-        """The exact size of the ``.tflite`` file."""
+        """The exact size of the ``.tflite`` file :meth:`save` writes (weights inline).
+
+        For a file loaded with offset buffers, this is the size of its plain form, not of
+        the file on disk (they differ by the flatbuffer's padding, a few bytes per buffer).
+        """
         return len(self.content)
 
     @property
@@ -182,7 +189,7 @@ class Converted:
         return tuple(self.inputs[0].shape[1:])
 
     def save(self, path) -> str:
-        """Write the ``.tflite``; returns the path written."""
+        """Write the ``.tflite`` (a plain flatbuffer, weights inline); returns the path written."""
         from ._paths import prepare_file
 
         path = prepare_file(path, ".tflite")
@@ -789,7 +796,7 @@ def stored_tensor_types(content: bytes) -> dict[str, int]:
         graph = model.Subgraphs(s)
         for t in range(graph.TensorsLength()):
             tensor = graph.Tensors(t)
-            if tensor.Buffer() and model.Buffers(tensor.Buffer()).DataLength():
+            if buffer_nbytes(model, tensor.Buffer()):
                 counts[names.get(tensor.Type(), "?")] += 1
     return dict(counts)
 
@@ -805,7 +812,7 @@ def op_graph(content: bytes) -> list[dict]:
 
     def tensor(index):
         t = graph.Tensors(index)
-        constant = bool(t.Buffer()) and model.Buffers(t.Buffer()).DataLength() > 0
+        constant = buffer_nbytes(model, t.Buffer()) > 0
         return t.Name().decode(errors="replace"), constant
 
     ops = []
