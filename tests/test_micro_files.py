@@ -315,5 +315,7 @@ def test_c_source_and_save_hold_the_weights(made, raw_files, tmp_path):
     written = open(saved, "rb").read()
     assert loaded.size_bytes == len(written)
     assert not any(offset > 1 for offset, _, _ in buffer_table(written))
-    assert "no weights" not in loaded.summary(runtimes=False)
+    summary = loaded.summary(runtimes=False)
+    assert "no weights" not in summary
+    assert "after the flatbuffer" in summary  # says the file given is not the one to flash
     assert path.read_bytes() == raw  # the user's file is untouched

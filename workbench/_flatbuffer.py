@@ -43,29 +43,27 @@ def buffer_nbytes(model, index: int) -> int:
     return int(buffer.DataLength())
 
 
-def has_offset_buffers(content: bytes) -> bool:
-    """True when ``content`` keeps any buffer (or custom options) after the flatbuffer.
+def offset_buffers(content: bytes) -> int:
+    """How many buffers (and custom options) ``content`` keeps after the flatbuffer.
 
-    False for bytes that do not parse as a TFLite flatbuffer: whoever loads them says why.
+    0 for bytes that do not parse as a TFLite flatbuffer: whoever loads them says why.
     """
     import struct
 
     from ai_edge_litert import schema_py_generated as schema
 
     if len(content) < 8 or content[4:8] != b"TFL3":
-        return False
+        return 0
     try:
         model = schema.Model.GetRootAs(content, 0)
-        if any(is_offset(model.Buffers(b).Offset()) for b in range(model.BuffersLength())):
-            return True
+        count = sum(is_offset(model.Buffers(b).Offset()) for b in range(model.BuffersLength()))
         for s in range(model.SubgraphsLength()):
             graph = model.Subgraphs(s)
             for o in range(graph.OperatorsLength()):
-                if is_offset(graph.Operators(o).LargeCustomOptionsOffset()):
-                    return True
+                count += is_offset(graph.Operators(o).LargeCustomOptionsOffset())
     except (struct.error, IndexError, ValueError, TypeError):
-        return False
-    return False
+        return 0
+    return int(count)
 
 
 def inline_buffers(content: bytes) -> bytes:
@@ -86,7 +84,7 @@ def inline_buffers(content: bytes) -> bytes:
     -------
     bytes
     """
-    if len(content) >= _FLATBUFFER_LIMIT or not has_offset_buffers(content):
+    if len(content) >= _FLATBUFFER_LIMIT or not offset_buffers(content):
         return content
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema

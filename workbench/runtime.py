@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import _inputs
-from ._flatbuffer import buffer_nbytes, inline_buffers
+from ._flatbuffer import buffer_nbytes, inline_buffers, offset_buffers
 from ._native import captured_output
 from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .modes import Mode
@@ -96,7 +96,17 @@ class Converted:
         input_order=None,
         signature: str | None = None,
     ):
-        self.content = inline_buffers(bytes(content))
+        given = bytes(content)
+        self.content = inline_buffers(given)
+        #: Said when the bytes given kept weights after the flatbuffer, now written inline.
+        self.inlined_note = ""
+        if self.content is not given:
+            self.inlined_note = (
+                f"the file given kept {offset_buffers(given)} buffer(s) after the flatbuffer (offset "
+                f"buffers, {len(given):,} bytes), which TFLite Micro cannot read: it would put those "
+                f"weights in its arena, uninitialised. They are written inline here ({len(self.content):,} "
+                "bytes, same tensors and outputs): deploy the file save() or save_c() writes"
+            )
         self.classes = None if classes is None else np.asarray(classes)
         #: A label other than the mode's, e.g. "int8+float(2 layers)" for a mixed-precision variant.
         self.label_override: str | None = None
@@ -228,6 +238,8 @@ class Converted:
         from .inspection import inspect_bytes
 
         text = inspect_bytes(self.content, self.source or "model").report()
+        if self.inlined_note:
+            text += "\nnote: " + self.inlined_note
         if not runtimes:
             return text
         from .targets import where_it_runs
