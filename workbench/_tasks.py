@@ -82,10 +82,13 @@ def _quantize(content, mode, samples, keep=None, validate=None, signature=None, 
             _threads(),
         )
     result = quantizer.quantize(ranges, enable_progress_report=False)
-    answer = {
-        "content": restore_output_names(bytes(result.quantized_model)),
-        "recipe": quantizer.get_quantization_recipe(),
-    }
+    from ._flatbuffer import inline_buffers
+
+    # The library keeps large weights after the flatbuffer (offset buffers), which TFLite
+    # Micro cannot read: every consumer (LiteRT, TFLite Micro, C source, save) gets one plain
+    # file, whose signature outputs name the tensors it returns.
+    content = restore_output_names(inline_buffers(bytes(result.quantized_model)))
+    answer = {"content": content, "recipe": quantizer.get_quantization_recipe()}
     if validate is not None:
         from litert_quantizer.utils import validation_utils
 

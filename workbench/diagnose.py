@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._args import whole_number
+from ._flatbuffer import buffer_nbytes
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
 from .convert import (
@@ -558,7 +559,7 @@ def tensor_sizes(converted: Converted) -> pd.DataFrame:
         graph = model.Subgraphs(s)
         for t in range(graph.TensorsLength()):
             tensor = graph.Tensors(t)
-            size = model.Buffers(tensor.Buffer()).DataLength() if tensor.Buffer() else 0
+            size = buffer_nbytes(model, tensor.Buffer())
             if size:
                 name = tensor.Name().decode(errors="replace")
                 rows.append({"tensor": name, "dtype": _SCHEMA_TYPES.get(tensor.Type(), "?"), "bytes": size})

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._flatbuffer import buffer_nbytes
 from .errors import ModelLoadError
 
 _FLOATS = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
@@ -208,13 +209,12 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
         graph = model.Subgraphs(s)
 
         def constant(t, graph=graph):
-            buffer = model.Buffers(graph.Tensors(t).Buffer())
-            return buffer is not None and buffer.DataLength() > 0
+            return buffer_nbytes(model, graph.Tensors(t).Buffer()) > 0
 
         for t in range(graph.TensorsLength()):
             tensor = graph.Tensors(t)
             if constant(t):
-                nbytes = model.Buffers(tensor.Buffer()).DataLength()
+                nbytes = buffer_nbytes(model, tensor.Buffer())
                 shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
                 tensors.append(
                     (tensor.Name().decode(errors="replace"), types.get(tensor.Type(), "?"), shape, nbytes)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
+from ._flatbuffer import buffer_nbytes
 from .errors import InvalidArgumentError, RepresentativeDataError
 
 #: Ops that only move a tensor between types: never a layer of their own.
@@ -60,7 +61,7 @@ def _ops(content: bytes) -> tuple[list[_Op], dict[int, str]]:
 
     def constant(index):
         tensor = graph.Tensors(index)
-        return bool(tensor.Buffer()) and model.Buffers(tensor.Buffer()).DataLength() > 0
+        return buffer_nbytes(model, tensor.Buffer()) > 0
 
     raw, producer = [], {}
     for o in range(graph.OperatorsLength()):

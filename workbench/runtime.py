@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import _inputs
+from ._flatbuffer import buffer_nbytes, inline_buffers, offset_buffers
 from ._native import captured_output
 from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .modes import Mode
@@ -62,7 +63,9 @@ class Converted:
     Attributes
     ----------
     content : bytes
-        The ``.tflite`` flatbuffer.
+        The ``.tflite`` flatbuffer, plain: offset buffers (weights LiteRT Quantizer stores
+        after the flatbuffer) are written inline, so that TFLite Micro, the C source and
+        :meth:`save` all get the one file that runs on a board. Same tensors, same outputs.
     mode : Mode or None
         The quantization mode it was converted with; ``None`` for a ``.tflite`` loaded as-is.
     convert_seconds : float
@@ -94,7 +97,17 @@ class Converted:
         signature: str | None = None,
         calibration: str | None = None,
     ):
-        self.content = bytes(content)
+        given = bytes(content)
+        self.content = inline_buffers(given)
+        #: Said when the bytes given kept weights after the flatbuffer, now written inline.
+        self.inlined_note = ""
+        if self.content is not given:
+            self.inlined_note = (
+                f"the file given kept {offset_buffers(given)} buffer(s) after the flatbuffer (offset "
+                f"buffers, {len(given):,} bytes), which TFLite Micro cannot read: it would put those "
+                f"weights in its arena, uninitialised. They are written inline here ({len(self.content):,} "
+                "bytes, same tensors and outputs): deploy the file save() or save_c() writes"
+            )
         #: How its activation ranges were computed (``workbench.Calibration.label``, or the
         #: converter's own min/max); ``None`` for a variant that was not calibrated.
         self.calibration = calibration
@@ -169,7 +182,11 @@ class Converted:
     # -------------------------------------------------------------------- basics
     @property
     def size_bytes(self) -> int:
-        """The exact size of the ``.tflite`` file."""
+        """The exact size of the ``.tflite`` file :meth:`save` writes (weights inline).
+
+        For a file loaded with offset buffers, this is the size of its plain form, not of
+        the file on disk (they differ by the flatbuffer's padding, a few bytes per buffer).
+        """
         return len(self.content)
 
     @property
@@ -186,7 +203,7 @@ class Converted:
         return tuple(self.inputs[0].shape[1:])
 
     def save(self, path) -> str:
-        """Write the ``.tflite``; returns the path written."""
+        """Write the ``.tflite`` (a plain flatbuffer, weights inline); returns the path written."""
         from ._paths import prepare_file
 
         path = prepare_file(path, ".tflite")
@@ -225,6 +242,8 @@ class Converted:
         from .inspection import inspect_bytes
 
         text = inspect_bytes(self.content, self.source or "model").report()
+        if self.inlined_note:
+            text += "\nnote: " + self.inlined_note
         if not runtimes:
             return text
         from .targets import where_it_runs
@@ -794,7 +813,7 @@ def stored_tensor_types(content: bytes) -> dict[str, int]:
         graph = model.Subgraphs(s)
         for t in range(graph.TensorsLength()):
             tensor = graph.Tensors(t)
-            if tensor.Buffer() and model.Buffers(tensor.Buffer()).DataLength():
+            if buffer_nbytes(model, tensor.Buffer()):
                 counts[names.get(tensor.Type(), "?")] += 1
     return dict(counts)
 
@@ -810,7 +829,7 @@ def op_graph(content: bytes) -> list[dict]:
 
     def tensor(index):
         t = graph.Tensors(index)
-        constant = bool(t.Buffer()) and model.Buffers(t.Buffer()).DataLength() > 0
+        constant = buffer_nbytes(model, t.Buffer()) > 0
         return t.Name().decode(errors="replace"), constant
 
     ops = []

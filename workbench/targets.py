@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._flatbuffer import buffer_nbytes
 from ._micro import smallest_arena
 from .csource import c_source, save_c
 from .errors import ModelLoadError, TargetError
@@ -495,8 +496,7 @@ def litert_memory_estimate(content: bytes) -> int:
     subgraph = model.Subgraphs(0)
 
     def constant(t):
-        buffer = model.Buffers(subgraph.Tensors(t).Buffer())
-        return buffer is not None and (buffer.DataLength() > 0 or buffer.Size() > 0)
+        return buffer_nbytes(model, subgraph.Tensors(t).Buffer()) > 0
 
     def nbytes(t):
         tensor = subgraph.Tensors(t)
