@@ -55,7 +55,7 @@ def models():
     )
     yield (
         "MLPClassifier, wine",
-        make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=2000, random_state=1)).fit(
+        make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=1)).fit(
             wine.X_train, wine.y_train
         ),
         wine,
@@ -68,7 +68,7 @@ def models():
     yield "LinearRegression, diabetes", LinearRegression().fit(diabetes.X_train, diabetes.y_train), diabetes
     yield (
         "MLPRegressor, diabetes",
-        make_pipeline(StandardScaler(), MLPRegressor((32,), max_iter=2000, random_state=0)).fit(
+        make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(32,), max_iter=2000, random_state=0)).fit(
             diabetes.X_train, diabetes.y_train
         ),
         diabetes,
