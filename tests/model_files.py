@@ -173,3 +173,53 @@ def two_output_tflite() -> bytes:
     return tf.lite.TFLiteConverter.from_concrete_functions(
         [model.serve.get_concrete_function()], model
     ).convert()
+
+
+def _pack(model) -> bytes:
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _tensor(schema, name, shape, dtype, buffer, **fields):
+    t = schema.TensorT()
+    t.name, t.shape, t.type, t.buffer = name.encode(), list(shape), dtype, buffer
+    for key, value in fields.items():
+        setattr(t, key, value)
+    return t
+
+
+def crashing_tflite() -> bytes:
+    """A FULLY_CONNECTED with blockwise-quantized int4 weights whose scales tensor index points
+    past the tensors: LiteRT (ai_edge_litert 2.x, XNNPACK) segfaults allocating it, while the
+    flatbuffer itself parses. A file as a broken exporter might write one."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT()
+    model.version, model.description = 3, b"blockwise int4 weights, scales out of range"
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.FULLY_CONNECTED
+    code.version = 1
+    model.operatorCodes = [code]
+    buffers = [schema.BufferT() for _ in range(4)]
+    buffers[2].data = list(np.arange(4 * 64, dtype=np.int8).tobytes())
+    model.buffers = buffers
+    blockwise = schema.BlockwiseQuantizationT()
+    blockwise.scales, blockwise.blockSize = 99, 32
+    quantization = schema.QuantizationParametersT()
+    quantization.detailsType = schema.QuantizationDetails.BlockwiseQuantization
+    quantization.details = blockwise
+    graph = schema.SubGraphT()
+    graph.tensors = [
+        _tensor(schema, "x", (1, 64), schema.TensorType.FLOAT32, 1),
+        _tensor(schema, "w", (4, 64), schema.TensorType.INT4, 2, quantization=quantization),
+        _tensor(schema, "y", (1, 4), schema.TensorType.FLOAT32, 3),
+    ]
+    graph.inputs, graph.outputs = [0], [2]
+    op = schema.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1, -1], [2]
+    op.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    op.builtinOptions = schema.FullyConnectedOptionsT()
+    graph.operators = [op]
+    model.subgraphs = [graph]
+    return _pack(model)

@@ -185,6 +185,32 @@ def _micro(**payload):
     return micro_task(**payload)
 
 
+def _probe_litert(content: bytes) -> dict:
+    """A file from elsewhere on LiteRT for the first time (``workbench.targets.probe_litert``):
+    opened, allocated, and invoked once on zeros at its declared shapes."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_content=content)
+    except (ValueError, RuntimeError) as err:
+        return {"stage": "load", "error": str(err)}
+    try:
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        return {"stage": "allocation", "error": str(err)}
+    try:
+        for detail in interpreter.get_input_details():
+            dtype = np.dtype(detail["dtype"])
+            shape = tuple(int(s) for s in detail["shape"])
+            zeros = np.full(shape, b"", dtype=object) if dtype.kind in "OSU" else np.zeros(shape, dtype)
+            interpreter.set_tensor(detail["index"], zeros)
+        interpreter.invoke()
+    except (ValueError, RuntimeError, TypeError) as err:
+        return {"stage": "invocation", "error": str(err)}
+    return {"stage": "invoked", "error": ""}
+
+
 def _ping():
     return "pong"
 
@@ -276,4 +302,5 @@ _TASKS = {
     "score": _score,
     "time": _time,
     "tflm": _micro,
+    "probe_litert": _probe_litert,
 }

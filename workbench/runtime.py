@@ -614,6 +614,10 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=
     from .inspection import check_flatbuffer
 
     check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
+    from .targets import probe_litert, refuse_crashing_file
+
+    # A file from elsewhere is opened in the worker first: LiteRT may abort on it.
+    refuse_crashing_file(probe_litert(content), repr(path))
     converted = Converted(content, None, threads=threads, source=path, signature=signature)
     if labels is None:
         labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._micro import smallest_arena
 from .csource import c_source, save_c
-from .errors import ModelLoadError, TargetError
+from .errors import ModelLoadError, TargetError, WorkerCrashedError
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -432,6 +432,86 @@ def _tensor_types(content: bytes) -> set[str]:
 
 
 #: How the arena is measured, for tables, reports and summaries.
+
+# ------------------------------------------------------------------------- LiteRT's first load
+# LiteRT is native code: a file it does not expect (a blockwise-quantized tensor whose scales
+# point nowhere, say) can abort or segfault the process that opens it. A file made elsewhere is
+# therefore opened, allocated and invoked once on zeros in the worker first; only a file that
+# did not end the worker there is opened in the caller. The answer is kept per file content
+# (its SHA-256), so a file is probed once per session.
+
+#: Seconds the probe may take: opening and one invocation on zeros of a file of any size.
+PROBE_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class LoadProbe:
+    """What LiteRT did with a file in the worker.
+
+    Attributes
+    ----------
+    crashed : str
+        How LiteRT ended (or hung) the worker, e.g. ``"was killed by signal 11"``; ``""`` when
+        it answered, with or without an error. Only a file with ``crashed == ""`` is opened
+        in the caller.
+    stage : str
+        How far it got: ``"invoked"``, or the stage that failed (``"load"``, ``"allocation"``,
+        ``"invocation"``).
+    error : str
+        LiteRT's own message where a stage failed (``""`` otherwise).
+    """
+
+    crashed: str
+    stage: str
+    error: str = ""
+
+    @property
+    def safe(self) -> bool:
+        return not self.crashed
+
+
+_answers: dict[str, LoadProbe] = {}
+_lock = threading.Lock()
+
+
+def probe_litert(content: bytes, timeout: float = PROBE_TIMEOUT) -> LoadProbe:
+    """Open, allocate and invoke ``content`` once on LiteRT in the worker process (cached)."""
+    import hashlib
+
+    from ._worker import run
+
+    key = hashlib.sha256(content).hexdigest()
+    with _lock:
+        if key in _answers:
+            return _answers[key]
+    try:
+        answer = run("probe_litert", {"content": bytes(content)}, timeout, what="first load of a .tflite")
+        probe = LoadProbe(crashed="", stage=answer["stage"], error=answer["error"])
+    except WorkerCrashedError as err:
+        # "a first load of a .tflite during which the converter process was killed by signal 11"
+        probe = LoadProbe(crashed=err.received.split("during which ", 1)[-1], stage="load or allocation")
+    with _lock:
+        _answers[key] = probe
+    return probe
+
+
+def refuse_crashing_file(probe: LoadProbe, name: str) -> None:
+    """A :class:`ModelLoadError` for a file LiteRT crashed on in the worker; nothing otherwise."""
+    if probe.safe:
+        return
+    raise ModelLoadError(
+        received=(
+            f"{name}, which LiteRT cannot open: tried first in the worker process, LiteRT ended it "
+            f"at {probe.stage} ({probe.crashed}); your session was not touched"
+        ),
+        expected="A .tflite that LiteRT can load, allocate and invoke.",
+        fix=(
+            "`workbench inspect FILE` still reads what the flatbuffer holds, without LiteRT; re-export "
+            "the model with tensor types and quantization LiteRT supports."
+        ),
+    )
+
+
 ARENA_NOTE = (
     "TFLite Micro's arena is measured with its Python interpreter on a 64-bit host; a 32-bit "
     "microcontroller build needs somewhat less (its bookkeeping is pointer-sized)"

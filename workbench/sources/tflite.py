@@ -91,9 +91,8 @@ class TFLiteSource(Source):
         except ModelLoadError as err:
             if isinstance(err, InvocationError):
                 raise
-            raise ModelLoadError(
-                received=f"{path!r}: {err.received}", expected=err.expected, fix=err.fix
-            ) from None
+            received = err.received if err.received.startswith(repr(path)) else f"{path!r}: {err.received}"
+            raise ModelLoadError(received=received, expected=err.expected, fix=err.fix) from None
         return cls(converted, name=name, path=path)
 
     # ------------------------------------------------------------------ where it runs
