@@ -68,9 +68,10 @@ def window_weights() -> np.ndarray:
     return (np.hanning(WINDOW) * (1 << SHIFT)).astype(np.int16)
 
 
-def signal_window_tflite(audio_shape=(1, WINDOW)) -> bytes:
+def signal_window_tflite(audio_shape=(1, WINDOW), output_shape=(1, WINDOW)) -> bytes:
     """An audio front end's first stage, TFLite Micro's ``SignalWindow`` custom op on int16
-    audio: ``out = (audio * window) >> shift``. LiteRT has no kernel for it."""
+    audio: ``out = (audio * window) >> shift``. LiteRT has no kernel for it. Front ends as
+    shipped often declare an output with no batch axis: ``output_shape=(64,)``."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT()
@@ -92,7 +93,7 @@ def signal_window_tflite(audio_shape=(1, WINDOW)) -> bytes:
     graph.tensors = [
         tensor("audio", audio_shape, 1),
         tensor("window", [WINDOW], 2),
-        tensor("windowed", [1, WINDOW], 3),
+        tensor("windowed", output_shape, 3),
     ]
     graph.inputs, graph.outputs = [0], [2]
     op = schema.OperatorT()
@@ -135,8 +136,9 @@ def keras2_h5(path, weights_path=None) -> None:
         model.save_weights(str(weights_path))
 
 
-def two_signature_tflite(directory) -> bytes:
-    """A float32 file with two signatures: ``serving_default`` (3 class scores) and ``embed``."""
+def two_signature_tflite(directory, classify_key: str = "serving_default") -> bytes:
+    """A float32 file with two signatures: ``serving_default`` (3 class scores; or the key given,
+    for a file with no ``serving_default``) and ``embed``."""
     import tensorflow as tf
 
     weights = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
@@ -152,8 +154,8 @@ def two_signature_tflite(directory) -> bytes:
 
     model = Model()
     path = str(directory)
-    tf.saved_model.save(model, path, signatures={"serving_default": model.classify, "embed": model.embed})
-    converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default", "embed"])
+    tf.saved_model.save(model, path, signatures={classify_key: model.classify, "embed": model.embed})
+    converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=[classify_key, "embed"])
     return converter.convert()
 
 
@@ -191,7 +193,7 @@ def _tensor(schema, name, shape, dtype, buffer, **fields):
 
 def crashing_tflite() -> bytes:
     """A FULLY_CONNECTED with blockwise-quantized int4 weights whose scales tensor index points
-    past the tensors: LiteRT (ai_edge_litert 2.x, XNNPACK) segfaults allocating it, while the
+    far past the tensors (2**30): LiteRT (ai_edge_litert 2.x, XNNPACK) segfaults allocating it, while the
     flatbuffer itself parses. A file as a broken exporter might write one."""
     from ai_edge_litert import schema_py_generated as schema
 
@@ -205,7 +207,7 @@ def crashing_tflite() -> bytes:
     buffers[2].data = list(np.arange(4 * 64, dtype=np.int8).tobytes())
     model.buffers = buffers
     blockwise = schema.BlockwiseQuantizationT()
-    blockwise.scales, blockwise.blockSize = 99, 32
+    blockwise.scales, blockwise.blockSize = 1 << 30, 32
     quantization = schema.QuantizationParametersT()
     quantization.detailsType = schema.QuantizationDetails.BlockwiseQuantization
     quantization.details = blockwise

@@ -43,3 +43,148 @@ def test_a_file_litert_crashes_on_is_probed_in_the_worker_and_refused_clearly(tm
     printed = capsys.readouterr().out
     assert "FULLY_CONNECTED" in printed and "int4[4, 64]" in printed
     assert "runs on LiteRT: no" in printed and "signal" in printed
+
+
+def _bare_per_sample(content: bytes, X: np.ndarray, fresh: bool = True) -> np.ndarray:
+    """The oracle: one sample per call on a bare interpreter through the file's tensors, at its
+    declared shape; ``fresh`` opens a new interpreter for each sample (no state carried)."""
+    outputs = []
+    interpreter = None
+    for x in X:
+        if fresh or interpreter is None:
+            interpreter = Interpreter(model_content=content)
+            interpreter.allocate_tensors()
+        (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+        scale, zero = inp["quantization"]
+        dtype = inp["dtype"]
+        if scale:
+            limits = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), limits.min, limits.max)
+        interpreter.set_tensor(inp["index"], x.astype(dtype).reshape(inp["shape"]))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
+    return np.array(outputs)
+
+
+def test_tf1_uint8_file_is_called_uint8_and_runs_as_the_bare_interpreter_does(tmp_path):
+    path = tmp_path / "mobilenet-quant.tflite"
+    path.write_bytes(model_files.tf1_tflite(uint8=True))
+    inspection = inspect_bytes(path.read_bytes())
+    assert inspection.mode == "full-integer uint8" and "(int8 activations" not in inspection.quantization
+    assert "uint8 activations" in inspection.quantization and not inspection.is_float32
+    X = RNG.uniform(-1, 1, (40, 8, 8, 1)).astype(np.float32)
+    raw = _bare_per_sample(path.read_bytes(), X)
+    assert raw.dtype == np.uint8
+    converted = workbench.load_tflite(path)
+    (out,) = converted.outputs
+    np.testing.assert_array_equal(converted.run(X), (raw.astype(np.float32) - out.zero_point) * out.scale)
+    # Bit for bit: the workbench's output quantized back is the interpreter's uint8.
+    np.testing.assert_array_equal(
+        np.round(converted.run(X) / out.scale + out.zero_point).astype(np.uint8), raw
+    )
+    check = workbench.check_micro(converted)
+    assert not check.runs and "uint8" in check.reason and "hybrid" not in check.reason.lower()
+    data = workbench.Dataset.from_arrays(X, raw.argmax(1), task="classification")
+    result = workbench.compare(path, data, progress=False, latency_budget=0.02)
+    (row,) = result.table.to_dict("records")
+    assert row["mode"] == "full-integer uint8" and row["error"] == ""
+
+
+def test_a_detector_with_a_float_post_processing_op_is_not_called_dynamic_range(tmp_path):
+    content = model_files.detection_tflite()
+    inspection = inspect_bytes(content)
+    assert "dynamic-range" not in inspection.quantization and "on the fly" not in inspection.quantization
+    assert inspection.quantization.startswith("partly integer (uint8 activations")
+    assert "TFLite_Detection_PostProcess" in inspection.quantization
+    path = tmp_path / "detect.tflite"
+    path.write_bytes(content)
+    converted = workbench.load_tflite(path)
+    codes = {
+        "box_encodings": RNG.integers(0, 256, (5, model_files.ANCHORS, 4)),
+        "class_logits": RNG.integers(0, 256, (5, model_files.ANCHORS, 3)),
+    }
+    info = dict(zip(converted.input_names, converted.inputs, strict=True))
+    X = {k: ((v - info[k].zero_point) * info[k].scale).astype(np.float32) for k, v in codes.items()}
+    got = converted.run_all(X)
+    bare = Interpreter(model_content=content)
+    bare.allocate_tensors()
+    for i in range(5):
+        for detail in bare.get_input_details():
+            bare.set_tensor(detail["index"], codes[detail["name"]][i : i + 1].astype(np.uint8))
+        bare.invoke()
+        for detail in bare.get_output_details():
+            np.testing.assert_array_equal(got[detail["name"]][i], bare.get_tensor(detail["index"])[0])
+
+
+def test_a_stateful_lstm_file_is_reset_before_each_sample_and_says_so(tmp_path, capsys):
+    content = model_files.fused_lstm_tflite()
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(content)
+    X = RNG.normal(size=(30, 6, 4)).astype(np.float32)
+    fresh = _bare_per_sample(content, X)
+    carried = _bare_per_sample(content, X, fresh=False)
+    assert not np.allclose(fresh, carried)  # the file does carry state from call to call
+    converted = workbench.load_tflite(path)
+    assert converted.state == "variable tensors"
+    np.testing.assert_array_equal(converted.run(X), fresh)
+    np.testing.assert_array_equal(converted.run(X[::-1]), fresh[::-1])  # order does not matter
+    assert main(["inspect", str(path)]) == 0
+    assert "stateful: keeps state between calls in variable tensors" in capsys.readouterr().out
+    data = workbench.Dataset.from_arrays(X, fresh, task="regression")
+    result = workbench.compare(path, data, modes=["dynamic_wi8_afp32"], progress=False, latency_budget=0.02)
+    assert result.table.loc[0, "mse"] == 0.0
+    assert any("stateful" in note and "reset" in note for note in result.notes)
+
+
+def test_axis_0_that_is_not_a_batch_runs_at_the_declared_shapes(tmp_path, capsys):
+    content = model_files.streaming_tflite()
+    path = tmp_path / "streaming.tflite"
+    path.write_bytes(content)
+    n = 6
+    frames = RNG.normal(size=(n, model_files.FRAMES, model_files.FEATURES_PER_FRAME)).astype(np.float32)
+    state = RNG.normal(size=(n, model_files.HISTORY, model_files.UNITS)).astype(np.float32)
+    converted = workbench.load_tflite(path)
+    assert converted.input_shape == {"frames": (335, 80), "state": (10, 16)}
+    got = converted.run_all({"frames": frames, "state": state})
+    runner = Interpreter(model_content=content).get_signature_runner("serving_default")
+    for i in range(n):
+        bare = runner(frames=frames[i], state=state[i])
+        # logits (1, 4): axis 0 of 1 is the batch; new_state (10, 16) is one sample's whole tensor.
+        np.testing.assert_array_equal(got["logits"][i], bare["logits"][0])
+        np.testing.assert_array_equal(got["new_state"][i], bare["new_state"])
+        oracle = model_files.streaming_oracle(frames[i], state[i])[0]
+        np.testing.assert_allclose(got["logits"][i], oracle, rtol=1e-4, atol=1e-5)
+    assert main(["inspect", str(path)]) == 0
+    assert "runs on LiteRT: yes" in capsys.readouterr().out
+
+
+def test_a_scalar_input_with_nested_while_loops_is_inspected_and_run(tmp_path, capsys):
+    path = tmp_path / "loops.tflite"
+    path.write_bytes(model_files.scalar_loops_tflite())
+    assert main(["inspect", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "x:0: float32()" in printed and "WHILE" in printed and "runs on LiteRT: yes" in printed
+    converted = workbench.load_tflite(path)
+    assert "runs on TFLite Micro: yes" in converted.summary()
+    x = np.array([0.0, 1.5, -2.0], np.float32)
+    np.testing.assert_array_equal(converted.run_all(x)["y"], 12 * x)
+    np.testing.assert_array_equal(workbench.check_micro(converted, x).outputs, 12 * x)
+
+
+def test_string_inputs_are_described_by_inspect_and_refused_clearly_by_compare(tmp_path, capsys):
+    words = tmp_path / "words.tflite"
+    words.write_bytes(model_files.string_tflite(with_numbers=False))
+    inspection = inspect_bytes(words.read_bytes())
+    assert "float32" not in inspection.quantization and not inspection.is_float32
+    assert "string" in inspection.quantization
+    assert main(["inspect", str(words)]) == 0
+    printed = capsys.readouterr().out
+    assert "words:0: string(None)" in printed and "runs on LiteRT: yes" in printed
+    assert "runs on TFLite Micro: no (string tensors are not in TFLite Micro" in printed
+    data = workbench.Dataset.from_arrays(RNG.normal(size=(20, 1)), np.arange(20) % 2)
+    for with_numbers in (False, True):
+        path = tmp_path / f"text-{with_numbers}.tflite"
+        path.write_bytes(model_files.string_tflite(with_numbers))
+        with pytest.raises(workbench.ModelLoadError, match="input 'words' is text") as info:
+            workbench.compare(path, data, progress=False)
+        assert "measures" in str(info.value) and "workbench inspect" in str(info.value)

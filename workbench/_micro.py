@@ -59,7 +59,9 @@ def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pra
             interpreter.invoke()
             for i in range(output_count):
                 y = np.array(interpreter.get_output(i))
-                outputs[i].append(y[None, ...] if whole else y[:n])
+                # An output without a batch axis (shape (40,), a scalar) is one sample's values.
+                one_sample = whole or (batch == 1 and (y.ndim == 0 or y.shape[0] != 1))
+                outputs[i].append(y[None, ...] if one_sample else y[:n])
         return [np.concatenate(parts) for parts in outputs]
 
     arena = first_arena

@@ -23,6 +23,8 @@ _INTEGER_WEIGHTS = {"INT8", "UINT8", "INT4", "INT2", "INT16"}
 _INTEGER_ACTIVATIONS = {"INT8", "UINT8", "INT16"}
 # Ops that only move data between float and integer at a model's edges or before an op.
 _CONVERSIONS = {"QUANTIZE", "DEQUANTIZE"}
+# Handles to tables and variables: they hold no values an op computes on.
+_HANDLES = {"RESOURCE", "VARIANT"}
 _BITS = {"INT8": "int8", "UINT8": "uint8", "INT4": "int4", "INT2": "int2", "INT16": "int16"}
 
 
@@ -297,7 +299,7 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
                 float_op_names[name] = True
             if name not in _CONVERSIONS:
                 integer_activations |= widths & _INTEGER_ACTIVATIONS
-                other_activations |= widths - _INTEGER_ACTIVATIONS - _FLOATS
+                other_activations |= widths - _INTEGER_ACTIVATIONS - _FLOATS - _HANDLES
             # A custom op on float tensors (a detector's post-processing) is float code of its
             # own, not a builtin kernel quantizing its input on the fly.
             if computes_float and w & _INTEGER_WEIGHTS and not custom:

@@ -550,7 +550,9 @@ class Converted:
     def _read(self, y: np.ndarray, info: TensorInfo) -> np.ndarray:
         """One output, dequantized, with a batch axis of one sample where the file has none."""
         y = _dequantize(y, info)
-        return y if info.batched or not self.declared_shapes else y[None, ...]
+        # An output with no batch axis (shape (40,), or a scalar) holds one sample's values when
+        # the file runs one sample per call.
+        return y if info.batched or self._fixed_batch() != 1 else y[None, ...]
 
     @property
     def key(self) -> str:

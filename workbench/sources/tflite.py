@@ -41,7 +41,7 @@ class TFLiteSource(Source):
         self.name = name
         self.path = path
         self.inspection: Inspection = inspect_bytes(converted.content, name)
-        _check_inputs(self.inspection, name)
+        _check_inputs(self.inspection, name, converted)
         self.input_shape = converted.input_shape
         if len(converted.inputs) > 1:
             self.input_names = list(converted.input_names)
@@ -264,11 +264,11 @@ def both(litert: str, micro: str) -> str:
     return f"runs on neither runtime: LiteRT: {litert}; TFLite Micro: {micro}"
 
 
-def _check_inputs(inspection: Inspection, name: str) -> None:
-    for tensor in inspection.inputs:
-        if tensor.dtype == "string":
+def _check_inputs(inspection: Inspection, name: str, converted: Converted) -> None:
+    for input_name, info in zip(converted.input_names, converted.inputs, strict=True):
+        if np.dtype(info.dtype).kind in "OSU":
             raise ModelLoadError(
-                received=f"{name!r}, whose input {tensor.name!r} is text ({tensor.describe()})",
+                received=f"{name!r}, whose input {input_name!r} is text (strings, shape {info.describe().split('(', 1)[1]}",
                 expected=(
                     "Numeric inputs: the workbench measures what quantization does to a model's "
                     "arithmetic on numbers (accuracy, agreement, size, latency), and text has none."
@@ -278,6 +278,7 @@ def _check_inputs(inspection: Inspection, name: str) -> None:
                     "file of its own); `workbench inspect` still describes this file."
                 ),
             )
+    for tensor in inspection.inputs:
         if not tensor.shape:
             raise ModelLoadError(
                 received=f"{name!r}, whose input {tensor.name!r} has no axes (a scalar, or a dynamic rank)",
