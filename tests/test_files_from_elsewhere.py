@@ -188,3 +188,167 @@ def test_string_inputs_are_described_by_inspect_and_refused_clearly_by_compare(t
         with pytest.raises(workbench.ModelLoadError, match="input 'words' is text") as info:
             workbench.compare(path, data, progress=False)
         assert "measures" in str(info.value) and "workbench inspect" in str(info.value)
+
+
+def test_signature_cli_option_picks_one_of_several_with_no_serving_default(tmp_path, capsys):
+    path = tmp_path / "two.tflite"
+    path.write_bytes(model_files.two_signature_tflite(tmp_path / "saved", classify_key="classify"))
+    assert main(["inspect", str(path)]) != 0
+    assert "no serving_default" in capsys.readouterr().err
+    assert main(["inspect", str(path), "--signature", "embed"]) == 0
+    assert "classify: inputs x; outputs scores" in capsys.readouterr().out
+    X = RNG.normal(size=(80, 8)).astype(np.float32)
+    csv = tmp_path / "data.csv"
+    scores = workbench.load_tflite(path, signature="classify").run(X)
+    header = ",".join([f"f{i}" for i in range(8)] + ["label"])
+    rows = np.column_stack([X, scores.argmax(1)])
+    np.savetxt(csv, rows, delimiter=",", header=header, comments="", fmt=["%.6f"] * 8 + ["%d"])
+    out = tmp_path / "report"
+    code = main(
+        [
+            "compare",
+            "--model",
+            str(path),
+            "--signature",
+            "classify",
+            "--dataset",
+            str(csv),
+            "--label",
+            "label",
+            "--modes",
+            "dynamic_wi8_afp32",
+            "--latency-budget",
+            "0.02",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "dynamic_wi8_afp32" in printed and "Report:" in printed
+    assert main(["compare", "--model", "digits_mlp", "--signature", "classify", "--out", str(out)]) != 0
+    assert "--signature only for a .tflite" in capsys.readouterr().err
+
+
+def _signature_outputs(content: bytes, X: np.ndarray) -> np.ndarray:
+    """The oracle for a variant: its serving signature's ``scores`` by name, one sample per call,
+    (de)quantized with the file's own parameters."""
+    runner = Interpreter(model_content=content).get_signature_runner("serving_default")
+    inp, out = runner.get_input_details()["input"], runner.get_output_details()["scores"]
+    outputs = []
+    for x in X:
+        scale, zero = inp["quantization"]
+        if scale:
+            x = np.clip(np.round(x / scale + zero), -128, 127)
+        y = runner(input=x[None].astype(inp["dtype"]))["scores"][0].astype(np.float32)
+        scale, zero = out["quantization"]
+        outputs.append((y - zero) * scale if scale else y)
+    return np.array(outputs)
+
+
+def _unpacked(content: bytes):
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.ModelT.InitFromPackedBuf(content, 0)
+
+
+def test_a_signature_is_built_for_a_signature_less_float32_file_with_nothing_else_changed(tmp_path):
+    from workbench._serving import with_serving_signature
+
+    content = model_files.tf1_tflite(uint8=False)
+    assert Interpreter(model_content=content).get_signature_list() == {}
+    signed = with_serving_signature(content)
+    before, after = _unpacked(content), _unpacked(signed)
+    (signature,) = after.signatureDefs
+    assert signature.signatureKey == b"serving_default" and not before.signatureDefs
+    # Ops, tensors and weight buffers are the file's own, byte for byte.
+    assert [bytes(b.data) if b.data is not None else b"" for b in before.buffers] == [
+        bytes(b.data) if b.data is not None else b"" for b in after.buffers
+    ]
+    for old, new in zip(before.subgraphs, after.subgraphs, strict=True):
+        assert [(o.opcodeIndex, list(o.inputs), list(o.outputs)) for o in old.operators] == [
+            (o.opcodeIndex, list(o.inputs), list(o.outputs)) for o in new.operators
+        ]
+        assert [(t.name, list(t.shape), t.type, t.buffer) for t in old.tensors] == [
+            (t.name, list(t.shape), t.type, t.buffer) for t in new.tensors
+        ]
+    assert [c.builtinCode for c in before.operatorCodes] == [c.builtinCode for c in after.operatorCodes]
+    # Through the signature, the same outputs as the file's own tensors.
+    X = RNG.normal(size=(1, 8, 8, 1)).astype(np.float32)
+    runner = Interpreter(model_content=signed).get_signature_runner("serving_default")
+    np.testing.assert_array_equal(runner(input=X)["scores"], _bare_per_sample(content, X)[None, 0])
+    # Files for which none can be built say why.
+    unnamed = _unpacked(content)
+    unnamed.subgraphs[0].tensors[unnamed.subgraphs[0].inputs[0]].name = b""
+    two = _unpacked(content)
+    two.subgraphs.append(_unpacked(content).subgraphs[0])
+    for model, why in ((unnamed, "has no name"), (two, "ambiguous")):
+        with pytest.raises(workbench.ModelLoadError, match=why):
+            with_serving_signature(model_files._pack(model))
+
+
+@pytest.mark.slow
+def test_a_signature_less_float32_file_takes_every_path(tmp_path, capsys):
+    path = tmp_path / "frozen-graph.tflite"
+    path.write_bytes(model_files.tf1_tflite(uint8=False))
+    before = path.read_bytes()
+    X = RNG.uniform(-1, 1, (160, 8, 8, 1)).astype(np.float32)
+    labels = _bare_per_sample(before, X).argmax(1)
+    data = workbench.Dataset.from_arrays(X, labels, task="classification", name="frozen")
+    assert main(["inspect", str(path)]) == 0
+    assert "signatures: none" in capsys.readouterr().out
+    modes = ["static_wi8_ai8", "dynamic_wi8_afp32", "weight_only_wi4_afp32"]
+    result = workbench.compare(path, data, modes=modes, progress=False, latency_budget=0.02)
+    table = result.table.set_index("variant")
+    assert (table["error"] == "").all(), result.errors
+    assert any("no signature" in note for note in result.notes)
+    # Each variant's accuracy is its own outputs' (a bare interpreter through its signature).
+    for mode in modes:
+        content = result.variants[mode].content
+        predicted = _signature_outputs(content, data.X_test).argmax(1)
+        assert table.loc[mode, "accuracy"] == pytest.approx(np.mean(predicted == data.y_test))
+    assert table.loc["dynamic_wi8_afp32", "agreement"] > 0.9
+    lens = workbench.lens(result, "static_wi8_ai8")
+    assert (
+        lens.numbers["op"] in ("CONV_2D", "FULLY_CONNECTED") and lens.numbers["variant"] == "static_wi8_ai8"
+    )
+    found = workbench.search(path, data, progress=False, latency_budget=0.02, layers=False)
+    assert found.recommended is not None
+    assert path.read_bytes() == before  # the user's file is read, never written
+
+
+def test_a_tflite_micro_only_file_reads_every_value_of_its_outputs(tmp_path):
+    path = tmp_path / "frontend.tflite"
+    width = model_files.WINDOW
+    path.write_bytes(model_files.signal_window_tflite(audio_shape=(width,), output_shape=(width,)))
+    audio = RNG.integers(-3000, 3000, (40, width)).astype(np.float32)
+    data = workbench.Dataset.from_arrays(audio, model_files.windowed(audio))
+    result = workbench.compare(path, data, progress=False)
+    (row,) = result.table.to_dict("records")
+    assert row["path"] == "as-is on TFLite Micro" and row["error"] == "" and row["mse"] == 0.0
+    source = workbench.sources.as_source(str(path))
+    outputs = source.predict_outputs(audio[:5])
+    (name,) = outputs
+    np.testing.assert_array_equal(outputs[name], model_files.windowed(audio[:5]))
+
+
+def test_labels_that_cover_some_of_a_many_class_models_classes_are_accepted(tmp_path):
+    path = tmp_path / "classifier.tflite"
+    path.write_bytes(model_files.two_output_tflite())  # 10 classes
+    X = RNG.normal(size=(400, 64)).astype(np.float32)
+    scores = workbench.load_tflite(path).run_output(X, "scores")
+    predicted = scores.argmax(1)
+    keep = np.isin(predicted, [2, 5, 7])
+    X, y = X[keep], predicted[keep].copy()
+    y[::4] = 2  # some wrong labels, so that accuracy is not 1 by construction
+    data = workbench.Dataset.from_arrays(X, y, task="classification", name="few")
+    result = workbench.compare(path, data, output="scores", modes=[], progress=False, latency_budget=0.02)
+    from sklearn.metrics import accuracy_score
+
+    test_scores = Interpreter(model_content=path.read_bytes()).get_signature_runner()(pixels=data.X_test)
+    expected = accuracy_score(data.y_test, test_scores["scores"].argmax(1))
+    assert result.table.loc[0, "accuracy"] == pytest.approx(expected) and expected < 1
+    assert any("cover 3 of the model's 10 classes" in note for note in result.notes)
+    wrong = workbench.Dataset.from_arrays(X, y + 20, task="classification")  # not class indices below 10
+    with pytest.raises(workbench.DataMismatchError, match="class indices from 0 to 9"):
+        workbench.compare(path, wrong, output="scores", modes=[], progress=False)
