@@ -338,16 +338,21 @@ def detection_tflite() -> bytes:
     return _pack(model)
 
 
-def fused_lstm_tflite(seed: int = 0) -> bytes:
+def fused_lstm_tflite(seed: int = 0, stateful: bool = False) -> bytes:
     """A float32 LSTM from tf_keras with a batch of 1, input ``[1, 6, 4]``: the converter fuses it
     into UNIDIRECTIONAL_SEQUENCE_LSTM, whose state lives in variable tensors that LiteRT carries
-    from one invocation to the next (a bare interpreter's second call sees the first's state)."""
+    from one invocation to the next (a bare interpreter's second call sees the first's state).
+    With ``stateful``, a stateful layer, whose state is in resource variables (ASSIGN_VARIABLE)."""
     import tensorflow as tf
     import tf_keras
 
     tf_keras.utils.set_random_seed(seed)
     model = tf_keras.Sequential(
-        [tf_keras.layers.Input((6, 4), batch_size=1), tf_keras.layers.LSTM(8), tf_keras.layers.Dense(3)]
+        [
+            tf_keras.layers.Input((6, 4), batch_size=1),
+            tf_keras.layers.LSTM(8, stateful=stateful),
+            tf_keras.layers.Dense(3),
+        ]
     )
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 

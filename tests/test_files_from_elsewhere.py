@@ -66,6 +66,7 @@ def _bare_per_sample(content: bytes, X: np.ndarray, fresh: bool = True) -> np.nd
     return np.array(outputs)
 
 
+@pytest.mark.slow
 def test_tf1_uint8_file_is_called_uint8_and_runs_as_the_bare_interpreter_does(tmp_path):
     path = tmp_path / "mobilenet-quant.tflite"
     path.write_bytes(model_files.tf1_tflite(uint8=True))
@@ -116,6 +117,7 @@ def test_a_detector_with_a_float_post_processing_op_is_not_called_dynamic_range(
             np.testing.assert_array_equal(got[detail["name"]][i], bare.get_tensor(detail["index"])[0])
 
 
+@pytest.mark.slow
 def test_a_stateful_lstm_file_is_reset_before_each_sample_and_says_so(tmp_path, capsys):
     content = model_files.fused_lstm_tflite()
     path = tmp_path / "lstm.tflite"
@@ -130,6 +132,14 @@ def test_a_stateful_lstm_file_is_reset_before_each_sample_and_says_so(tmp_path, 
     np.testing.assert_array_equal(converted.run(X[::-1]), fresh[::-1])  # order does not matter
     assert main(["inspect", str(path)]) == 0
     assert "stateful: keeps state between calls in variable tensors" in capsys.readouterr().out
+    # A stateful layer keeps its state in resource variables, which LiteRT cannot reset.
+    resource = model_files.fused_lstm_tflite(stateful=True)
+    (tmp_path / "stateful.tflite").write_bytes(resource)
+    fresh_resource = _bare_per_sample(resource, X[:8])
+    assert not np.allclose(_bare_per_sample(resource, X[:8], fresh=False), fresh_resource)
+    converted = workbench.load_tflite(tmp_path / "stateful.tflite")
+    assert converted.state == "resource variables"
+    np.testing.assert_array_equal(converted.run(X[:8]), fresh_resource)
     data = workbench.Dataset.from_arrays(X, fresh, task="regression")
     result = workbench.compare(path, data, modes=["dynamic_wi8_afp32"], progress=False, latency_budget=0.02)
     assert result.table.loc[0, "mse"] == 0.0
