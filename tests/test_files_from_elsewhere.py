@@ -97,6 +97,8 @@ def test_a_detector_with_a_float_post_processing_op_is_not_called_dynamic_range(
     assert "dynamic-range" not in inspection.quantization and "on the fly" not in inspection.quantization
     assert inspection.quantization.startswith("partly integer (uint8 activations")
     assert "TFLite_Detection_PostProcess" in inspection.quantization
+    computes = {op.op: op.computes for op in inspection.op_types}
+    assert computes == {"LOGISTIC": "uint8", "TFLite_Detection_PostProcess": "mixed uint8/float32"}
     path = tmp_path / "detect.tflite"
     path.write_bytes(content)
     converted = workbench.load_tflite(path)

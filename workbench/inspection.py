@@ -25,6 +25,7 @@ _INTEGER_ACTIVATIONS = {"INT8", "UINT8", "INT16"}
 _CONVERSIONS = {"QUANTIZE", "DEQUANTIZE"}
 # Handles to tables and variables: they hold no values an op computes on.
 _HANDLES = {"RESOURCE", "VARIANT"}
+_WIDTH_ORDER = ["uint8", "int8", "int16", "float16", "bfloat16", "float32", "float64"]
 _BITS = {"INT8": "int8", "UINT8": "uint8", "INT4": "int4", "INT2": "int2", "INT16": "int16"}
 
 
@@ -57,6 +58,19 @@ class OpTypes:
     @property
     def computes_in_float(self) -> bool:
         return self.op not in _CONVERSIONS and bool(set(self.activations) & _FLOATS)
+
+    @property
+    def computes(self) -> str:
+        """What the op computes on, from its activations' types: ``uint8``, ``int8``, ``int16``,
+        ``float16``, ``float32``, ``mixed uint8/float32`` (a detector's post-processing), or
+        ``-`` (no numbers: strings, handles); a QUANTIZE or DEQUANTIZE ``converts`` between."""
+        kinds = {t.lower() for t in self.activations if t in _FLOATS | _INTEGER_ACTIVATIONS}
+        numeric = sorted(kinds, key=_WIDTH_ORDER.index)
+        if self.op in _CONVERSIONS:
+            return "converts " + "/".join(numeric) if numeric else "-"
+        if len(numeric) > 1:
+            return "mixed " + "/".join(numeric)
+        return numeric[0] if numeric else "-"
 
 
 @dataclass(frozen=True)
@@ -105,12 +119,12 @@ class Inspection:
         lines += [f"  {t.describe()}" for t in self.inputs]
         lines.append("outputs:")
         lines += [f"  {t.describe()}" for t in self.outputs]
-        lines.append("ops (weights -> activations):")
+        lines.append("ops (weights -> activations [what each computes on]):")
         for op in self.op_types:
             weights = "/".join(op.weights).lower() or "no weights"
             activations = "/".join(op.activations).lower() or "-"
             custom = " (custom)" if op.custom else ""
-            lines.append(f"  {op.op}{custom} ×{op.count}: {weights} -> {activations}")
+            lines.append(f"  {op.op}{custom} ×{op.count}: {weights} -> {activations} [{op.computes}]")
         if self.float_ops and self.mode != "float32":
             lines.append(f"  {self.float_ops} op(s) still compute in float")
         lines.append(f"largest tensors (of {len(self.tensors)} with data):")

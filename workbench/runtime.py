@@ -708,7 +708,7 @@ def _choose_signature(interpreter, signature: str | None) -> str | None:
         raise DataMismatchError(
             received=f"a .tflite with the signatures {', '.join(keys)} and no signature=",
             expected="signature= naming the one to run (there is no serving_default).",
-            fix=f"Pass e.g. signature={keys[0]!r}.",
+            fix=f"Pass e.g. signature={keys[0]!r} (on the command line: --signature {keys[0]}).",
         )
     if signature not in keys:
         raise DataMismatchError(
