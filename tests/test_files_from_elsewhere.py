@@ -364,3 +364,34 @@ def test_labels_that_cover_some_of_a_many_class_models_classes_are_accepted(tmp_
     wrong = workbench.Dataset.from_arrays(X, y + 20, task="classification")  # not class indices below 10
     with pytest.raises(workbench.DataMismatchError, match="class indices from 0 to 9"):
         workbench.compare(path, wrong, output="scores", modes=[], progress=False)
+
+
+@pytest.mark.slow
+def test_recipes_apply_to_a_file_whose_axis_0_is_not_a_batch(tmp_path):
+    path = tmp_path / "streaming.tflite"
+    path.write_bytes(model_files.streaming_tflite())
+    n = 40
+    frames = RNG.normal(size=(n, model_files.FRAMES, model_files.FEATURES_PER_FRAME)).astype(np.float32)
+    state = RNG.normal(size=(n, model_files.HISTORY, model_files.UNITS)).astype(np.float32)
+    y = np.array([model_files.streaming_oracle(frames[i], state[i])[0] for i in range(n)])
+    data = workbench.Dataset.from_arrays({"frames": frames, "state": state}, y, task="regression")
+    modes = ["dynamic_wi8_afp32", "static_wi8_ai8"]
+    result = workbench.compare(path, data, output="logits", modes=modes, progress=False, latency_budget=0.02)
+    table = result.table.set_index("variant")
+    assert (table["error"] == "").all(), result.errors
+    assert any("declared shapes" in note for note in result.notes)
+    for mode in modes:
+        runner = Interpreter(model_content=result.variants[mode].content).get_signature_runner()
+        details = runner.get_input_details()
+        logits = []
+        for f, s in zip(data.X_test["frames"], data.X_test["state"], strict=True):
+            feed = {}
+            for name, x in (("frames", f), ("state", s)):
+                scale, zero = details[name]["quantization"]
+                q = np.clip(np.round(x / scale + zero), -128, 127) if scale else x
+                feed[name] = q.astype(details[name]["dtype"])
+            out = runner(**feed)["logits"][0].astype(np.float32)
+            scale, zero = runner.get_output_details()["logits"]["quantization"]
+            logits.append((out - zero) * scale if scale else out)
+        expected = np.mean((np.array(logits) - data.y_test) ** 2)
+        assert table.loc[mode, "mse"] == pytest.approx(expected, rel=1e-5)
