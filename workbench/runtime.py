@@ -87,6 +87,12 @@ class Converted:
         ``score_samples``, ``transform``, those it has); :meth:`run_all` returns them all.
     primary_output : str
         The output :meth:`run` returns and a comparison scores.
+    declared_shapes : bool
+        Some input's axis 0 is not a batch (neither dynamic in the signature nor 1): the file
+        runs one sample per call at its declared shapes.
+    state : str
+        Where the file keeps state between calls (``"variable tensors"``, ``"resource
+        variables"``, or ``""``); it is reset before every call.
     """
 
     def __init__(
