@@ -55,9 +55,9 @@ def models():
     )
     yield (
         "MLPClassifier, wine",
-        make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=1)).fit(
-            wine.X_train, wine.y_train
-        ),
+        make_pipeline(
+            StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=1)
+        ).fit(wine.X_train, wine.y_train),
         wine,
     )
     yield (
@@ -68,9 +68,9 @@ def models():
     yield "LinearRegression, diabetes", LinearRegression().fit(diabetes.X_train, diabetes.y_train), diabetes
     yield (
         "MLPRegressor, diabetes",
-        make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(32,), max_iter=2000, random_state=0)).fit(
-            diabetes.X_train, diabetes.y_train
-        ),
+        make_pipeline(
+            StandardScaler(), MLPRegressor(hidden_layer_sizes=(32,), max_iter=2000, random_state=0)
+        ).fit(diabetes.X_train, diabetes.y_train),
         diabetes,
     )
 

@@ -20,35 +20,49 @@ _ALLOCATION_FAILURE = re.compile(
 )
 
 
-def micro_task(content, inputs, first_arena, max_arena, find_arena=True, output=0):  # pragma: no cover -- worker
-    """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect.
-    ``output`` is the position of the output returned among the subgraph's outputs."""
+def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pragma: no cover -- worker
+    """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect."""
+    from ai_edge_litert import schema_py_generated as schema
     from tflite_micro.python.tflite_micro import runtime
 
     from ._native import captured_output
 
+    output_count = schema.Model.GetRootAsModel(content, 0).Subgraphs(0).OutputsLength()
+
     def attempt(arena):
+        refusal = ""
         with captured_output() as log:
             try:
                 interpreter = runtime.Interpreter.from_bytes(content, arena_size=int(arena))
                 invoke(interpreter, inputs[:1])
-            except (RuntimeError, ValueError):
-                interpreter = None
-        return interpreter, (log[0] if log else "")
+            except (RuntimeError, ValueError) as err:
+                interpreter, refusal = None, f"{type(err).__name__}: {err}"
+        # The Python binding's own refusal, when TFLite Micro itself printed nothing.
+        return interpreter, (log[0] if log else "") + refusal
 
     def invoke(interpreter, samples):
-        batch = int(interpreter.get_input_details(0)["shape"][0]) or 1
-        dtype = interpreter.get_input_details(0)["dtype"]
-        outputs = []
+        """Every output, one array per output of the main subgraph, for all samples."""
+        details = interpreter.get_input_details(0)
+        shape, dtype = tuple(int(s) for s in details["shape"]), details["dtype"]
+        # A sample of the input's whole shape (axis 0 not a batch, or a scalar) goes in as it is.
+        whole = tuple(samples.shape[1:]) == shape
+        batch = 1 if whole else (shape[0] or 1)
+        outputs = [[] for _ in range(output_count)]
         for start in range(0, len(samples), batch):
             chunk = samples[start : start + batch]
             n = len(chunk)
             if n < batch:
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
-            interpreter.set_input(np.ascontiguousarray(chunk, dtype=dtype), 0)
+            interpreter.reset()  # variable tensors start afresh for every sample, as on LiteRT
+            # np.array, not np.ascontiguousarray, which makes a scalar one-dimensional.
+            interpreter.set_input(np.array(chunk[0] if whole else chunk, dtype=dtype, order="C"), 0)
             interpreter.invoke()
-            outputs.append(np.array(interpreter.get_output(output))[:n])
-        return np.concatenate(outputs)
+            for i in range(output_count):
+                y = np.array(interpreter.get_output(i))
+                # An output without a batch axis (shape (40,), a scalar) is one sample's values.
+                one_sample = whole or (batch == 1 and (y.ndim == 0 or y.shape[0] != 1))
+                outputs[i].append(y[None, ...] if one_sample else y[:n])
+        return [np.concatenate(parts) for parts in outputs]
 
     arena = first_arena
     while True:

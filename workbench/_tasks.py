@@ -69,11 +69,12 @@ def _quantize(content, mode, samples, keep=None, validate=None, signature=None, 
 
     quantizer = mode.quantizer(content, keep)
     signature, input_names = _signature_input(content, signature)
+    ranks = _input_ranks(content, signature)
     ranges = None
     if quantizer.need_calibration:
         # The recipe quantizes every subgraph: signatures that take the same inputs as the one
         # compared are calibrated on the same samples.
-        data = _signature_samples(input_names, samples)
+        data = _signature_samples(input_names, samples, ranks)
         ranges = calibrate(
             quantizer,
             content,
@@ -94,7 +95,7 @@ def _quantize(content, mode, samples, keep=None, validate=None, signature=None, 
 
         metrics = [validation_utils.ValidationErrorMetric(m) for m in VALIDATION_METRICS]
         compared = quantizer.validate(
-            test_data={signature: _signature_samples(input_names, validate)},
+            test_data={signature: _signature_samples(input_names, validate, ranks)},
             error_metrics=metrics,
             num_threads=_threads(),
         )
@@ -129,20 +130,33 @@ def _same_inputs(content: bytes, signature: str) -> list[str]:
     return [key for key, io in signatures.items() if sorted(io["inputs"]) == inputs]
 
 
-def _signature_samples(input_names, samples) -> list[dict]:
-    """One dict of inputs per sample, each with a batch axis, as LiteRT Quantizer takes them.
-    Float samples go in as float32; integer ones (token ids) keep their type."""
+def _input_ranks(content: bytes, signature: str) -> dict[str, int]:
+    """Each signature input's rank, as the file declares it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_content=content).get_signature_runner(signature).get_input_details()
+    return {name: len(d["shape_signature"]) for name, d in details.items()}
+
+
+def _signature_samples(input_names, samples, ranks=None) -> list[dict]:
+    """One dict of inputs per sample, each with a batch axis, as LiteRT Quantizer takes them;
+    a sample that already has the input's full rank (its axis 0 is not a batch: a streaming
+    model's frames) goes in as it is. Float samples go in as float32; integer ones (token ids)
+    keep their type."""
     import numpy as np
 
-    def typed(array):
+    ranks = ranks or {}
+
+    def typed(name, array):
         array = np.asarray(array)
-        return array if array.dtype.kind in "iu" else array.astype(np.float32)
+        array = array if array.dtype.kind in "iu" else array.astype(np.float32)
+        return array if array.ndim == ranks.get(name, array.ndim + 1) else array[None, ...]
 
     if isinstance(samples, dict):
         count = len(next(iter(samples.values())))
-        return [{name: typed(samples[name][i])[None, ...] for name in input_names} for i in range(count)]
+        return [{name: typed(name, samples[name][i]) for name in input_names} for i in range(count)]
     (name,) = input_names
-    return [{name: typed(sample)[None, ...]} for sample in samples]
+    return [{name: typed(name, sample)} for sample in samples]
 
 
 def _threads() -> int:
@@ -199,6 +213,32 @@ def _micro(**payload):
     from ._micro import micro_task
 
     return micro_task(**payload)
+
+
+def _probe_litert(content: bytes) -> dict:
+    """A file from elsewhere on LiteRT for the first time (``workbench.targets.probe_litert``):
+    opened, allocated, and invoked once on zeros at its declared shapes."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_content=content)
+    except (ValueError, RuntimeError) as err:
+        return {"stage": "load", "error": str(err)}
+    try:
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        return {"stage": "allocation", "error": str(err)}
+    try:
+        for detail in interpreter.get_input_details():
+            dtype = np.dtype(detail["dtype"])
+            shape = tuple(int(s) for s in detail["shape"])
+            zeros = np.full(shape, b"", dtype=object) if dtype.kind in "OSU" else np.zeros(shape, dtype)
+            interpreter.set_tensor(detail["index"], zeros)
+        interpreter.invoke()
+    except (ValueError, RuntimeError, TypeError) as err:
+        return {"stage": "invocation", "error": str(err)}
+    return {"stage": "invoked", "error": ""}
 
 
 def _ping():
@@ -306,4 +346,5 @@ _TASKS = {
     "score": _score,
     "time": _time,
     "tflm": _micro,
+    "probe_litert": _probe_litert,
 }

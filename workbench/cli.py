@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _calibration_option(compare)
     compare.add_argument("--out", default="workbench-report", help="report directory (default: %(default)s)")
+    compare.add_argument("--signature", metavar="NAME", help=_SIGNATURE_HELP)
     _measurement_options(compare)
     compare.set_defaults(run=_compare)
 
@@ -166,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--no-run", action="store_true", help="read the flatbuffer only; do not try LiteRT and TFLite Micro"
     )
+    inspect.add_argument("--signature", metavar="NAME", help=_SIGNATURE_HELP)
     inspect.set_defaults(run=_inspect)
 
     app = commands.add_parser("app", help="serve the workbench alone as a web page, with no code (Voilà)")
@@ -188,6 +190,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     app.set_defaults(run=_app)
     return parser
+
+
+_SIGNATURE_HELP = (
+    "for a .tflite with several signatures, the one to run (default: serving_default, or the only one)"
+)
 
 
 def _target_help() -> str:
@@ -263,7 +270,7 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
     calibration = Calibration.of(getattr(args, "calibration", None))
     prepare_directory(args.out)  # before the work: a bad path must not cost the run
     _check_measurement(args)
-    source = as_source(model, trust=getattr(args, "trust", False))
+    source = as_source(_tflite_signature(model, args), trust=getattr(args, "trust", False))
     data = _dataset(dataset, label)
     result = compare(
         source,
@@ -496,10 +503,40 @@ def _dataset(dataset, label):
     return load_dataset(dataset)
 
 
-def _inspect(args) -> int:
+def _tflite_signature(model, args):
+    """The model, or for ``--signature`` the .tflite loaded through that signature."""
+    signature = getattr(args, "signature", None)
+    if signature is None:
+        return model
+    if not str(model).lower().endswith(".tflite"):
+        raise InvalidArgumentError(
+            received=f"--signature {signature} with --model {model}",
+            expected="--signature only for a .tflite file, whose signatures are the ones it can run.",
+            fix="Leave --signature out for this model.",
+        )
     from .runtime import load_tflite
 
-    print(load_tflite(args.file).summary(runtimes=not args.no_run))
+    return load_tflite(model, signature=signature)
+
+
+def _inspect(args) -> int:
+    from .inspection import check_flatbuffer, inspect_bytes
+    from .runtime import load_tflite
+    from .targets import probe_litert
+
+    if not os.path.isfile(args.file):
+        load_tflite(args.file)  # the error that says what the path is instead
+    with open(args.file, "rb") as handle:
+        content = handle.read()
+    check_flatbuffer(content, repr(args.file))
+    probe = probe_litert(content)
+    if not probe.safe:
+        # What the flatbuffer says is read without LiteRT, which must not open this file here.
+        print(inspect_bytes(content, repr(args.file)).report())
+        print(f"runs on LiteRT: no (it ended the worker process that opened it: {probe.crashed})")
+        print("runs on TFLite Micro: not checked (a file LiteRT crashes on is not handed to a runtime here)")
+        return 0
+    print(load_tflite(args.file, signature=args.signature).summary(runtimes=not args.no_run))
     return 0
 
 

@@ -26,7 +26,7 @@ from .errors import (
     TargetError,
     WorkbenchError,
 )
-from .evaluate import Judge, Latency, check_outputs, score
+from .evaluate import Judge, Latency, check_outputs, covers_some_classes, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
@@ -377,6 +377,13 @@ class Bench:
         self.batch = inputs.take(self.X, slice(0, BATCH_SIZE))
         self.reference = self.source.predict(self.X)
         check_outputs(self.reference, data, self.source.name)
+        width = int(np.prod(np.shape(self.reference)[1:])) if np.ndim(self.reference) > 1 else 1
+        if covers_some_classes(data, width):
+            self.notes.append(
+                f"The labels of {data.name!r} cover {data.n_classes} of the model's {width} classes "
+                f"(read as class indices): accuracy is over those {data.n_classes} classes' samples; "
+                "the model may still answer any of its classes."
+            )
         # A model with several heads: the others are checked too, each against its own.
         labels = getattr(self.source, "output_labels", ())
         self.others = [

@@ -45,12 +45,41 @@ def check_outputs(outputs: np.ndarray, dataset: Dataset, model_name: str) -> Non
             )
         return
     k = dataset.n_classes
-    if width != k and not (width == 1 and k == 2):
+    if width != k and not (width == 1 and k == 2) and not covers_some_classes(dataset, width):
         raise DataMismatchError(
             received=f"model {model_name!r} with {width} outputs per sample",
-            expected=f"{k} outputs, one per class of {dataset.name!r} ({', '.join(dataset.class_names[:12])}).",
+            expected=(
+                f"{k} outputs, one per class of {dataset.name!r} ({', '.join(dataset.class_names[:12])}); "
+                f"or, for a model with more classes than the labels hold, labels that are class "
+                f"indices from 0 to {width - 1}."
+            ),
             fix="Pick the dataset the model was trained on, or a model with one output per class.",
         )
+
+
+def covers_some_classes(dataset: Dataset, width: int) -> bool:
+    """Whether the labels are integer class indices into a wider output: a 1,001-class model
+    tried on a few labelled samples of some of its classes."""
+    classes = np.asarray(dataset.classes)
+    return (
+        dataset.task == "classification"
+        and width > len(classes)
+        and width > 1
+        and classes.dtype.kind in "iu"
+        and int(classes.min()) >= 0
+        and int(classes.max()) < width
+    )
+
+
+def output_classes(dataset: Dataset, width: int) -> np.ndarray:
+    """The class each output column stands for: the dataset's classes, or, where its labels are
+    indices into a wider output (see covers_some_classes), the column indices themselves."""
+    return np.arange(width) if covers_some_classes(dataset, width) else dataset.classes
+
+
+def _width(outputs: np.ndarray) -> int:
+    outputs = np.asarray(outputs)
+    return 1 if outputs.ndim == 1 else int(np.prod(outputs.shape[1:]))
 
 
 def score(dataset: Dataset, outputs: np.ndarray, output_kind: str = "proba") -> float:
@@ -58,7 +87,7 @@ def score(dataset: Dataset, outputs: np.ndarray, output_kind: str = "proba") -> 
     inf outputs counts as wrong (R² is NaN then)."""
     finite = np.isfinite(np.asarray(outputs).reshape(len(outputs), -1)).all(axis=1)
     if dataset.task == "classification":
-        predicted = labels_from_scores(outputs, dataset.classes, output_kind)
+        predicted = labels_from_scores(outputs, output_classes(dataset, _width(outputs)), output_kind)
         return float(np.mean((predicted == dataset.y_test) & finite))
     if not finite.all():
         return float("nan")
@@ -83,8 +112,9 @@ def fidelity(
     outputs = outputs.reshape(len(outputs), -1).astype(np.float64)
     max_abs = float(np.max(np.abs(reference - outputs))) if reference.size else 0.0
     if dataset.task == "classification":
-        same = labels_from_scores(reference, dataset.classes, output_kind) == labels_from_scores(
-            outputs, dataset.classes, output_kind
+        classes = output_classes(dataset, _width(reference))
+        same = labels_from_scores(reference, classes, output_kind) == labels_from_scores(
+            outputs, classes, output_kind
         )
     else:
         same = close_to_reference(outputs, reference)

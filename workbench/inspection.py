@@ -24,6 +24,9 @@ _INTEGER_WEIGHTS = {"INT8", "UINT8", "INT4", "INT2", "INT16"}
 _INTEGER_ACTIVATIONS = {"INT8", "UINT8", "INT16"}
 # Ops that only move data between float and integer at a model's edges or before an op.
 _CONVERSIONS = {"QUANTIZE", "DEQUANTIZE"}
+# Handles to tables and variables: they hold no values an op computes on.
+_HANDLES = {"RESOURCE", "VARIANT"}
+_WIDTH_ORDER = ["uint8", "int8", "int16", "float16", "bfloat16", "float32", "float64"]
 _BITS = {"INT8": "int8", "UINT8": "uint8", "INT4": "int4", "INT2": "int2", "INT16": "int16"}
 
 
@@ -57,6 +60,19 @@ class OpTypes:
     def computes_in_float(self) -> bool:
         return self.op not in _CONVERSIONS and bool(set(self.activations) & _FLOATS)
 
+    @property
+    def computes(self) -> str:
+        """What the op computes on, from its activations' types: ``uint8``, ``int8``, ``int16``,
+        ``float16``, ``float32``, ``mixed uint8/float32`` (a detector's post-processing), or
+        ``-`` (no numbers: strings, handles); a QUANTIZE or DEQUANTIZE ``converts`` between."""
+        kinds = {t.lower() for t in self.activations if t in _FLOATS | _INTEGER_ACTIVATIONS}
+        numeric = sorted(kinds, key=_WIDTH_ORDER.index)
+        if self.op in _CONVERSIONS:
+            return "converts " + "/".join(numeric) if numeric else "-"
+        if len(numeric) > 1:
+            return "mixed " + "/".join(numeric)
+        return numeric[0] if numeric else "-"
+
 
 @dataclass(frozen=True)
 class Inspection:
@@ -65,10 +81,11 @@ class Inspection:
     Attributes
     ----------
     quantization : str
-        What the file is, from its ops' types: ``float32``, ``float16 weights``,
+        What the file is, from its ops' tensor types: ``float32``, ``float16 weights``,
         ``dynamic-range (int8 weights, float activations)``, ``weight-only (int4 weights)``,
-        ``full integer (int8 activations)``, ``full integer (int16 activations)`` or
-        ``partly integer (N float ops left)``.
+        ``full integer (int8 activations)`` (or uint8, TF1's quantization; or int16),
+        ``partly integer (uint8 activations; N float ops left: ...)``, or, for a file with no
+        float arithmetic at all (string lookups), ``no float arithmetic to quantize``.
     mode : str
         The same in a word or two, for a table's ``mode`` column.
     float_ops : int
@@ -103,12 +120,12 @@ class Inspection:
         lines += [f"  {t.describe()}" for t in self.inputs]
         lines.append("outputs:")
         lines += [f"  {t.describe()}" for t in self.outputs]
-        lines.append("ops (weights -> activations):")
+        lines.append("ops (weights -> activations [what each computes on]):")
         for op in self.op_types:
             weights = "/".join(op.weights).lower() or "no weights"
             activations = "/".join(op.activations).lower() or "-"
             custom = " (custom)" if op.custom else ""
-            lines.append(f"  {op.op}{custom} ×{op.count}: {weights} -> {activations}")
+            lines.append(f"  {op.op}{custom} ×{op.count}: {weights} -> {activations} [{op.computes}]")
         if self.float_ops and self.mode != "float32":
             lines.append(f"  {self.float_ops} op(s) still compute in float")
         lines.append(f"largest tensors (of {len(self.tensors)} with data):")
@@ -158,16 +175,65 @@ def check_flatbuffer(content: bytes, name: str = "the file"):
             for t in range(graph.TensorsLength()):
                 graph.Tensors(t).ShapeAsNumpy()
             for o in range(graph.OperatorsLength()):
-                graph.Operators(o).OpcodeIndex()
+                op = graph.Operators(o)
+                if op.OpcodeIndex() >= model.OperatorCodesLength():
+                    raise IndexError(f"operator {o} has no operator code {op.OpcodeIndex()}")
+                _check_indices(graph, op, o)
         for b in range(model.BuffersLength()):
             model.Buffers(b).DataLength()
     except (struct.error, IndexError, ValueError, TypeError) as err:
         raise ModelLoadError(
-            received=f"{name}: {len(content):,} bytes that start as a TFLite flatbuffer but do not parse ({type(err).__name__})",
+            received=(
+                f"{name}: {len(content):,} bytes that start as a TFLite flatbuffer but do not parse "
+                f"({type(err).__name__}{': ' + str(err) if isinstance(err, IndexError) else ''})"
+            ),
             expected="A complete .tflite file.",
             fix=fix,
         ) from None
     return model
+
+
+def state_kind(content: bytes) -> str:
+    """Where a file keeps state between invocations: ``"variable tensors"`` (a fused LSTM's
+    state, which LiteRT carries from one call to the next), ``"resource variables"``
+    (``ASSIGN_VARIABLE``, a stateful layer's), or ``""`` for none."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(content, 0)
+    graphs = [model.Subgraphs(s) for s in range(model.SubgraphsLength())]
+    if any(g.Tensors(t).IsVariable() for g in graphs for t in range(g.TensorsLength())):
+        return "variable tensors"
+    assign = schema.BuiltinOperator.ASSIGN_VARIABLE
+    codes = {
+        i
+        for i in range(model.OperatorCodesLength())
+        if max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode()) == assign
+    }
+    if any(g.Operators(o).OpcodeIndex() in codes for g in graphs for o in range(g.OperatorsLength())):
+        return "resource variables"
+    return ""
+
+
+def _notes(content: bytes) -> tuple[str, ...]:
+    """What a reader of the file must know beyond its types: whether it keeps state."""
+    state = state_kind(content)
+    if not state:
+        return ()
+    return (
+        f"stateful: keeps state between calls in {state}; the workbench resets it before each "
+        "sample, so no sample's output depends on the ones run before it (run it as a stream yourself "
+        "to carry state)",
+    )
+
+
+def _check_indices(graph, op, number: int) -> None:
+    """An IndexError for an operator that reads or writes a tensor the subgraph does not have."""
+    count = graph.TensorsLength()
+    used = list(op.InputsAsNumpy()) if op.InputsLength() else []
+    made = list(op.OutputsAsNumpy()) if op.OutputsLength() else []
+    wrong = [int(t) for t in used + made if t >= count]
+    if wrong:
+        raise IndexError(f"operator {number} names tensor {wrong[0]}, of {count} in its subgraph")
 
 
 def _names(enum) -> dict[int, str]:
@@ -204,6 +270,8 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
     float_ops = hybrid = dequantized_weights = 0
     low_bit: set[str] = set()
     integer_activations: set[str] = set()
+    other_activations: set[str] = set()  # strings, booleans, int32/int64 indices
+    float_op_names: dict[str, bool] = {}
     tensors = []
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
@@ -241,9 +309,14 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
             activations.setdefault(name, set()).update(a)
             computes_float = name not in _CONVERSIONS and bool(a & _FLOATS)
             float_ops += computes_float
+            if computes_float:
+                float_op_names[name] = True
             if name not in _CONVERSIONS:
                 integer_activations |= widths & _INTEGER_ACTIVATIONS
-            if computes_float and w & _INTEGER_WEIGHTS:
+                other_activations |= widths - _INTEGER_ACTIVATIONS - _FLOATS - _HANDLES
+            # A custom op on float tensors (a detector's post-processing) is float code of its
+            # own, not a builtin kernel quantizing its input on the fly.
+            if computes_float and w & _INTEGER_WEIGHTS and not custom:
                 hybrid += 1
                 low_bit |= w & _INTEGER_WEIGHTS
             if name == "DEQUANTIZE" and w:
@@ -251,7 +324,10 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
                 low_bit |= w & _INTEGER_WEIGHTS
                 low_bit |= w & {"FLOAT16"}
 
-    quantization, mode = _what_it_is(float_ops, hybrid, dequantized_weights, low_bit, integer_activations)
+    quantization, mode = _what_it_is(
+        _Tally(float_ops, hybrid, dequantized_weights, low_bit, integer_activations, other_activations),
+        tuple(float_op_names),
+    )
     if custom_ops:
         names = ", ".join(custom_ops)
         quantization += f"; custom ops {names}"
@@ -281,28 +357,59 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
         float_ops=float_ops,
         custom_ops=tuple(custom_ops),
         description=description,
+        notes=_notes(content),
     )
 
 
-def _what_it_is(float_ops, hybrid, dequantized, low_bit, integer_activations) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Tally:
+    """What the ops of a file compute on, counted over every subgraph."""
+
+    float_ops: int
+    hybrid: int
+    dequantized: int
+    low_bit: set
+    integer_activations: set
+    other_activations: set
+
+
+def _what_it_is(tally: _Tally, float_op_names: tuple[str, ...]) -> tuple[str, str]:
+    """The file's verdict from its tensors' types: (sentence, a word or two for a table)."""
+    float_ops, low_bit, integer = tally.float_ops, tally.low_bit, tally.integer_activations
     bits = "/".join(sorted({_BITS.get(b, b.lower()) for b in low_bit if b != "FLOAT16"})) or "int8"
-    if float_ops == 0 and integer_activations:
-        width = "int16" if "INT16" in integer_activations else "int8"
-        label = "int16x8" if width == "int16" else "int8"
-        return f"full integer ({width} activations)", f"full-integer {label}"
-    if hybrid:
+    if float_ops == 0 and integer:
+        width = _activation_width(integer)
+        label = "int16x8" if width == "int16" else width
+        era = ", TF1-era quantization" if "uint8" in width else ""
+        return f"full integer ({width} activations{era})", f"full-integer {label}"
+    if tally.hybrid:
         return (
             f"dynamic-range ({bits} weights, float activations quantized on the fly; "
             f"{float_ops} float op(s))",
             f"dynamic-range {bits}",
         )
-    if dequantized:
+    if integer:
+        width = _activation_width(integer)
+        left = ", ".join(float_op_names)
+        return (
+            f"partly integer ({width} activations; {float_ops} float op(s) left: {left})",
+            f"mixed {width} ({float_ops} float ops)",
+        )
+    if tally.dequantized:
         if low_bit == {"FLOAT16"}:
             return "float16 weights (dequantized to float32 before each op)", "float16"
         return f"weight-only ({bits} weights dequantized to float before each op)", f"weight-only {bits}"
-    if integer_activations:
-        return f"partly integer ({float_ops} float op(s) left)", f"mixed ({float_ops} float ops)"
+    if float_ops == 0 and tally.other_activations:
+        kinds = "/".join(sorted(t.lower() for t in tally.other_activations))
+        return f"no float arithmetic to quantize ({kinds} tensors only)", f"{kinds} ops"
     return "float32 (no quantization)", "float32"
+
+
+def _activation_width(integer: set) -> str:
+    """``uint8``, ``int8``, ``int16`` or a mix such as ``uint8/int8``; int16 with int8 is int16x8's."""
+    if "INT16" in integer:
+        return "int16"
+    return "/".join(_BITS[t] for t in ("UINT8", "INT8") if t in integer)
 
 
 def _summary(graph, index: int, types) -> TensorSummary:

@@ -24,6 +24,7 @@ from . import _inputs
 from ._flatbuffer import buffer_nbytes, inline_buffers, offset_buffers
 from ._native import captured_output
 from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
+from .inspection import state_kind
 from .modes import Mode
 
 
@@ -48,6 +49,17 @@ class TensorInfo:
     @property
     def dynamic_batch(self) -> bool:
         return bool(self.shape) and self.shape[0] == -1
+
+    @property
+    def batched(self) -> bool:
+        """Whether axis 0 is a batch: dynamic in the signature (-1), or 1. Any other first axis
+        (a streaming model's 335 frames) is part of the sample, and a scalar has no axis 0."""
+        return bool(self.shape) and self.shape[0] in (-1, 1)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One sample's shape: without the batch axis where axis 0 is one, else the whole shape."""
+        return tuple(self.shape[1:]) if self.batched else tuple(self.shape)
 
     def describe(self) -> str:
         shape = "(" + ", ".join("None" if s == -1 else str(s) for s in self.shape) + ")"
@@ -78,6 +90,12 @@ class Converted:
         ``score_samples``, ``transform``, those it has); :meth:`run_all` returns them all.
     primary_output : str
         The output :meth:`run` returns and a comparison scores.
+    declared_shapes : bool
+        Some input's axis 0 is not a batch (neither dynamic in the signature nor 1): the file
+        runs one sample per call at its declared shapes.
+    state : str
+        Where the file keeps state between calls (``"variable tensors"``, ``"resource
+        variables"``, or ``""``); it is reset before every call.
     """
 
     def __init__(
@@ -170,6 +188,14 @@ class Converted:
         self._input_info = dict(zip(self.input_names, self.inputs, strict=True))
         self._output_index = {name: d["index"] for name, d in named}
         self._output_info = dict(zip(self.output_names, self.outputs, strict=True))
+        #: True when some input's axis 0 is not a batch (see TensorInfo.batched): the file runs
+        #: one sample per call at its declared shapes.
+        self.declared_shapes = not all(info.batched for info in self.inputs)
+        #: Where the file keeps state between calls: "variable tensors" (a fused LSTM's state),
+        #: "resource variables" (a stateful layer's), or "" for none. Either is reset before
+        #: each call (a fresh interpreter for resource variables), so that no sample's output
+        #: depends on the samples run before it.
+        self.state = state_kind(self.content)
         self.ops = _builtin_op_counts(self.content)
         #: True for a quantizer variant whose recipe quantized no tensor of this model.
         self.unchanged = False
@@ -190,6 +216,11 @@ class Converted:
         return len(self.content)
 
     @property
+    def output_tensor_indices(self) -> dict[str, int]:
+        """Each output's tensor index in the file's main subgraph, by output name."""
+        return dict(self._output_index)
+
+    @property
     def label(self) -> str:
         if self.label_override:
             return self.label_override
@@ -199,8 +230,8 @@ class Converted:
     def input_shape(self) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
         """Shape of one sample without the batch axis; for several inputs, a dict by input name."""
         if len(self.inputs) > 1:
-            return {name: tuple(info.shape[1:]) for name, info in self._input_info.items()}
-        return tuple(self.inputs[0].shape[1:])
+            return {name: info.sample_shape for name, info in self._input_info.items()}
+        return self.inputs[0].sample_shape
 
     def save(self, path) -> str:
         """Write the ``.tflite`` (a plain flatbuffer, weights inline); returns the path written."""
@@ -362,7 +393,7 @@ class Converted:
         """
         names = self._check_names(names)
         X = self._check_input(X)
-        fixed = None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
+        fixed = self._fixed_batch()
         step = fixed or int(batch_size or min(max(_inputs.count(X), 1), 256))
         if step < 1:
             raise DataMismatchError(
@@ -384,7 +415,7 @@ class Converted:
                 result[name] = np.concatenate(chunks[name])
             else:
                 info = self._output_info[name]
-                result[name] = np.zeros((0, *info.shape[1:]), dtype=np.dtype(info.dtype))
+                result[name] = np.zeros((0, *info.sample_shape), dtype=np.dtype(info.dtype))
         return result
 
     def _check_names(self, names) -> tuple[str, ...]:
@@ -404,9 +435,16 @@ class Converted:
         """One interpreter call on an already prepared batch (for latency measurement), returning
         the primary output; a model that runs only one sample at a time (or has a fixed batch)
         gets one call per sample, as a user would make."""
-        if not self.inputs[0].dynamic_batch and _inputs.count(x) != self.inputs[0].shape[0]:
+        fixed = self._fixed_batch()
+        if fixed is not None and _inputs.count(x) != fixed:
             return self.run(x)
         return self._invoke(x, (self.primary_output,))[self.primary_output]
+
+    def _fixed_batch(self) -> int | None:
+        """Samples per call when the file fixes them (None: any number)."""
+        if self.declared_shapes:
+            return 1
+        return None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
 
     def _check_input(self, X) -> np.ndarray:
         if len(self.inputs) > 1:
@@ -444,7 +482,7 @@ class Converted:
         checked = {}
         for name in names:
             array = np.asarray(X[name])
-            expected = tuple(self._input_info[name].shape[1:])
+            expected = self._input_info[name].sample_shape
             if array.dtype.kind not in "biuf" or array.shape[1:] != expected:
                 raise DataMismatchError(
                     received=f"input {name!r} as {describe_array(array)}",
@@ -467,7 +505,7 @@ class Converted:
                     try:
                         return self._invoke_locked(batch, names)
                     except _PrepareFailed:
-                        if _inputs.count(batch) == 1 or not self.inputs[0].dynamic_batch:
+                        if _inputs.count(batch) == 1 or self._fixed_batch() is not None:
                             raise
                         # Some files (Hadamard-rotated recipes, for one) cannot be resized on
                         # XNNPACK: they run one sample per call, on a fresh interpreter.
@@ -488,18 +526,20 @@ class Converted:
     def _invoke_locked(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         if self.signature is not None:
             # Another signature is another subgraph: its runner resizes, allocates and invokes it.
+            self._reset_state()
             runner = self._interpreter.get_signature_runner(self.signature)
             feed = batch if _inputs.is_multi(batch) else {self.input_names[0]: batch}
             with captured_output():
-                got = runner(**{k: _quantize(v, self._input_info[k]) for k, v in feed.items()})
-            return {name: _dequantize(got[name], self._output_info[name]) for name in names}
+                got = runner(**{k: self._fed(v, self._input_info[k]) for k, v in feed.items()})
+            return {name: self._read(got[name], self._output_info[name]) for name in names}
+        self._reset_state()
         interpreter = self._interpreter
         n = _inputs.count(batch)
         several = _inputs.is_multi(batch)
         if self._batch != n:
             self._batch = None
             try:
-                if self.inputs[0].dynamic_batch:
+                if self.inputs[0].dynamic_batch and not self.declared_shapes:
                     if several:
                         for name, index in self._input_indices.items():
                             shape = self._input_info[name].shape[1:]
@@ -511,16 +551,37 @@ class Converted:
             except RuntimeError as err:
                 raise _PrepareFailed(str(err).strip()) from None
             self._batch = n
+        if self.state == "variable tensors":
+            interpreter.reset_all_variables()
         if several:
             for name, index in self._input_indices.items():
-                interpreter.set_tensor(index, _quantize(batch[name], self._input_info[name]))
+                interpreter.set_tensor(index, self._fed(batch[name], self._input_info[name]))
         else:
-            interpreter.set_tensor(self._input_index, _quantize(batch, self.inputs[0]))
+            interpreter.set_tensor(self._input_index, self._fed(batch, self.inputs[0]))
         interpreter.invoke()
         return {
-            name: _dequantize(interpreter.get_tensor(self._output_index[name]), self._output_info[name])
+            name: self._read(interpreter.get_tensor(self._output_index[name]), self._output_info[name])
             for name in names
         }
+
+    def _reset_state(self) -> None:
+        if self.state == "resource variables":
+            # LiteRT cannot reset resource variables: a fresh interpreter starts from their initial values.
+            self._interpreter, self._batch = self._new_interpreter(), None
+        elif self.state == "variable tensors" and self.signature is not None:
+            self._interpreter.reset_all_variables()
+
+    def _fed(self, x: np.ndarray, info: TensorInfo) -> np.ndarray:
+        """One input as the interpreter takes it: quantized, and at its declared shape where its
+        axis 0 is not a batch (one sample, whose batch axis is dropped)."""
+        return _quantize(x if info.batched or not self.declared_shapes else x[0], info)
+
+    def _read(self, y: np.ndarray, info: TensorInfo) -> np.ndarray:
+        """One output, dequantized, with a batch axis of one sample where the file has none."""
+        y = _dequantize(y, info)
+        # An output with no batch axis (shape (40,), or a scalar) holds one sample's values when
+        # the file runs one sample per call.
+        return y if info.batched or self._fixed_batch() != 1 else y[None, ...]
 
     @property
     def key(self) -> str:
@@ -596,7 +657,7 @@ def check_labels(labels, converted: Converted, name: str) -> np.ndarray:
     """``labels`` as class names for ``converted``'s scored output, one per value."""
     labels = np.asarray(list(labels))
     primary = next(o for o in converted.outputs if o.name == converted.primary_output)
-    width = int(np.prod(primary.shape[1:])) if len(primary.shape) > 1 else 1
+    width = int(np.prod(primary.sample_shape)) if primary.sample_shape else 1
     if len(labels) != width and not (width == 1 and len(labels) == 2):
         raise DataMismatchError(
             received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
@@ -638,6 +699,10 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=
     from .inspection import check_flatbuffer
 
     check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
+    from .targets import probe_litert, refuse_crashing_file
+
+    # A file from elsewhere is opened in the worker first: LiteRT may abort on it.
+    refuse_crashing_file(probe_litert(content), repr(path))
     converted = Converted(content, None, threads=threads, source=path, signature=signature)
     if labels is None:
         labels = read_labels(os.path.join(os.path.dirname(os.path.abspath(path)), LABELS_FILE))
@@ -673,7 +738,7 @@ def _choose_signature(interpreter, signature: str | None) -> str | None:
         raise DataMismatchError(
             received=f"a .tflite with the signatures {', '.join(keys)} and no signature=",
             expected="signature= naming the one to run (there is no serving_default).",
-            fix=f"Pass e.g. signature={keys[0]!r}.",
+            fix=f"Pass e.g. signature={keys[0]!r} (on the command line: --signature {keys[0]}).",
         )
     if signature not in keys:
         raise DataMismatchError(

@@ -10,6 +10,7 @@ imports TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 from ._flatbuffer import buffer_nbytes
 from ._micro import smallest_arena
 from .csource import c_source, save_c
-from .errors import ModelLoadError, TargetError
+from .errors import ModelLoadError, TargetError, WorkerCrashedError
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -229,7 +230,9 @@ class MicroCheck:
     flash_bytes : int
         The model's bytes, which the device keeps in flash.
     outputs : numpy.ndarray or None
-        Its (dequantized) outputs on the samples given, one interpreter call per sample.
+        Its (dequantized) primary output on the samples given, one interpreter call per sample.
+    all_outputs : dict of str to numpy.ndarray
+        Every output (dequantized) by the name the file's LiteRT reading gives it.
     log : str
         TFLite Micro's own last lines, when it refused the file.
     probes : int
@@ -243,6 +246,7 @@ class MicroCheck:
     outputs: np.ndarray | None = None
     log: str = ""
     probes: int = 0
+    all_outputs: dict = dataclasses.field(default_factory=dict)
 
 
 def check_micro(
@@ -294,10 +298,6 @@ def check_micro(
     first = min(FIRST_ARENA_BYTES, int(max_arena_bytes)) if arena_bytes is None else max_arena_bytes
     payload = {"content": content, "inputs": raw, "first_arena": first, "max_arena": int(max_arena_bytes)}
     payload["find_arena"] = arena_bytes is None
-    # The output compared is the scored one, found by its tensor among the subgraph's outputs
-    # (TFLite Micro numbers outputs as the subgraph does; a scikit-learn file's first is `predict`).
-    position = _output_position(converted, converted.primary_output)
-    payload["output"] = position
     answer, crash = _call_micro(payload, timeout)
     if crash and payload["find_arena"]:
         # TFLite Micro segfaults at some arena sizes just short of enough. Run once more without
@@ -324,15 +324,30 @@ def check_micro(
             len(content),
             log=answer["log"],
         )
-    outputs = _dequantize(np.asarray(answer["outputs"]), converted._output_info[converted.primary_output])
+    # TFLite Micro numbers outputs as the subgraph lists them; the names are LiteRT's reading.
+    order = _subgraph_outputs(content)
+    indices = converted.output_tensor_indices
+    named = {
+        name: _dequantize(np.asarray(answer["outputs"][order.index(indices[name])]), info)
+        for name, info in zip(converted.output_names, converted.outputs, strict=True)
+        if indices[name] in order
+    }
     return MicroCheck(
         True,
         "",
         answer["arena"] if arena_bytes is None else arena_bytes,
         len(content),
-        outputs=outputs,
+        outputs=named.get(converted.primary_output),
         probes=answer.get("probes", 0),
+        all_outputs=named,
     )
+
+
+def _subgraph_outputs(content: bytes) -> list[int]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAsModel(content, 0).Subgraphs(0)
+    return [int(i) for i in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
 
 
 _micro_worker = None
@@ -376,6 +391,10 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
     missing = sorted(set(_MISSING_OP.findall(log)))
     if missing:
         return f"TFLite Micro has no kernel for {', '.join(missing)}; rebuild the model without these ops"
+    types = _tensor_types(converted.content)
+    refused = _refused_types(types)
+    if refused and (_HYBRID.search(log) or _FAILED_NODE.search(log) or "STRING" in types):
+        return refused
     if _HYBRID.search(log):
         return "hybrid dynamic-range ops are not in TFLite Micro; use int8 or static_wi8_ai8 (fully integer)"
     custom = [op for op in converted.ops if op not in _builtin_names()]
@@ -386,7 +405,6 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
             "in TFLite Micro; write one and add it to your firmware's op resolver, or rebuild without it"
         )
     node = _FAILED_NODE.search(log)
-    types = _tensor_types(converted.content)
     low_bit = sorted({_LOW_BIT[t] for t in types if t in _LOW_BIT})
     if node and low_bit:
         return (
@@ -410,6 +428,22 @@ def _reason(answer: dict, converted, max_arena: int, searched: bool) -> str:
         detail = _last_check(log)
         return f"TFLite Micro's {node.group(1)} kernel refuses this file's tensors ({detail})"
     return "TFLite Micro cannot load this file: " + (_last_check(log) or "it gave no reason")
+
+
+def _refused_types(types: set[str]) -> str:
+    """TFLite Micro's reason for tensor types its kernels do not take ("" when none)."""
+    if "STRING" in types:
+        return (
+            "string tensors are not in TFLite Micro (it has no string kernels or string tensors); "
+            "turn the text into numbers (token ids) before the model"
+        )
+    if "UINT8" in types:
+        # Its kernels say "Hybrid models are not supported" for uint8, which is not the cause.
+        return (
+            "uint8 tensors (TF1-era quantization) are not in TFLite Micro, whose kernels take int8 "
+            "and int16; re-quantize the float32 model to int8 (the converter's int8 or static_wi8_ai8)"
+        )
+    return ""
 
 
 def _last_check(log: str) -> str:
@@ -437,6 +471,89 @@ def _tensor_types(content: bytes) -> set[str]:
 
 
 #: How the arena is measured, for tables, reports and summaries.
+
+# ------------------------------------------------------------------------- LiteRT's first load
+# LiteRT is native code: a file it does not expect (a blockwise-quantized tensor whose scales
+# point nowhere, say) can abort or segfault the process that opens it. A file made elsewhere is
+# therefore opened, allocated and invoked once on zeros in the worker first; only a file that
+# did not end the worker there is opened in the caller. The answer is kept per file content
+# (its SHA-256), so a file is probed once per session.
+
+#: Seconds the probe may take: opening and one invocation on zeros of a file of any size.
+PROBE_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class LoadProbe:
+    """What LiteRT did with a file in the worker.
+
+    Attributes
+    ----------
+    crashed : str
+        How LiteRT ended (or hung) the worker, e.g. ``"was killed by signal 11"``; ``""`` when
+        it answered, with or without an error. Only a file with ``crashed == ""`` is opened
+        in the caller.
+    stage : str
+        How far it got: ``"invoked"``, or the stage that failed (``"load"``, ``"allocation"``,
+        ``"invocation"``).
+    error : str
+        LiteRT's own message where a stage failed (``""`` otherwise).
+    """
+
+    crashed: str
+    stage: str
+    error: str = ""
+
+    @property
+    def safe(self) -> bool:
+        return not self.crashed
+
+
+_answers: dict[str, LoadProbe] = {}
+_lock = threading.Lock()
+
+
+def probe_litert(content: bytes, timeout: float = PROBE_TIMEOUT) -> LoadProbe:
+    """Open, allocate and invoke ``content`` once on LiteRT in the worker process (cached)."""
+    import hashlib
+
+    from ._worker import run
+
+    key = hashlib.sha256(content).hexdigest()
+    with _lock:
+        if key in _answers:
+            return _answers[key]
+    try:
+        answer = run("probe_litert", {"content": bytes(content)}, timeout, what="first load of a .tflite")
+        if answer["ok"]:
+            probe = LoadProbe(crashed="", stage=answer["result"]["stage"], error=answer["result"]["error"])
+        else:  # an error of the probe's own, not LiteRT's: the caller's load reports LiteRT's
+            probe = LoadProbe(crashed="", stage="unknown", error=answer["error"])
+    except WorkerCrashedError as err:
+        # "a first load of a .tflite during which the converter process was killed by signal 11"
+        probe = LoadProbe(crashed=err.received.split("during which ", 1)[-1], stage="load or allocation")
+    with _lock:
+        _answers[key] = probe
+    return probe
+
+
+def refuse_crashing_file(probe: LoadProbe, name: str) -> None:
+    """A :class:`ModelLoadError` for a file LiteRT crashed on in the worker; nothing otherwise."""
+    if probe.safe:
+        return
+    raise ModelLoadError(
+        received=(
+            f"{name}, which LiteRT cannot open: tried first in the worker process, LiteRT ended it "
+            f"at {probe.stage} ({probe.crashed}); your session was not touched"
+        ),
+        expected="A .tflite that LiteRT can load, allocate and invoke.",
+        fix=(
+            "`workbench inspect FILE` still reads what the flatbuffer holds, without LiteRT; re-export "
+            "the model with tensor types and quantization LiteRT supports."
+        ),
+    )
+
+
 ARENA_NOTE = (
     "TFLite Micro's arena is measured with its Python interpreter on a 64-bit host; a 32-bit "
     "microcontroller build needs somewhat less (its bookkeeping is pointer-sized)"
@@ -445,18 +562,20 @@ ARENA_NOTE = (
 
 def where_it_runs(converted) -> list[str]:
     """Lines saying whether a file allocates and invokes on LiteRT and on TFLite Micro."""
-    from .errors import WorkbenchError
+    from .runtime import runtime_failure
 
-    zeros = (
-        {name: np.zeros((1, *shape), np.float32) for name, shape in converted.input_shape.items()}
-        if len(converted.inputs) > 1
-        else np.zeros((1, *converted.input_shape), np.float32)
-    )
-    try:
-        converted.run_all(zeros)
+    # LiteRT's answer is the worker's, at the file's declared shapes: it holds for any input
+    # (a scalar, text) and never risks the caller.
+    probe = probe_litert(converted.content)
+    if not probe.safe:
+        lines = [f"runs on LiteRT: no (it ended the worker process that opened it: {probe.crashed})"]
+    elif probe.stage == "invoked":
         lines = ["runs on LiteRT: yes"]
-    except WorkbenchError as err:
-        lines = [f"runs on LiteRT: no ({err.received})"]
+    else:
+        stage = "allocation" if probe.stage in ("load", "allocation") else "invocation"
+        lines = [f"runs on LiteRT: no ({runtime_failure(probe.error, stage, 1).received})"]
+    if any(np.dtype(info.dtype).kind in "OSU" for info in converted.inputs):
+        return [*lines, f"runs on TFLite Micro: no ({_refused_types({'STRING'})})"]
     if len(converted.inputs) > 1:
         return [*lines, "runs on TFLite Micro: not checked (several inputs)"]
     check = check_micro(converted)
@@ -628,10 +747,3 @@ def fit_summary(comparison) -> str:
 
 
 __all__ = ["PRESETS", "Target", "as_target", "c_source", "check_micro", "save_c", "smallest_arena"]
-
-
-def _output_position(converted, name: str) -> int:
-    """Where the output ``name`` of ``converted`` sits among its subgraph's outputs."""
-    indices = [d["index"] for d in converted._interpreter.get_output_details()]
-    wanted = converted._output_index.get(name)
-    return indices.index(wanted) if wanted in indices else 0

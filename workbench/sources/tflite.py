@@ -41,7 +41,7 @@ class TFLiteSource(Source):
         self.name = name
         self.path = path
         self.inspection: Inspection = inspect_bytes(converted.content, name)
-        _check_inputs(self.inspection, name)
+        _check_inputs(self.inspection, name, converted)
         self.input_shape = converted.input_shape
         if len(converted.inputs) > 1:
             self.input_names = list(converted.input_names)
@@ -61,9 +61,10 @@ class TFLiteSource(Source):
         #: Why neither LiteRT nor TFLite Micro runs the file ("" when one does).
         self.unrunnable = ""
         self._arena: int | None = None
+        self._micro_outputs: dict[str, np.ndarray] = {}
         self._probe()
         if self.inspection.is_float32 and self.runtime == "litert":
-            self._float32_hub = converted  # the hub itself: recipes apply to these bytes
+            self._float32_hub = self._hub(converted)
         else:
             self._float32_hub = ConversionError(
                 received=f"the .tflite file {name!r}, which is {self.inspection.quantization}",
@@ -73,6 +74,31 @@ class TFLiteSource(Source):
                     "original model) it was made from."
                 ),
             )
+
+    def _hub(self, converted: Converted) -> Converted | ConversionError:
+        """The bytes recipes apply to: the file itself, or for a file with no signature (a TF1
+        export) a copy with a serving signature over its inputs and outputs, nothing else changed."""
+        if self.inspection.signatures:
+            return converted  # the hub itself: recipes apply to these bytes
+        from .._serving import with_serving_signature
+
+        try:
+            content = with_serving_signature(converted.content, repr(self.name))
+        except ModelLoadError as err:
+            return ConversionError(received=err.received, expected=err.expected, fix=err.fix)
+        self.notes.append(
+            f"{self.name} has no signature: recipes apply to a copy with a serving_default signature "
+            "built from its inputs and outputs (tensor names); its ops and weights are the file's own."
+        )
+        hub = Converted(
+            content,
+            None,
+            threads=converted.threads,
+            source=converted.source,
+            classes=converted.classes,
+            primary_output=converted.primary_output,
+        )
+        return hub
 
     @classmethod
     def from_file(cls, path: str, *, labels=None) -> TFLiteSource:
@@ -91,22 +117,26 @@ class TFLiteSource(Source):
         except ModelLoadError as err:
             if isinstance(err, InvocationError):
                 raise
-            raise ModelLoadError(
-                received=f"{path!r}: {err.received}", expected=err.expected, fix=err.fix
-            ) from None
+            received = err.received if err.received.startswith(repr(path)) else f"{path!r}: {err.received}"
+            raise ModelLoadError(received=received, expected=err.expected, fix=err.fix) from None
         return cls(converted, name=name, path=path)
 
     # ------------------------------------------------------------------ where it runs
     def _probe(self) -> None:
         """Run two samples of zeros on LiteRT; where it refuses, try TFLite Micro."""
         converted = self.converted
-        zeros = _zeros(converted, 2)
+        zeros = _zeros(converted, 1 if converted.declared_shapes else 2)
         try:
             converted.run_all(zeros)
         except InvocationError as err:
             self.litert_reason = err.received
         else:
             self._note_batch()
+            if converted.state:
+                self.notes.append(
+                    f"{self.name} is stateful (it keeps state in {converted.state}): the state is reset "
+                    "before each sample, so no test sample's output depends on the ones run before it."
+                )
             return
         if len(converted.inputs) > 1:
             self.runtime, self.unrunnable = None, both(self.litert_reason, "checked for one input only")
@@ -127,7 +157,14 @@ class TFLiteSource(Source):
 
     def _note_batch(self) -> None:
         info = self.converted.inputs[0]
-        if not info.dynamic_batch:
+        if self.converted.declared_shapes:
+            shapes = ", ".join(i.describe() for i in self.converted.inputs if not i.batched)
+            self.notes.append(
+                f"{self.name} runs at its declared shapes, one sample per call: axis 0 of {shapes} is "
+                "not a batch (the signature does not make it dynamic, and it is not 1), so each sample "
+                "is a whole tensor of that shape."
+            )
+        elif not info.dynamic_batch:
             self.notes.append(
                 f"{self.name} has a fixed batch of {info.shape[0]} (input {info.describe()}): it runs "
                 f"{info.shape[0]} sample(s) per call, so its batched latency is a loop over samples."
@@ -163,6 +200,7 @@ class TFLiteSource(Source):
                     expected="A file TFLite Micro runs, as it did on zeros.",
                     fix="Check the samples' range and type against the file's input.",
                 )
+            self._micro_outputs = check.all_outputs
             outputs = check.outputs
             return outputs.reshape(len(outputs), -1) if outputs.ndim == 1 else outputs
         return self.converted.run(X)
@@ -189,12 +227,13 @@ class TFLiteSource(Source):
         self.output = self.primary_output = chosen
         self.converted = self.converted.with_primary_output(chosen)
         if isinstance(self._float32_hub, Converted):
-            self._float32_hub = self.converted
+            self._float32_hub = self._float32_hub.with_primary_output(chosen)
 
     def predict_outputs(self, X) -> dict[str, np.ndarray]:
         """Every output of the file for ``X``, by name."""
         if self.runtime != "litert":
-            return {self.output: self.predict(X)}
+            self.predict(X)  # TFLite Micro runs once and reads every output
+            return dict(self._micro_outputs)
         return self.converted.run_all(X)
 
     def predict_one(self, x):
@@ -225,7 +264,20 @@ def both(litert: str, micro: str) -> str:
     return f"runs on neither runtime: LiteRT: {litert}; TFLite Micro: {micro}"
 
 
-def _check_inputs(inspection: Inspection, name: str) -> None:
+def _check_inputs(inspection: Inspection, name: str, converted: Converted) -> None:
+    for input_name, info in zip(converted.input_names, converted.inputs, strict=True):
+        if np.dtype(info.dtype).kind in "OSU":
+            raise ModelLoadError(
+                received=f"{name!r}, whose input {input_name!r} is text (strings, shape {info.describe().split('(', 1)[1]}",
+                expected=(
+                    "Numeric inputs: the workbench measures what quantization does to a model's "
+                    "arithmetic on numbers (accuracy, agreement, size, latency), and text has none."
+                ),
+                fix=(
+                    "Compare the numeric model behind the text step (token ids or embeddings in, as a "
+                    "file of its own); `workbench inspect` still describes this file."
+                ),
+            )
     for tensor in inspection.inputs:
         if not tensor.shape:
             raise ModelLoadError(
