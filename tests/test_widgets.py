@@ -313,3 +313,21 @@ def test_find_best_with_a_budget_beyond_the_device_says_so_and_starts_nothing():
     bench.find_button.click()
     assert "which has 1 MB" in bench.find_result.value
     assert bench.controller._find_thread is None and not bench.find_button.disabled
+
+
+def test_the_ranges_control_remakes_only_static_recipes_with_the_statistic_picked(wb):
+    for name, button in wb.mode_buttons.items():
+        button.value = name in ("int8", "static_wi8_ai8", "dynamic_wi8_afp32")
+    click_and_wait(wb)
+    table = wb.controller.table().set_index("variant")
+    assert table.loc["static_wi8_ai8", "calibration"] == "minmax"
+    assert table.loc["int8", "calibration"] == "minmax (the converter's own)"
+    wb.calibration.value = "ema"
+    click_and_wait(wb)
+    status = wb.controller.state.variant_status
+    assert status["static_wi8_ai8"] == "done"
+    assert status["dynamic_wi8_afp32"] == status["int8"] == "cached"  # the converter takes no statistic
+    table = wb.controller.table().set_index("variant")
+    assert table.loc["static_wi8_ai8", "calibration"].startswith("ema")
+    with pytest.raises(workbench.InvalidArgumentError, match="minmax"):
+        wb.controller.update(calibration="median")

@@ -38,7 +38,8 @@ def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pra
             except (RuntimeError, ValueError) as err:
                 interpreter, refusal = None, f"{type(err).__name__}: {err}"
         # The Python binding's own refusal, when TFLite Micro itself printed nothing.
-        return interpreter, (log[0] if log else "") + refusal
+        printed = log[0] if log else ""
+        return interpreter, printed if printed.strip() else refusal
 
     def invoke(interpreter, samples):
         """Every output, one array per output of the main subgraph, for all samples."""
@@ -67,7 +68,9 @@ def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pra
     arena = first_arena
     while True:
         interpreter, log = attempt(arena)
-        allocation_failed = bool(_ALLOCATION_FAILURE.search(log))
+        # A kernel that refuses its tensors ("failed to prepare") is no shortage of memory, though
+        # the binding then says it "failed to allocate tensors".
+        allocation_failed = bool(_ALLOCATION_FAILURE.search(log)) and "failed to prepare" not in log
         if interpreter is not None or not allocation_failed or arena >= max_arena:
             break
         arena = min(arena * 8, max_arena)

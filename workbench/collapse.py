@@ -110,7 +110,12 @@ def explain(float32_content: bytes, variant, X, *, calibration: str | None = Non
     worst first. Empty when neither is found (then nothing computed points at the ranges)."""
     try:
         ranges = tensor_ranges(float32_content, variant.content, X)
-    except (ValueError, RuntimeError, KeyError) as err:  # a file LiteRT cannot run tensor by tensor
+    except (
+        ValueError,
+        RuntimeError,
+        KeyError,
+        IndexError,
+    ) as err:  # a file LiteRT cannot run tensor by tensor
         return f"could not read its tensors to explain the loss ({err})"
     parts = []
     coarse = sorted(
@@ -189,20 +194,25 @@ def _float_activations(content: bytes, X, names: set[str]) -> dict[str, np.ndarr
     interpreter = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
     signatures = interpreter.get_signature_list()
     details = {d["name"]: d["index"] for d in interpreter.get_tensor_details() if d["name"] in names}
-    X = np.asarray(X)[:SAMPLES]
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in details}
     if signatures:
         key = next(iter(signatures))
         runner = interpreter.get_signature_runner(key)
-        (input_name,) = signatures[key]["inputs"]
-        for x in X:
-            runner(**{input_name: x[None].astype(np.float32)})
+        names = signatures[key]["inputs"]
+        if isinstance(X, dict):  # several inputs, by name
+            count = min(SAMPLES, len(next(iter(X.values()))))
+            feeds = [{n: np.asarray(X[n][i : i + 1], dtype=np.float32) for n in names} for i in range(count)]
+        else:
+            (name,) = names
+            feeds = [{name: x[None].astype(np.float32)} for x in np.asarray(X)[:SAMPLES]]
+        for feed in feeds:
+            runner(**feed)
             for name, index in details.items():
                 chunks[name].append(_rows(interpreter.get_tensor(index)))
     else:
         interpreter.allocate_tensors()
         (entry,) = interpreter.get_input_details()
-        for x in X:
+        for x in np.asarray(X)[:SAMPLES]:
             interpreter.set_tensor(entry["index"], x[None].astype(np.float32))
             interpreter.invoke()
             for name, index in details.items():

@@ -536,7 +536,6 @@ class Controller:
         if any(m.calibrated for m in modes):
             calibration = (settings.representative, settings.strategy, settings.seed)
             samples, described = bench.calibration(*calibration, modes=modes)
-            calibration = (*calibration, settings.calibration)
         rows, variants, cancelled = [original], {}, False
         for mode in modes:
             if self._cancel.is_set():
@@ -546,7 +545,7 @@ class Controller:
                 model_key,
                 dataset_key,
                 mode.label,
-                calibration if mode.calibrated else None,
+                _calibration_key(calibration, mode, settings),
                 settings.threads,
                 device is not None,
             )
@@ -571,7 +570,7 @@ class Controller:
                 model_key,
                 dataset_key,
                 label,
-                calibration if mode.calibrated else None,
+                _calibration_key(calibration, mode, settings),
                 settings.threads,
                 device is not None,
             )
@@ -672,3 +671,11 @@ def _is_fitted(estimator) -> bool:
     except (NotFittedError, TypeError):
         return False
     return True
+
+
+def _calibration_key(calibration, mode: Mode, settings: Settings):
+    """What a variant's cached measurement depends on of the calibration: the samples for a
+    mode that calibrates, and the statistic for a static recipe (the converter takes none)."""
+    if not mode.calibrated:
+        return None
+    return (*calibration, settings.calibration if mode.backend == "quantizer" else None)
