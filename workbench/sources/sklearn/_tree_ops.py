@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: "perfect" is used while its tables are at most this many times the compact ones: it
-#: saves one gather of three or four per level.
-PERFECT_SIZE_FACTOR = 4.0
+#: "perfect" is used while its tables are at most this many times the compact ones. Since
+#: rows are packed, both layouts gather one row per level; "perfect" saves only a cast.
+PERFECT_SIZE_FACTOR = 1.0
 #: A table of precomputed tests is used while it has at most this many tests per tree
 #: step (tree x level). Measured: a precomputed test costs about 4 ns per sample in a batch
 #: of 256 and 5-10 ns alone, a gather 5-6 ns per element; 100 trees of depth 10 on digits
@@ -139,21 +139,25 @@ def float32_thresholds(threshold) -> np.ndarray:
 # ------------------------------------------------------------------ compiled tables
 @dataclass
 class Group:
-    """Trees of similar depth, traversed together for ``depth`` levels."""
+    """Trees of similar depth, traversed together for ``depth`` levels.
+
+    Node tables are packed rows, one gather per level: "direct" tests store float32
+    ``(column, threshold[, left])`` rows, "table" tests ``(test[, left])`` rows (one
+    column: a flat table). "perfect" has one table per level, "compact" one for all.
+    Every table is float32 or int8/int32 data gathered with int32 positions, types
+    that both LiteRT's and TFLite Micro's GATHER kernels take.
+    """
 
     trees: list  # indices into the ensemble's trees
     layout: str  # "perfect" or "compact"
     depth: int
-    # per level for "perfect"; one table shared by every level for "compact"
-    step_code: list = field(default_factory=list)  # test index ("table") or input column ("direct")
-    step_threshold: list = field(default_factory=list)  # "direct" only
-    left: np.ndarray | None = None  # "compact": left child of each node (leaves: themselves)
+    rows: list = field(default_factory=list)  # the node tables (see above)
     start: np.ndarray | None = None  # (n_trees,) position of each root
-    leaf_of: np.ndarray | None = None  # final position -> leaf row (several values per leaf)
-    values: np.ndarray | None = None  # by final position (one value per leaf) or by leaf row
+    leaf_of: np.ndarray | None = None  # final position -> distinct leaf row (several values per leaf)
+    values: np.ndarray | None = None  # by final position (one value per leaf) or distinct leaf rows
 
     def arrays(self) -> list:
-        return [*self.step_code, *self.step_threshold, self.left, self.leaf_of, self.values]
+        return [*self.rows, self.leaf_of, self.values]
 
 
 @dataclass
@@ -219,7 +223,7 @@ def plan_forest(
         thresholds = (
             None if node_threshold is None else [node_threshold[offsets[i] : offsets[i + 1]] for i in members]
         )
-        group.layout = layout or _layout(chosen, group.depth)
+        group.layout = layout or _layout(chosen, group.depth, tests)
         (_perfect if group.layout == "perfect" else _compact)(group, chosen, codes, thresholds)
         plan.groups.append(group)
         order.extend(members)
@@ -260,9 +264,12 @@ def _depth_groups(depths: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
-def _layout(trees, depth: int) -> str:
-    perfect = len(trees) * 2.0 ** (depth + 1)
-    compact = 3.0 * sum(len(t.left) for t in trees)
+def _layout(trees, depth: int, tests: str) -> str:
+    """The smaller layout, "perfect" on a tie: both gather one packed row per level, and
+    "perfect" needs no child column (nor its cast). Sizes in table entries."""
+    k = 2 if tests == "direct" else 1  # (column, threshold) or (test)
+    perfect = len(trees) * ((2.0**depth - 1) * k + 2.0**depth)  # rows per level, then leaves
+    compact = (k + 2.0) * sum(len(t.left) for t in trees)  # rows with a child, then leaves
     return "perfect" if perfect <= PERFECT_SIZE_FACTOR * compact and depth <= 24 else "compact"
 
 
@@ -316,10 +323,27 @@ def _extended_columns(feature, threshold, kind, n_features: int):
     return column, threshold.astype(np.float32), blocks
 
 
+#: Node and leaf indices are stored as float32 (exact below 2 ** 24) so that every table
+#: is float32: TFLite Micro's GATHER takes float32 and int8 data only.
+MAX_INDEX = 2**24
+
+
+def _rows(codes, thresholds, left=None) -> np.ndarray:
+    """Packed node rows: ``(code, threshold[, left])`` for direct tests, ``(code[, left])``
+    for table tests (a flat table when that is all), as float32."""
+    columns = (
+        [codes] + ([thresholds] if thresholds is not None else []) + ([left] if left is not None else [])
+    )
+    if max(int(np.max(c, initial=0)) for c in (codes, left if left is not None else codes)) >= MAX_INDEX:
+        raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or tests or more cannot be rebuilt")
+    rows = np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1)
+    return rows[:, 0] if rows.shape[1] == 1 else rows
+
+
 def _perfect(group: Group, trees, codes, thresholds) -> None:
     depth, n_trees = group.depth, len(trees)
     width = [2**level for level in range(depth + 1)]
-    step_code = [np.zeros(n_trees * w, dtype=np.int32) for w in width[:-1]]
+    step_code = [np.zeros(n_trees * w, dtype=np.int64) for w in width[:-1]]
     step_threshold = [np.zeros(n_trees * w, dtype=np.float32) for w in width[:-1]]
     final = np.zeros(n_trees * width[-1], dtype=np.int64)  # (tree, node) -> row of all_nodes
     offsets = np.cumsum([0] + [len(t.left) for t in trees])
@@ -338,8 +362,10 @@ def _perfect(group: Group, trees, codes, thresholds) -> None:
                 [2 * slots[inner], 2 * slots[inner] + 1, 2 * slots[~inner], 2 * slots[~inner] + 1]
             )
         final[i * width[-1] + slots] = offsets[i] + nodes
-    group.step_code = step_code
-    group.step_threshold = step_threshold if thresholds is not None else []
+    group.rows = [
+        _rows(step_code[level], step_threshold[level] if thresholds is not None else None)
+        for level in range(depth)
+    ]
     group.start = np.arange(n_trees, dtype=np.int32)  # slot of tree i at level 0
     _leaf_tables(group, trees, final)
 
@@ -349,7 +375,7 @@ def _compact(group: Group, trees, codes, thresholds) -> None:
     offsets = np.cumsum([0] + [len(t.left) for t in trees])
     n_nodes = int(offsets[-1])
     old_of_new = np.zeros(n_nodes, dtype=np.int64)
-    left_new = np.zeros(n_nodes, dtype=np.int32)
+    left_new = np.zeros(n_nodes, dtype=np.int64)
     starts = []
     position = 0
     for i, t in enumerate(trees):
@@ -368,9 +394,8 @@ def _compact(group: Group, trees, codes, thresholds) -> None:
         old_of_new[new] = offsets[i] + np.arange(len(left))
         is_leaf = left < 0
         left_new[new] = np.where(is_leaf, new, new[np.where(is_leaf, 0, left)])
-    group.step_code = [np.concatenate(codes)[old_of_new]]
-    group.step_threshold = [np.concatenate(thresholds)[old_of_new]] if thresholds is not None else []
-    group.left = left_new
+    threshold = np.concatenate(thresholds)[old_of_new] if thresholds is not None else None
+    group.rows = [_rows(np.concatenate(codes)[old_of_new], threshold, left_new)]
     group.start = np.asarray(starts, dtype=np.int32)
     _leaf_tables(group, trees, old_of_new)
 
@@ -379,17 +404,19 @@ def _leaf_tables(group: Group, trees, node_at) -> None:
     """Values by final position: directly for one value per leaf, else through a leaf row.
 
     ``node_at`` is the node (counted over ``trees``) at each final position; only the
-    positions holding a leaf can be final, the others get 0 / row 0.
+    positions holding a leaf can be final, the others get 0 / row 0. Leaf rows are
+    deduplicated: a forest's class fractions repeat (a pure leaf is a one-hot row).
     """
     all_values = np.concatenate([t.value for t in trees]).astype(np.float32)
     at_leaf = np.concatenate([t.is_leaf for t in trees])[node_at]
     if all_values.shape[1] == 1:
         group.values = np.where(at_leaf, all_values[node_at, 0], 0.0).astype(np.float32)
         return
-    leaves, row = np.unique(node_at[at_leaf], return_inverse=True)
-    group.leaf_of = np.zeros(len(node_at), dtype=np.int32)
-    group.leaf_of[at_leaf] = row
-    group.values = all_values[leaves]
+    distinct, row = np.unique(all_values[node_at[at_leaf]], axis=0, return_inverse=True)
+    leaf_of = np.zeros(len(node_at), dtype=np.int64)
+    leaf_of[at_leaf] = row.ravel()
+    group.leaf_of = _rows(leaf_of, None)
+    group.values = distinct
 
 
 # ------------------------------------------------------------------ the graph
@@ -409,23 +436,36 @@ def forest_sum(x, trees: list[Tree], n_outputs: int, *, layout: str | None = Non
     return build_plan(x, plan)
 
 
+def _index(t):
+    return _tf().cast(t, _tf().int32)
+
+
+def _unpack(rows):
+    """(batch, n, k) packed rows -> k (batch, n) tensors: one TRANSPOSE, then contiguous
+    slices (slicing the last axis directly is as slow as k separate gathers)."""
+    tf = _tf()
+    return tf.unstack(tf.transpose(rows, [2, 0, 1]), axis=0)
+
+
 def build_plan(x, plan: ForestPlan):
     tf = _tf()
     columns = _extended_input(x, plan.blocks)
     if plan.tests == "table":
         results = _test_table(columns, plan)
 
-        def went_right(codes, thresholds, roots, position):
-            if position is None:  # the roots: the same tests for every sample
-                return tf.gather(results, codes[roots], axis=1)
-            return tf.gather(results, tf.gather(codes, position), batch_dims=1)
+        def went_right(row, constant):
+            # row: (code[, left]) per tree, a numpy array (roots) or a (batch, n_trees) tensor
+            if constant:
+                return _index(tf.gather(results, row[0].astype(np.int32), axis=1))
+            return _index(tf.gather(results, _index(row[0]), batch_dims=1))
     else:
 
-        def went_right(codes, thresholds, roots, position):
-            if position is None:
-                return tf.cast(tf.gather(columns, codes[roots], axis=1) > thresholds[roots], tf.int32)
-            chosen = tf.gather(columns, tf.gather(codes, position), batch_dims=1)
-            return tf.cast(chosen > tf.gather(thresholds, position), tf.int32)
+        def went_right(row, constant):
+            if constant:
+                chosen = tf.gather(columns, row[0].astype(np.int32), axis=1)
+            else:
+                chosen = tf.gather(columns, _index(row[0]), batch_dims=1)
+            return _index(chosen > row[1])
 
     parts = [_traverse(x, plan, group, went_right) for group in plan.groups]
     values = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
@@ -438,42 +478,44 @@ def build_plan(x, plan: ForestPlan):
 def _traverse(x, plan: ForestPlan, group: Group, went_right):
     """(batch, n_trees * n_values): the values of the leaves the samples reach."""
     tf = _tf()
+    perfect = group.layout == "perfect"
 
-    def step(level):
-        table = level if group.layout == "perfect" else 0
-        thresholds = group.step_threshold[table] if group.step_threshold else None
-        return group.step_code[table], thresholds
+    def columns_of(table):
+        return [table] if table.ndim == 1 else [table[:, k] for k in range(table.shape[1])]
+
+    def gathered(table, position):
+        rows = tf.gather(table, position)
+        return [rows] if table.ndim == 1 else _unpack(rows)
 
     if group.depth == 0:
         position = tf.zeros(tf.stack([tf.shape(x)[0], len(group.trees)]), tf.int32) + group.start
     else:
-        right = went_right(*step(0), group.start, None)
-        position = right + (2 * group.start if group.layout == "perfect" else group.left[group.start])
+        roots = [c[group.start] for c in columns_of(group.rows[0])]
+        right = went_right(roots, True)
+        position = right + (2 * group.start if perfect else roots[-1].astype(np.int32))
     for level in range(1, group.depth):
-        codes, thresholds = step(level)
-        right = went_right(codes, thresholds, None, position)
-        if group.layout == "perfect":
-            position = position + position + right
-        else:
-            position = tf.gather(group.left, position) + right
+        row = gathered(group.rows[level if perfect else 0], position)
+        right = went_right(row, False)
+        position = position + position + right if perfect else _index(row[-1]) + right
     if group.leaf_of is None:
         return tf.gather(group.values, position)
-    values = tf.gather(group.values, tf.gather(group.leaf_of, position))
+    values = tf.gather(group.values, _index(tf.gather(group.leaf_of, position)))
     return tf.reshape(values, [-1, len(group.trees) * plan.n_values])
 
 
 def _test_table(columns, plan: ForestPlan):
-    """(batch, n_tests) int32: 1 where the test sends the sample right, from the extended input.
+    """(batch, n_tests) int8: 1 where the test sends the sample right, from the extended input.
 
     Computed as (n_tests, batch) so that each test gathers a whole row of the transposed
     input at once, then compared with the thresholds as a column (one op for all tests).
+    Kept int8: TFLite's int32 transpose of this shape is four times slower, and TFLite
+    Micro gathers no int32 data.
     """
     tf = _tf()
     rows = tf.transpose(columns)
     chosen = tf.gather(rows, plan.test_column)
     right = tf.greater(chosen, plan.test_threshold[:, None])
-    # Transposed as int8: TFLite's int32 transpose of this shape is four times slower.
-    return tf.cast(tf.transpose(tf.cast(right, tf.int8)), tf.int32)
+    return tf.transpose(tf.cast(right, tf.int8))
 
 
 def _extended_input(x, blocks):
