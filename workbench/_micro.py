@@ -20,7 +20,9 @@ _ALLOCATION_FAILURE = re.compile(
 )
 
 
-def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pragma: no cover -- worker
+def micro_task(
+    content, inputs, first_arena, max_arena, find_arena=True, output=0
+):  # pragma: no cover -- worker
     """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect."""
     from tflite_micro.python.tflite_micro import runtime
 
@@ -46,7 +48,7 @@ def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pra
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
             interpreter.set_input(np.ascontiguousarray(chunk, dtype=dtype), 0)
             interpreter.invoke()
-            outputs.append(np.array(interpreter.get_output(0))[:n])
+            outputs.append(np.array(interpreter.get_output(output))[:n])
         return np.concatenate(outputs)
 
     arena = first_arena

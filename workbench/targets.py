@@ -293,6 +293,7 @@ def check_micro(
     first = min(FIRST_ARENA_BYTES, int(max_arena_bytes)) if arena_bytes is None else max_arena_bytes
     payload = {"content": content, "inputs": raw, "first_arena": first, "max_arena": int(max_arena_bytes)}
     payload["find_arena"] = arena_bytes is None
+    payload["output"], primary = _primary_output(converted)
     answer, crash = _call_micro(payload, timeout)
     if crash and payload["find_arena"]:
         # TFLite Micro segfaults at some arena sizes just short of enough. Run once more without
@@ -319,7 +320,7 @@ def check_micro(
             len(content),
             log=answer["log"],
         )
-    outputs = _dequantize(np.asarray(answer["outputs"]), converted.outputs[0])
+    outputs = _dequantize(np.asarray(answer["outputs"]), primary)
     return MicroCheck(
         True,
         "",
@@ -328,6 +329,28 @@ def check_micro(
         outputs=outputs,
         probes=answer.get("probes", 0),
     )
+
+
+def _primary_output(converted) -> tuple[int, object]:
+    """The position among the file's outputs (TFLite Micro reads them by position) of the
+    output a comparison scores, and its tensor info. A scikit-learn classifier's file
+    states ``predict`` before ``predict_proba``: the first output is not always the one."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ._native import captured_output
+
+    primary = next((o for o in converted.outputs if o.name == converted.primary_output), converted.outputs[0])
+    with captured_output():
+        interpreter = Interpreter(model_content=converted.content)
+    signatures = interpreter.get_signature_list()
+    if not signatures:
+        return 0, primary
+    key = next(iter(signatures))
+    by_name = interpreter.get_signature_runner(key).get_output_details()
+    if primary.name not in by_name:
+        return 0, primary
+    positions = [d["index"] for d in interpreter.get_output_details()]
+    return positions.index(by_name[primary.name]["index"]), primary
 
 
 _micro_worker = None

@@ -41,6 +41,8 @@ tree: far too large for deep forests, and NaN or inf inputs poison its products.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -432,6 +434,9 @@ def forest_sum(x, trees: list[Tree], n_outputs: int, *, layout: str | None = Non
     layout, tests : str, default=None
         Force "perfect"/"compact" and "table"/"direct" (for benchmarks and tests).
     """
+    bits = INTEGER_BITS.get()
+    if bits is not None:
+        return integer_forest_sum(x, trees, n_outputs, bits)
     plan = plan_forest(trees, int(x.shape[1]), n_outputs, layout=layout, tests=tests)
     return build_plan(x, plan)
 
@@ -572,3 +577,238 @@ def plus_minus_one(decision):
     tf = _tf()
     inlier = tf.greater_equal(tf.reshape(decision, [-1]), 0.0)
     return tf.where(inlier, tf.ones_like(tf.cast(inlier, tf.int32)), -tf.ones_like(tf.cast(inlier, tf.int32)))
+
+
+# ------------------------------------------------------------------ integer trees
+#: Set (to 8 or 16) while a graph is built for an integer-tree variant: :func:`forest_sum`
+#: then builds :func:`integer_forest_sum` instead of the exact float32 traversal.
+INTEGER_BITS: ContextVar[int | None] = ContextVar("integer_tree_bits", default=None)
+
+
+@contextmanager
+def integer_trees(bits: int):
+    """Build every tree ensemble of the graph as integer trees on a ``bits``-bit grid."""
+    token = INTEGER_BITS.set(int(bits))
+    try:
+        yield
+    finally:
+        INTEGER_BITS.reset(token)
+
+
+@dataclass
+class IntegerForest:
+    """An ensemble on integer grids (see :func:`plan_integer_forest`), numpy only."""
+
+    bits: int
+    levels: int  # the grid runs 0..levels
+    offset: np.ndarray  # (n_features,) float32: grid(x) = clip(round(x * gain + offset), 0, levels)
+    gain: np.ndarray  # (n_features,) float32
+    rows: np.ndarray  # (n_rows, width) int8: (feature, step - shift, child) as balanced digits
+    decode: np.ndarray  # (width, 3) float32: rows (as float32) @ decode -> the three fields
+    shift: float  # the step field and the grid are both shifted down by this
+    start: np.ndarray  # (n_trees,) int32 root rows
+    steps: int
+    sink: int  # first sink row: the final row minus ``sink`` is the leaf's value row
+    values: np.ndarray  # (n_distinct, n_values) int8 leaf values
+    value_scale: float
+    columns: np.ndarray  # (n_trees, n_values) output column of each value
+    n_outputs: int
+    n_features: int
+
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in (self.offset, self.gain, self.rows, self.values)))
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.start)} trees on {self.bits}-bit feature grids, {len(self.rows):,} rows of "
+            f"{self.rows.shape[1]} bytes, {len(self.values)} distinct 8-bit leaves; {self.nbytes():,} bytes"
+        )
+
+
+def _digits_for(values: np.ndarray) -> int:
+    """Balanced base-256 digits (-128..127 each) that hold every one of ``values``."""
+    n = 1
+    while np.max(values) > 127 * (256**n - 1) // 255 or np.min(values) < -128 * (256**n - 1) // 255:
+        n += 1
+    return n
+
+
+def _balanced_digits(fields: np.ndarray) -> np.ndarray:
+    """(n_rows, width) int8: each column of ``fields`` as its balanced base-256 digits,
+    least significant first (``value = sum(digit_k * 256 ** k)``)."""
+    columns = []
+    for j in range(fields.shape[1]):
+        rest = fields[:, j].astype(np.int64)
+        for _ in range(_digits_for(fields[:, j])):
+            digit = (rest + 128) % 256 - 128
+            columns.append(digit)
+            rest = (rest - digit) // 256
+    return np.stack(columns, axis=1).astype(np.int8)
+
+
+def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits: int) -> IntegerForest:
+    """Quantize ``trees``: thresholds onto each feature's integer grid, leaves to 8 bits.
+
+    The grid of a feature spans its thresholds (values beyond the outermost ones all go
+    the same way, so clipping loses nothing): the lowest threshold sits at step 1, the
+    highest at ``levels - 1``, ``levels = 2 ** bits - 2``. A node sends a sample right when
+    ``grid(x) >= step``, ``step = floor(grid value of the threshold) + 1``: exact whenever no
+    input lies within one grid step of a threshold (e.g. integer features). NaN has no
+    route. Each leaf's child is the "sink" row of its distinct 8-bit value row, which sends
+    every sample to itself, so all trees walk ``depth + 1`` steps and end on a sink.
+    """
+    if not trees:
+        raise ValueError("an ensemble needs at least one tree")
+    levels = 2**bits - 2
+    feature, threshold, kind = _test_keys(trees)
+    tested = (kind == ABOVE) | (kind == ABOVE_OR_NAN)
+    low = np.full(n_features, np.inf)
+    high = np.full(n_features, -np.inf)
+    np.minimum.at(low, feature[tested], threshold[tested].astype(np.float64))
+    np.maximum.at(high, feature[tested], threshold[tested].astype(np.float64))
+    used = np.isfinite(low)
+    low, high = np.where(used, low, 0.0), np.where(used, high, 0.0)
+    span = high - low
+    # one threshold: any scale places it; a small one keeps the grid's rounding band narrow
+    scale = np.where(span > 0, span / (levels - 2), np.maximum(np.abs(low), 1.0) * 2.0**-12)
+    gain = np.where(used, 1.0 / scale, 0.0)
+    offset = np.where(used, 1.0 - low * gain, 1.0)
+    grid_threshold = threshold.astype(np.float64) * gain[feature] + offset[feature]
+    step = np.where(tested, np.floor(grid_threshold) + 1, levels + 1)  # levels + 1: never right
+    step = np.clip(step, 0, levels + 1).astype(np.int64)
+
+    all_values = np.concatenate([t.value for t in trees])
+    largest = float(np.max(np.abs(all_values), initial=0.0))
+    value_scale = largest / 127.0 if largest > 0 else 1.0
+    q_values = np.clip(np.round(all_values / value_scale), -127, 127).astype(np.int8)
+    is_leaf = np.concatenate([t.is_leaf for t in trees])
+    distinct, value_row = np.unique(q_values[is_leaf], axis=0, return_inverse=True)
+
+    # Breadth-first per tree, the two children of a node next to each other; sinks last.
+    offsets = np.cumsum([0] + [len(t.left) for t in trees])
+    n_nodes = int(offsets[-1])
+    old_of_new = np.zeros(n_nodes, dtype=np.int64)
+    child = np.zeros(n_nodes, dtype=np.int64)
+    leaf_sink = np.zeros(n_nodes, dtype=np.int64)
+    leaf_sink[is_leaf] = n_nodes + value_row.ravel()
+    starts, position = [], 0
+    for i, t in enumerate(trees):
+        left, right = np.asarray(t.left), np.asarray(t.right)
+        new = np.zeros(len(left), dtype=np.int64)
+        new[0] = position
+        starts.append(position)
+        position += 1
+        frontier = np.array([0])
+        while len(frontier):
+            inner = frontier[left[frontier] >= 0]
+            kids = np.stack([left[inner], right[inner]], axis=1).ravel()
+            new[kids] = position + np.arange(len(kids))
+            position += len(kids)
+            frontier = kids
+        old_of_new[new] = offsets[i] + np.arange(len(left))
+        leaf = left < 0
+        child[new] = np.where(
+            leaf, leaf_sink[offsets[i] + np.arange(len(left))], new[np.where(leaf, 0, left)]
+        )
+    n_sinks = len(distinct)
+    fields = np.zeros((n_nodes + n_sinks, 3), dtype=np.int64)
+    fields[:n_nodes, 0] = np.where(is_leaf, 0, feature)[old_of_new]
+    fields[:n_nodes, 1] = np.where(is_leaf, levels + 1, step)[old_of_new]
+    fields[:n_nodes, 2] = child
+    fields[n_nodes:] = np.stack(
+        [np.zeros(n_sinks), np.full(n_sinks, levels + 1), n_nodes + np.arange(n_sinks)], axis=1
+    )
+    if int(fields.max()) >= MAX_INDEX:
+        raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or more cannot be rebuilt")
+    # Balanced base-256 digits (each -128..127, one int8 byte): a field is the sum of its
+    # bytes times 256 ** k, with no offset to add back. The step is stored minus ``shift``
+    # (the grid is shifted alike, once) so that 0..levels + 1 fits bits / 8 bytes.
+    shift = 128 * (2**bits - 1) // 255
+    fields[:, 1] -= shift
+    rows = _balanced_digits(fields)
+    decode = np.zeros((rows.shape[1], 3), dtype=np.float32)
+    at = 0
+    for j in range(3):
+        for k in range(_digits_for(fields[:, j])):
+            decode[at, j] = 256.0**k
+            at += 1
+    columns = np.stack([t.columns for t in trees])
+    return IntegerForest(
+        bits=bits,
+        levels=levels,
+        offset=offset.astype(np.float32),
+        gain=gain.astype(np.float32),
+        rows=rows,
+        decode=decode,
+        shift=float(shift),
+        start=np.asarray(starts, dtype=np.int32),
+        steps=max(t.depth() for t in trees) + 1,
+        sink=n_nodes,
+        values=distinct.astype(np.int8),
+        value_scale=value_scale,
+        columns=columns,
+        n_outputs=n_outputs,
+        n_features=n_features,
+    )
+
+
+def integer_forest_sum(x, trees: list[Tree], n_outputs: int, bits: int):
+    """:func:`forest_sum` on integer grids: the input's grid values are its first ops,
+    the node rows int8 bytes and the leaves 8-bit; the decoded integers (exact in float32,
+    all below 2 ** 24) are compared and summed in float32. Every op is one TFLite Micro
+    runs: GATHER of int8/float32 data, CAST, FULLY_CONNECTED, TRANSPOSE, UNPACK, ROUND,
+    MINIMUM/MAXIMUM, GREATER_EQUAL, ADD, SUM."""
+    plan = plan_integer_forest(trees, int(x.shape[1]), n_outputs, bits)
+    return build_integer_forest(x, plan)
+
+
+def build_integer_forest(x, plan: IntegerForest):
+    tf = _tf()
+    # the grid shifted like the step field (see plan_integer_forest)
+    grid = tf.round(x * plan.gain + (plan.offset - np.float32(plan.shift)))
+    grid = tf.minimum(tf.maximum(grid, -plan.shift), float(plan.levels) - plan.shift)
+    fields = np.asarray(plan.rows, np.float32) @ plan.decode  # numpy, for the roots
+    feature, step, child = (fields[plan.start, j] for j in range(3))
+    chosen = tf.gather(grid, feature.astype(np.int32), axis=1)
+    position = _index(child + tf.cast(chosen >= step, tf.float32))
+    for _ in range(1, plan.steps):
+        feature, step, child = _decode(tf.gather(plan.rows, position), plan)
+        chosen = tf.gather(grid, _index(feature), batch_dims=1)
+        position = _index(child + tf.cast(chosen >= step, tf.float32))
+    values = tf.cast(tf.gather(plan.values, position - plan.sink), tf.float32)  # (batch, trees, n_values)
+    return _combine(values, plan) * np.float32(plan.value_scale)
+
+
+def _decode(rows, plan: IntegerForest):
+    """(batch, trees, width) int8 rows -> (feature, step, child), each (batch, trees) float32:
+    the bytes of each field weighed by ``256 ** k``, elementwise (a FULLY_CONNECTED would
+    need the rows flattened to (batch * trees, width), a reshape TFLite Micro sizes wrongly
+    when the batch is dynamic)."""
+    planes = _unpack(_tf().cast(rows, _tf().float32))
+    fields = []
+    for j in range(3):
+        total = None
+        for k in np.flatnonzero(plan.decode[:, j]):
+            weight = float(plan.decode[k, j])
+            term = planes[k] if weight == 1.0 else planes[k] * weight
+            total = term if total is None else total + term
+        fields.append(total)
+    return fields
+
+
+def _combine(values, plan: IntegerForest):
+    """(batch, n_outputs): the trees' values added into their output columns."""
+    tf = _tf()
+    columns, n_trees = plan.columns, len(plan.start)
+    n_values = columns.shape[1]
+    if np.all(columns == columns[0]) and np.array_equal(np.sort(columns[0]), np.arange(plan.n_outputs)):
+        total = tf.reduce_sum(values, axis=1)
+        order = np.argsort(columns[0])
+        return total if np.array_equal(order, np.arange(n_values)) else tf.gather(total, order, axis=1)
+    k = plan.n_outputs
+    cycle = np.arange(n_trees) % k
+    if n_values == 1 and n_trees % k == 0 and np.array_equal(columns[:, 0], cycle):
+        return tf.reduce_sum(tf.reshape(values, [-1, n_trees // k, k]), axis=1)
+    summing = np.zeros((n_trees * n_values, k), dtype=np.float32)
+    summing[np.arange(n_trees * n_values), columns.ravel()] = 1.0
+    return tf.matmul(tf.reshape(values, [-1, n_trees * n_values]), summing)
