@@ -603,8 +603,8 @@ class IntegerForest:
     levels: int  # the grid runs 0..levels
     offset: np.ndarray  # (n_features,) float32: grid(x) = clip(round(x * gain + offset), 0, levels)
     gain: np.ndarray  # (n_features,) float32
-    rows: np.ndarray  # (n_rows, width) int8: (feature, step - shift, child) as balanced digits
-    decode: np.ndarray  # (width, 3) float32: rows (as float32) @ decode -> the three fields
+    rows: np.ndarray  # (n_rows, width) int8: (feature, step - shift, left, right) as balanced digits
+    decode: np.ndarray  # (width, 4) float32: rows (as float32) @ decode -> the four fields
     shift: float  # the step field and the grid are both shifted down by this
     start: np.ndarray  # (n_trees,) int32 root rows
     steps: int
@@ -654,8 +654,10 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     highest at ``levels - 1``, ``levels = 2 ** bits - 2``. A node sends a sample right when
     ``grid(x) >= step``, ``step = floor(grid value of the threshold) + 1``: exact whenever no
     input lies within one grid step of a threshold (e.g. integer features). NaN has no
-    route. Each leaf's child is the "sink" row of its distinct 8-bit value row, which sends
-    every sample to itself, so all trees walk ``depth + 1`` steps and end on a sink.
+    route. Rows hold ``(feature, step, left, right)``; a leaf is no row: its parent points
+    at the "sink" row of the leaf's distinct 8-bit values, which sends every sample to
+    itself, so all trees walk the deepest one's depth and end on a sink (as emlearn's
+    leaf pointers, without a test for "is this a leaf" at every step).
     """
     if not trees:
         raise ValueError("an ensemble needs at least one tree")
@@ -684,40 +686,24 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     is_leaf = np.concatenate([t.is_leaf for t in trees])
     distinct, value_row = np.unique(q_values[is_leaf], axis=0, return_inverse=True)
 
-    # Breadth-first per tree, the two children of a node next to each other; sinks last.
+    # Rows: the inner nodes of all trees, then one sink per distinct leaf row. A child
+    # pointer names an inner node's row, or for a leaf the sink of its values.
     offsets = np.cumsum([0] + [len(t.left) for t in trees])
-    n_nodes = int(offsets[-1])
-    old_of_new = np.zeros(n_nodes, dtype=np.int64)
-    child = np.zeros(n_nodes, dtype=np.int64)
-    leaf_sink = np.zeros(n_nodes, dtype=np.int64)
-    leaf_sink[is_leaf] = n_nodes + value_row.ravel()
-    starts, position = [], 0
-    for i, t in enumerate(trees):
-        left, right = np.asarray(t.left), np.asarray(t.right)
-        new = np.zeros(len(left), dtype=np.int64)
-        new[0] = position
-        starts.append(position)
-        position += 1
-        frontier = np.array([0])
-        while len(frontier):
-            inner = frontier[left[frontier] >= 0]
-            kids = np.stack([left[inner], right[inner]], axis=1).ravel()
-            new[kids] = position + np.arange(len(kids))
-            position += len(kids)
-            frontier = kids
-        old_of_new[new] = offsets[i] + np.arange(len(left))
-        leaf = left < 0
-        child[new] = np.where(
-            leaf, leaf_sink[offsets[i] + np.arange(len(left))], new[np.where(leaf, 0, left)]
-        )
+    inner = ~is_leaf
+    n_inner = int(inner.sum())
+    row_of = np.zeros(len(is_leaf), dtype=np.int64)
+    row_of[inner] = np.arange(n_inner)
+    row_of[is_leaf] = n_inner + value_row.ravel()
+    left = np.concatenate([np.asarray(t.left) + o for t, o in zip(trees, offsets[:-1], strict=True)])
+    right = np.concatenate([np.asarray(t.right) + o for t, o in zip(trees, offsets[:-1], strict=True)])
     n_sinks = len(distinct)
-    fields = np.zeros((n_nodes + n_sinks, 3), dtype=np.int64)
-    fields[:n_nodes, 0] = np.where(is_leaf, 0, feature)[old_of_new]
-    fields[:n_nodes, 1] = np.where(is_leaf, levels + 1, step)[old_of_new]
-    fields[:n_nodes, 2] = child
-    fields[n_nodes:] = np.stack(
-        [np.zeros(n_sinks), np.full(n_sinks, levels + 1), n_nodes + np.arange(n_sinks)], axis=1
-    )
+    sinks = n_inner + np.arange(n_sinks)
+    fields = np.zeros((n_inner + n_sinks, 4), dtype=np.int64)
+    fields[:n_inner, 0] = feature[inner]
+    fields[:n_inner, 1] = step[inner]
+    fields[:n_inner, 2] = row_of[left[inner]]
+    fields[:n_inner, 3] = row_of[right[inner]]
+    fields[n_inner:] = np.stack([np.zeros(n_sinks), np.full(n_sinks, levels + 1), sinks, sinks], axis=1)
     if int(fields.max()) >= MAX_INDEX:
         raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or more cannot be rebuilt")
     # Balanced base-256 digits (each -128..127, one int8 byte): a field is the sum of its
@@ -726,9 +712,9 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     shift = 128 * (2**bits - 1) // 255
     fields[:, 1] -= shift
     rows = _balanced_digits(fields)
-    decode = np.zeros((rows.shape[1], 3), dtype=np.float32)
+    decode = np.zeros((rows.shape[1], 4), dtype=np.float32)
     at = 0
-    for j in range(3):
+    for j in range(4):
         for k in range(_digits_for(fields[:, j])):
             decode[at, j] = 256.0**k
             at += 1
@@ -741,9 +727,9 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
         rows=rows,
         decode=decode,
         shift=float(shift),
-        start=np.asarray(starts, dtype=np.int32),
-        steps=max(t.depth() for t in trees) + 1,
-        sink=n_nodes,
+        start=row_of[offsets[:-1]].astype(np.int32),
+        steps=max(t.depth() for t in trees),
+        sink=n_inner,
         values=distinct.astype(np.int8),
         value_scale=value_scale,
         columns=columns,
@@ -768,25 +754,28 @@ def build_integer_forest(x, plan: IntegerForest):
     grid = tf.round(x * plan.gain + (plan.offset - np.float32(plan.shift)))
     grid = tf.minimum(tf.maximum(grid, -plan.shift), float(plan.levels) - plan.shift)
     fields = np.asarray(plan.rows, np.float32) @ plan.decode  # numpy, for the roots
-    feature, step, child = (fields[plan.start, j] for j in range(3))
-    chosen = tf.gather(grid, feature.astype(np.int32), axis=1)
-    position = _index(child + tf.cast(chosen >= step, tf.float32))
+    if plan.steps == 0:  # every tree a single leaf
+        position = tf.zeros(tf.stack([tf.shape(x)[0], len(plan.start)]), tf.int32) + plan.start
+    else:
+        feature, step, left, right = (fields[plan.start, j] for j in range(4))
+        chosen = tf.gather(grid, feature.astype(np.int32), axis=1)
+        position = _index(tf.where(chosen >= step, right, left))
     for _ in range(1, plan.steps):
-        feature, step, child = _decode(tf.gather(plan.rows, position), plan)
+        feature, step, left, right = _decode(tf.gather(plan.rows, position), plan)
         chosen = tf.gather(grid, _index(feature), batch_dims=1)
-        position = _index(child + tf.cast(chosen >= step, tf.float32))
+        position = _index(tf.where(chosen >= step, right, left))
     values = tf.cast(tf.gather(plan.values, position - plan.sink), tf.float32)  # (batch, trees, n_values)
     return _combine(values, plan) * np.float32(plan.value_scale)
 
 
 def _decode(rows, plan: IntegerForest):
-    """(batch, trees, width) int8 rows -> (feature, step, child), each (batch, trees) float32:
+    """(batch, trees, width) int8 rows -> (feature, step, left, right), each (batch, trees) float32:
     the bytes of each field weighed by ``256 ** k``, elementwise (a FULLY_CONNECTED would
     need the rows flattened to (batch * trees, width), a reshape TFLite Micro sizes wrongly
     when the batch is dynamic)."""
     planes = _unpack(_tf().cast(rows, _tf().float32))
     fields = []
-    for j in range(3):
+    for j in range(4):
         total = None
         for k in np.flatnonzero(plan.decode[:, j]):
             weight = float(plan.decode[k, j])
