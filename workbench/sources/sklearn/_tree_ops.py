@@ -170,7 +170,8 @@ class ForestPlan:
     n_values: int
     n_outputs: int
     groups: list = field(default_factory=list)
-    summing: np.ndarray | None = None  # (n_trees * n_values, n_outputs) 0/1, in group order
+    columns: np.ndarray | None = None  # (n_trees, n_values) output column of each value, in group order
+    summing: np.ndarray | None = None  # 0/1 (n_trees * n_values, n_outputs), where a sum cannot do
     # which blocks the extended input needs (see _extended_columns)
     blocks: tuple = (0,)
     # "table": the distinct tests, as a column of the extended input and a threshold
@@ -230,10 +231,8 @@ def plan_forest(
         plan.groups.append(group)
         order.extend(members)
 
-    summing = np.zeros((len(trees) * n_values, n_outputs), dtype=np.float32)
-    for row, i in enumerate(order):
-        summing[row * n_values + np.arange(n_values), trees[i].columns] = 1.0
-    plan.summing = summing
+    plan.columns = np.stack([trees[i].columns for i in order])
+    plan.summing = _summing_matrix(plan.columns, n_outputs)
     return plan
 
 
@@ -474,10 +473,10 @@ def build_plan(x, plan: ForestPlan):
 
     parts = [_traverse(x, plan, group, went_right) for group in plan.groups]
     values = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
-    summing = plan.summing
-    if summing.shape[0] == summing.shape[1] and np.array_equal(summing, np.eye(len(summing))):
+    n_trees, n_values = plan.columns.shape
+    if n_trees == 1 and np.array_equal(plan.columns[0], np.arange(plan.n_outputs)):
         return values
-    return tf.matmul(values, summing)
+    return sum_into_columns(tf.reshape(values, [-1, n_trees, n_values]), plan.columns, plan.n_outputs)
 
 
 def _traverse(x, plan: ForestPlan, group: Group, went_right):
@@ -786,18 +785,38 @@ def _decode(rows, plan: IntegerForest):
 
 
 def _combine(values, plan: IntegerForest):
-    """(batch, n_outputs): the trees' values added into their output columns."""
+    return sum_into_columns(values, plan.columns, plan.n_outputs)
+
+
+def _summing_matrix(columns: np.ndarray, n_outputs: int) -> np.ndarray | None:
+    """The 0/1 matrix :func:`sum_into_columns` needs, or None where a sum does (every
+    tree the same columns, as a forest's classes; or one value per tree, tree ``i`` adding
+    to column ``i % n_outputs``, as boosting's stages)."""
+    n_trees, n_values = columns.shape
+    if np.all(columns == columns[0]) and np.array_equal(np.sort(columns[0]), np.arange(n_outputs)):
+        return None
+    if (
+        n_values == 1
+        and n_trees % n_outputs == 0
+        and np.array_equal(columns[:, 0], np.arange(n_trees) % n_outputs)
+    ):
+        return None
+    summing = np.zeros((n_trees * n_values, n_outputs), dtype=np.float32)
+    summing[np.arange(n_trees * n_values), columns.ravel()] = 1.0
+    return summing
+
+
+def sum_into_columns(values, columns: np.ndarray, n_outputs: int):
+    """(batch, n_outputs): (batch, n_trees, n_values) ``values`` added into their output
+    ``columns``: a SUM over trees where the columns allow it (no table), else one matrix
+    product with a 0/1 matrix (which adds finite float32 values as a sum does)."""
     tf = _tf()
-    columns, n_trees = plan.columns, len(plan.start)
-    n_values = columns.shape[1]
-    if np.all(columns == columns[0]) and np.array_equal(np.sort(columns[0]), np.arange(plan.n_outputs)):
+    n_trees, n_values = columns.shape
+    summing = _summing_matrix(columns, n_outputs)
+    if summing is not None:
+        return tf.matmul(tf.reshape(values, [-1, n_trees * n_values]), summing)
+    if np.all(columns == columns[0]):
         total = tf.reduce_sum(values, axis=1)
         order = np.argsort(columns[0])
         return total if np.array_equal(order, np.arange(n_values)) else tf.gather(total, order, axis=1)
-    k = plan.n_outputs
-    cycle = np.arange(n_trees) % k
-    if n_values == 1 and n_trees % k == 0 and np.array_equal(columns[:, 0], cycle):
-        return tf.reduce_sum(tf.reshape(values, [-1, n_trees // k, k]), axis=1)
-    summing = np.zeros((n_trees * n_values, k), dtype=np.float32)
-    summing[np.arange(n_trees * n_values), columns.ravel()] = 1.0
-    return tf.matmul(tf.reshape(values, [-1, n_trees * n_values]), summing)
+    return tf.reduce_sum(tf.reshape(values, [-1, n_trees // n_outputs, n_outputs]), axis=1)
