@@ -600,7 +600,9 @@ class IntegerForest:
 
     bits: int
     levels: int  # the grid runs 0..levels
-    offset: np.ndarray  # (n_features,) float32: grid(x) = clip(round(x * gain + offset), 0, levels)
+    offset: (
+        np.ndarray
+    )  # (n_features,) float32: grid(x) = clip(round(x * gain + offset), -shift, levels - shift)
     gain: np.ndarray  # (n_features,) float32
     rows: np.ndarray  # (n_rows, width) int8: (feature, step - shift, left, right) as balanced digits
     decode: np.ndarray  # (width, 4) float32: rows (as float32) @ decode -> the four fields
@@ -651,8 +653,9 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     The grid of a feature spans its thresholds (values beyond the outermost ones all go
     the same way, so clipping loses nothing): the lowest threshold sits at step 1, the
     highest at ``levels - 1``, ``levels = 2 ** bits - 2``. A node sends a sample right when
-    ``grid(x) >= step``, ``step = floor(grid value of the threshold) + 1``: exact whenever no
-    input lies within one grid step of a threshold (e.g. integer features). NaN has no
+    ``grid(x) >= step``, ``step = grid(threshold) + 1``: ``x <= threshold`` always goes left
+    as in scikit-learn, and ``x > threshold`` right unless it lies within one grid step
+    above the threshold (never, for integer features with steps below 1). NaN has no
     route. Rows hold ``(feature, step, left, right)``; a leaf is no row: its parent points
     at the "sink" row of the leaf's distinct 8-bit values, which sends every sample to
     itself, so all trees walk the deepest one's depth and end on a sink (as emlearn's
@@ -674,9 +677,15 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     scale = np.where(span > 0, span / (levels - 2), np.maximum(np.abs(low), 1.0) * 2.0**-12)
     gain = np.where(used, 1.0 / scale, 0.0)
     offset = np.where(used, 1.0 - low * gain, 1.0)
-    grid_threshold = threshold.astype(np.float64) * gain[feature] + offset[feature]
-    step = np.where(tested, np.floor(grid_threshold) + 1, levels + 1)  # levels + 1: never right
-    step = np.clip(step, 0, levels + 1).astype(np.int64)
+    # The step and the grid are shifted down by ``shift`` so that 0..levels + 1 fits
+    # bits / 8 balanced digits (see _balanced_digits); the grid of x is computed as the
+    # graph does, in float32 (a MUL then an ADD), so x == threshold lands where the
+    # threshold does and goes left, as in scikit-learn.
+    shift = 128 * (2**bits - 1) // 255
+    gain, offset = gain.astype(np.float32), (offset - shift).astype(np.float32)
+    at_threshold = np.round(threshold.astype(np.float32) * gain[feature] + offset[feature])
+    step = np.where(tested, at_threshold.astype(np.float64) + 1, levels + 1 - shift)  # levels + 1: never
+    step = np.clip(step, -shift, levels + 1 - shift).astype(np.int64)
 
     all_values = np.concatenate([t.value for t in trees])
     largest = float(np.max(np.abs(all_values), initial=0.0))
@@ -702,14 +711,13 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     fields[:n_inner, 1] = step[inner]
     fields[:n_inner, 2] = row_of[left[inner]]
     fields[:n_inner, 3] = row_of[right[inner]]
-    fields[n_inner:] = np.stack([np.zeros(n_sinks), np.full(n_sinks, levels + 1), sinks, sinks], axis=1)
+    fields[n_inner:] = np.stack(
+        [np.zeros(n_sinks), np.full(n_sinks, levels + 1 - shift), sinks, sinks], axis=1
+    )
     if int(fields.max()) >= MAX_INDEX:
         raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or more cannot be rebuilt")
     # Balanced base-256 digits (each -128..127, one int8 byte): a field is the sum of its
-    # bytes times 256 ** k, with no offset to add back. The step is stored minus ``shift``
-    # (the grid is shifted alike, once) so that 0..levels + 1 fits bits / 8 bytes.
-    shift = 128 * (2**bits - 1) // 255
-    fields[:, 1] -= shift
+    # bytes times 256 ** k, with no offset to add back.
     rows = _balanced_digits(fields)
     decode = np.zeros((rows.shape[1], 4), dtype=np.float32)
     at = 0
@@ -721,8 +729,8 @@ def plan_integer_forest(trees: list[Tree], n_features: int, n_outputs: int, bits
     return IntegerForest(
         bits=bits,
         levels=levels,
-        offset=offset.astype(np.float32),
-        gain=gain.astype(np.float32),
+        offset=offset,
+        gain=gain,
         rows=rows,
         decode=decode,
         shift=float(shift),
@@ -750,7 +758,7 @@ def integer_forest_sum(x, trees: list[Tree], n_outputs: int, bits: int):
 def build_integer_forest(x, plan: IntegerForest):
     tf = _tf()
     # the grid shifted like the step field (see plan_integer_forest)
-    grid = tf.round(x * plan.gain + (plan.offset - np.float32(plan.shift)))
+    grid = tf.round(x * plan.gain + plan.offset)
     grid = tf.minimum(tf.maximum(grid, -plan.shift), float(plan.levels) - plan.shift)
     fields = np.asarray(plan.rows, np.float32) @ plan.decode  # numpy, for the roots
     if plan.steps == 0:  # every tree a single leaf
