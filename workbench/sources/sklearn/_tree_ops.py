@@ -157,6 +157,7 @@ class Group:
     start: np.ndarray | None = None  # (n_trees,) position of each root
     leaf_of: np.ndarray | None = None  # final position -> distinct leaf row (several values per leaf)
     values: np.ndarray | None = None  # by final position (one value per leaf) or distinct leaf rows
+    sink: int = 0  # "sinks": the first sink row (final position - sink = values row)
 
     def arrays(self) -> list:
         return [*self.rows, self.leaf_of, self.values]
@@ -197,7 +198,7 @@ def plan_forest(
     n_values = trees[0].value.shape[1]
     if any(t.value.shape[1] != n_values for t in trees):
         raise ValueError("every tree of an ensemble must have the same number of values per leaf")
-    if layout not in (None, "perfect", "compact") or tests not in (None, "table", "direct"):
+    if layout not in (None, "perfect", "compact", "sinks") or tests not in (None, "table", "direct"):
         raise ValueError(f"unknown layout {layout!r} or tests {tests!r}")
     depths = np.array([t.depth() for t in trees])
 
@@ -227,7 +228,9 @@ def plan_forest(
             None if node_threshold is None else [node_threshold[offsets[i] : offsets[i + 1]] for i in members]
         )
         group.layout = layout or _layout(chosen, group.depth, tests)
-        (_perfect if group.layout == "perfect" else _compact)(group, chosen, codes, thresholds)
+        {"perfect": _perfect, "compact": _compact, "sinks": _sinks}[group.layout](
+            group, chosen, codes, thresholds
+        )
         plan.groups.append(group)
         order.extend(members)
 
@@ -266,12 +269,22 @@ def _depth_groups(depths: np.ndarray) -> list[np.ndarray]:
 
 
 def _layout(trees, depth: int, tests: str) -> str:
-    """The smaller layout, "perfect" on a tie: both gather one packed row per level, and
-    "perfect" needs no child column (nor its cast). Sizes in table entries."""
+    """The smallest layout, "perfect" on a tie (it needs no child columns). Every layout
+    gathers one packed row per level; "sinks" saves the final leaf-row gather too. Sizes in
+    table entries."""
     k = 2 if tests == "direct" else 1  # (column, threshold) or (test)
-    perfect = len(trees) * ((2.0**depth - 1) * k + 2.0**depth)  # rows per level, then leaves
-    compact = (k + 2.0) * sum(len(t.left) for t in trees)  # rows with a child, then leaves
-    return "perfect" if perfect <= PERFECT_SIZE_FACTOR * compact and depth <= 24 else "compact"
+    values = np.concatenate([t.value for t in trees]).astype(np.float32)
+    leaf = np.concatenate([t.is_leaf for t in trees])
+    n_nodes, n_inner = len(leaf), int(np.sum(~leaf))
+    n_values = values.shape[1]
+    distinct = len(np.unique(values[leaf], axis=0))
+    shared = distinct * n_values if n_values > 1 else 0  # the distinct leaf rows, in all but one case
+    perfect = len(trees) * ((2.0**depth - 1) * k + 2.0**depth) + shared
+    compact = n_nodes * (k + 2.0) + shared  # rows with a child, then a leaf row or value per node
+    sinks = (n_inner + distinct) * (k + 2.0) + distinct * n_values  # rows with two children, then values
+    if perfect <= PERFECT_SIZE_FACTOR * min(compact, sinks) and depth <= 24:
+        return "perfect"
+    return "sinks" if sinks < compact else "compact"
 
 
 #: Kinds of node test, each "does the sample go right?" for float32 ``x`` and ``t``.
@@ -401,6 +414,40 @@ def _compact(group: Group, trees, codes, thresholds) -> None:
     _leaf_tables(group, trees, old_of_new)
 
 
+def _sinks(group: Group, trees, codes, thresholds) -> None:
+    """Rows for the inner nodes only, ``(code[, threshold], left, right)``, then one "sink"
+    row per distinct leaf row, whose children are itself: a leaf is a pointer to its sink
+    (as emlearn's leaves), and the final position minus ``group.sink`` is the values row."""
+    values = np.concatenate([t.value for t in trees]).astype(np.float32)
+    leaf = np.concatenate([t.is_leaf for t in trees])
+    distinct, value_row = np.unique(values[leaf], axis=0, return_inverse=True)
+    n_inner, n_sinks = int(np.sum(~leaf)), len(distinct)
+    row_of = np.zeros(len(leaf), dtype=np.int64)
+    row_of[~leaf] = np.arange(n_inner)
+    row_of[leaf] = n_inner + value_row.ravel()
+    offsets = np.cumsum([0] + [len(t.left) for t in trees])[:-1]
+    left = np.concatenate(
+        [np.where(t.is_leaf, 0, np.asarray(t.left)) + o for t, o in zip(trees, offsets, strict=True)]
+    )
+    right = np.concatenate(
+        [np.where(t.is_leaf, 0, np.asarray(t.right)) + o for t, o in zip(trees, offsets, strict=True)]
+    )
+    sinks = n_inner + np.arange(n_sinks)
+    code = np.concatenate([np.concatenate(codes)[~leaf], np.zeros(n_sinks, dtype=np.int64)])
+    columns = [code]
+    if thresholds is not None:
+        columns.append(
+            np.concatenate([np.concatenate(thresholds)[~leaf], np.zeros(n_sinks, dtype=np.float32)])
+        )
+    columns += [np.concatenate([row_of[left[~leaf]], sinks]), np.concatenate([row_of[right[~leaf]], sinks])]
+    if n_inner + n_sinks >= MAX_INDEX or int(np.max(code, initial=0)) >= MAX_INDEX:
+        raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or tests or more cannot be rebuilt")
+    group.rows = [np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1)]
+    group.start = row_of[offsets].astype(np.int32)
+    group.sink = n_inner
+    group.values = distinct[:, 0].copy() if distinct.shape[1] == 1 else distinct
+
+
 def _leaf_tables(group: Group, trees, node_at) -> None:
     """Values by final position: directly for one value per leaf, else through a leaf row.
 
@@ -457,19 +504,21 @@ def build_plan(x, plan: ForestPlan):
     if plan.tests == "table":
         results = _test_table(columns, plan)
 
-        def went_right(row, constant):
+        def went_right(row, constant, as_bool=False):
             # row: (code[, left]) per tree, a numpy array (roots) or a (batch, n_trees) tensor
             if constant:
-                return _index(tf.gather(results, row[0].astype(np.int32), axis=1))
-            return _index(tf.gather(results, _index(row[0]), batch_dims=1))
+                result = tf.gather(results, row[0].astype(np.int32), axis=1)
+            else:
+                result = tf.gather(results, _index(row[0]), batch_dims=1)
+            return tf.cast(result, tf.bool) if as_bool else _index(result)
     else:
 
-        def went_right(row, constant):
+        def went_right(row, constant, as_bool=False):
             if constant:
                 chosen = tf.gather(columns, row[0].astype(np.int32), axis=1)
             else:
                 chosen = tf.gather(columns, _index(row[0]), batch_dims=1)
-            return _index(chosen > row[1])
+            return chosen > row[1] if as_bool else _index(chosen > row[1])
 
     parts = [_traverse(x, plan, group, went_right) for group in plan.groups]
     values = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
@@ -491,16 +540,26 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right):
         rows = tf.gather(table, position)
         return [rows] if table.ndim == 1 else _unpack(rows)
 
+    sinks = group.layout == "sinks"
     if group.depth == 0:
         position = tf.zeros(tf.stack([tf.shape(x)[0], len(group.trees)]), tf.int32) + group.start
+    elif sinks:  # rows end (left, right): choose one
+        roots = [c[group.start] for c in columns_of(group.rows[0])]
+        position = _index(tf.where(went_right(roots, True, as_bool=True), roots[-1], roots[-2]))
     else:
         roots = [c[group.start] for c in columns_of(group.rows[0])]
         right = went_right(roots, True)
         position = right + (2 * group.start if perfect else roots[-1].astype(np.int32))
     for level in range(1, group.depth):
         row = gathered(group.rows[level if perfect else 0], position)
+        if sinks:
+            position = _index(tf.where(went_right(row, False, as_bool=True), row[-1], row[-2]))
+            continue
         right = went_right(row, False)
         position = position + position + right if perfect else _index(row[-1]) + right
+    if sinks:
+        values = tf.gather(group.values, position - group.sink)
+        return values if plan.n_values == 1 else tf.reshape(values, [-1, len(group.trees) * plan.n_values])
     if group.leaf_of is None:
         return tf.gather(group.values, position)
     values = tf.gather(group.values, _index(tf.gather(group.leaf_of, position)))
