@@ -194,7 +194,8 @@ def report(results: list[dict]) -> str:
             f"- **{result['model']}**: static_wi8_ai8 on TFLite Micro is {int8['flash_bytes']:,.0f} bytes of flash, "
             f"**{int8['flash_bytes'] / em['bytes']:.2f}x** emlearn's {em['bytes']:,} bytes of tables (target: at most "
             f"1.2x), with {_pct(int8['agreement'])} label agreement against emlearn's {_pct(em['agreement'])}; "
-            f"arena {_kb(int8['tflm_arena_bytes'])} KB."
+            f"arena {_kb(int8['tflm_arena_bytes'])} KB; its C source (`workbench.csource`, as for any "
+            f"variant) is {int8.get('c_source_bytes', 0):,} characters."
         )
     lines += [
         "",
