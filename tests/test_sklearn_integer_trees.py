@@ -117,3 +117,12 @@ def test_other_models_and_modes_are_untouched(digits):
     assert (
         workbench.sources.as_source(forest).integer_trees(workbench.Mode("dynamic_wi8_afp32"), None) is None
     )
+
+
+def test_check_micro_returns_the_primary_output_not_the_first(forests, digits):
+    # The file states predict before predict_proba; a comparison scores predict_proba.
+    converted = workbench.convert(forests[0], "static_wi8_ai8", representative=digits.X_train[:50])
+    X = digits.X_test[:10].astype(np.float32)
+    check = workbench.check_micro(converted, X)
+    assert check.runs
+    np.testing.assert_allclose(check.outputs, _outputs(converted.content, X)["predict_proba"], atol=1e-6)
