@@ -2,8 +2,11 @@
 
 The family modules describe every fitted tree as a :class:`Tree` (numpy arrays only) and
 call :func:`forest_sum`, which adds up the leaf values the samples reach, for all trees at
-once, with TFLite builtin ops only: GATHER, comparisons, integer ADD, CAST, TRANSPOSE,
-CONCATENATION and one FULLY_CONNECTED. TensorFlow is imported lazily; scikit-learn never.
+once, with TFLite builtin ops only: GATHER, comparisons, SELECT_V2, ADD, CAST, TRANSPOSE,
+UNPACK, CONCATENATION, SUM (or one FULLY_CONNECTED). TensorFlow is imported lazily;
+scikit-learn never. Node tables are float32 where they hold thresholds (indices exact
+below 2 ** 24), int32 otherwise (each cast is an op, and for one sample ops cost more than
+elements); this exact file is for LiteRT, the integer trees below for TFLite Micro.
 
 Exactness. scikit-learn sends a sample left when ``x <= threshold`` with ``x`` a float32
 (or a float64 holding a float32, which is all a float32 ``.tflite`` input can be) and the
@@ -14,29 +17,37 @@ each node's ``missing_left`` says, the "NaN only" splits of HistGradientBoosting
 stores +-inf constants as +-FLT_MAX, which would send ``x = +inf`` the wrong way.
 
 Formulation, chosen by measurement on the LiteRT interpreter (one thread, XNNPACK on).
-A ``GATHER`` costs about 5-9 ns per gathered element there (a ``memcpy`` each), far more
-than a non-broadcast elementwise op (under 1 ns), so the traversal gathers as little as
-it can. (A GEMM formulation, as in hummingbird, needs a nodes x leaves path matrix per
-tree: far too large for deep forests, and NaN or inf inputs poison its products.)
+A ``GATHER`` costs about 5-9 ns per gathered *slice* there (a ``memcpy`` each, whatever
+its width), far more than a non-broadcast elementwise op (under 1 ns), so the traversal
+gathers as few slices as it can: one packed node row per tree and level. (A GEMM
+formulation, as in hummingbird, needs a nodes x leaves path matrix per tree: far too
+large for deep forests, and at depth 3 several times the bytes of these tables.)
 
 - *Tests.* Every node test is "column of the extended input > float32 threshold": the
   extended input is ``x``, plus where needed ``x`` with NaN as FLT_MAX (NaN goes right)
   and ``isnan(x)`` (NaN-only splits, and the never-true test of leaves). When an ensemble
   has few distinct tests per tree step, they are all evaluated once per sample into a
   (batch, n_tests) table (whole rows of the transposed input gathered at once, one
-  comparison), and a step gathers a node's test index then its result; otherwise a step
-  gathers the node's column and threshold and compares ("direct" tests).
+  comparison), and a node row holds its test index; otherwise it holds the column and the
+  threshold ("direct" tests).
 - *Layout.* Trees advance together one level per step, in groups of similar depth so a
-  few deep trees do not make every tree walk as far. In the "perfect" layout a node's
-  children sit at ``2 * slot`` and ``2 * slot + 1`` of the next level, so the next
-  position is ``slot + slot + went_right`` with no gather; trees are padded to the
-  group's depth, so it is used while the padding stays small (boosted trees, depth-limited
-  forests). Otherwise the "compact" layout stores each node's left child (the right one
-  follows it) and gathers it.
-- *Leaves.* Leaves absorb: their test is never true and their child is themselves, so a
-  sample that reaches a leaf early stays there. The leaf values of all trees are summed
-  into the outputs by one matrix product with a 0/1 matrix, which adds finite float32
-  values as a sum does.
+  few deep trees do not make every tree walk as far. A level gathers one packed row per
+  tree, split by one TRANSPOSE and UNPACK (slicing its last axis is as slow as separate
+  gathers), then the sample's value or test result. "perfect": a node's children sit at
+  ``2 * slot`` and ``2 * slot + 1`` of the next level, no child column, trees padded to
+  the group's depth. "compact": each node's row holds its left child (the right one
+  follows it); leaves absorb (never-true test, child itself) and a final gather maps the
+  position to its distinct leaf row. "sinks": rows for inner nodes only, with both
+  children; a leaf is a pointer to one absorbing "sink" row per distinct leaf row, so no
+  leaf rows nor final mapping (forests: a few hundred distinct class-fraction rows for
+  thousands of leaves). Each group takes the smallest layout.
+- *Leaves.* Leaf rows are deduplicated; the trees' values are added into their output
+  columns by a SUM over trees where the columns allow it, else one matrix product with a
+  0/1 matrix (which adds finite float32 values as a sum does).
+
+Integer trees (:func:`integer_trees`, for the static recipes): thresholds on each
+feature's 8- or 16-bit grid, int8 node rows and 8-bit leaves; see
+:func:`plan_integer_forest`.
 """
 
 from __future__ import annotations
@@ -144,10 +155,10 @@ class Group:
     """Trees of similar depth, traversed together for ``depth`` levels.
 
     Node tables are packed rows, one gather per level: "direct" tests store float32
-    ``(column, threshold[, left])`` rows, "table" tests ``(test[, left])`` rows (one
-    column: a flat table). "perfect" has one table per level, "compact" one for all.
-    Every table is float32 or int8/int32 data gathered with int32 positions, types
-    that both LiteRT's and TFLite Micro's GATHER kernels take.
+    ``(column, threshold[, left[, right]])`` rows, "table" tests int32 ``(test[, left[,
+    right]])`` rows (one column: a flat table). "perfect" has one table per level,
+    "compact" and "sinks" one for all.
+    Positions are int32, as every GATHER kernel takes.
     """
 
     trees: list  # indices into the ensemble's trees
@@ -337,20 +348,21 @@ def _extended_columns(feature, threshold, kind, n_features: int):
     return column, threshold.astype(np.float32), blocks
 
 
-#: Node and leaf indices are stored as float32 (exact below 2 ** 24) so that every table
-#: is float32: TFLite Micro's GATHER takes float32 and int8 data only.
+#: Node indices in a float32 row (beside a threshold) are exact below 2 ** 24.
 MAX_INDEX = 2**24
 
 
 def _rows(codes, thresholds, left=None) -> np.ndarray:
-    """Packed node rows: ``(code, threshold[, left])`` for direct tests, ``(code[, left])``
-    for table tests (a flat table when that is all), as float32."""
+    """Packed node rows: ``(code, threshold[, left])`` for direct tests, as float32 (a
+    threshold needs it; indices are exact below 2 ** 24), ``(code[, left])`` for table
+    tests, as int32 (no cast before they index); a flat table when that is all."""
     columns = (
         [codes] + ([thresholds] if thresholds is not None else []) + ([left] if left is not None else [])
     )
     if max(int(np.max(c, initial=0)) for c in (codes, left if left is not None else codes)) >= MAX_INDEX:
         raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or tests or more cannot be rebuilt")
-    rows = np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1)
+    dtype = np.float32 if thresholds is not None else np.int32
+    rows = np.stack([np.asarray(c, dtype=dtype) for c in columns], axis=1)
     return rows[:, 0] if rows.shape[1] == 1 else rows
 
 
@@ -442,7 +454,11 @@ def _sinks(group: Group, trees, codes, thresholds) -> None:
     columns += [np.concatenate([row_of[left[~leaf]], sinks]), np.concatenate([row_of[right[~leaf]], sinks])]
     if n_inner + n_sinks >= MAX_INDEX or int(np.max(code, initial=0)) >= MAX_INDEX:
         raise ValueError(f"an ensemble of {MAX_INDEX:,} nodes or tests or more cannot be rebuilt")
-    group.rows = [np.stack([np.asarray(c, dtype=np.float32) for c in columns], axis=1)]
+    group.rows = [
+        np.stack(
+            [np.asarray(c, dtype=np.float32 if thresholds is not None else np.int32) for c in columns], axis=1
+        )
+    ]
     group.start = row_of[offsets].astype(np.int32)
     group.sink = n_inner
     group.values = distinct[:, 0].copy() if distinct.shape[1] == 1 else distinct
@@ -463,7 +479,7 @@ def _leaf_tables(group: Group, trees, node_at) -> None:
     distinct, row = np.unique(all_values[node_at[at_leaf]], axis=0, return_inverse=True)
     leaf_of = np.zeros(len(node_at), dtype=np.int64)
     leaf_of[at_leaf] = row.ravel()
-    group.leaf_of = _rows(leaf_of, None)
+    group.leaf_of = leaf_of.astype(np.int32)
     group.values = distinct
 
 
@@ -567,18 +583,17 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right):
 
 
 def _test_table(columns, plan: ForestPlan):
-    """(batch, n_tests) int8: 1 where the test sends the sample right, from the extended input.
+    """(batch, n_tests) int32: 1 where the test sends the sample right, from the extended input.
 
     Computed as (n_tests, batch) so that each test gathers a whole row of the transposed
     input at once, then compared with the thresholds as a column (one op for all tests).
-    Kept int8: TFLite's int32 transpose of this shape is four times slower, and TFLite
-    Micro gathers no int32 data.
+    Transposed as int8: TFLite's int32 transpose of this shape is four times slower.
     """
     tf = _tf()
     rows = tf.transpose(columns)
     chosen = tf.gather(rows, plan.test_column)
     right = tf.greater(chosen, plan.test_threshold[:, None])
-    return tf.transpose(tf.cast(right, tf.int8))
+    return tf.cast(tf.transpose(tf.cast(right, tf.int8)), tf.int32)
 
 
 def _extended_input(x, blocks):
