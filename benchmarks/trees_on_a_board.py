@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import re  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -81,7 +82,14 @@ def emlearn_row(estimator, X, expected) -> dict | None:
         + counts.get("tree_roots", 0) * 4
         + counts.get("leaves", 0) * leaf_bytes
     )
-    labels = model.predict(X)
+    # emlearn compiles its C into ./tmp to predict: keep that out of the checkout
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            labels = model.predict(X)
+        finally:
+            os.chdir(here)
     return {
         "bytes": nbytes,
         "nodes": counts.get("nodes", 0),
@@ -126,7 +134,7 @@ def run_model(name, factory, digits, log) -> dict:
         }
         converted = comparison.variants.get(r["variant"])
         if converted is not None:
-            header, source = c_source(converted.content, "g_model")
+            source, _header = c_source(converted.content, "g_model")
             row["c_source_bytes"] = len(source.encode())
         rows.append(row)
     return {"model": name, "rows": rows, "emlearn": emlearn_row(estimator, X, expected)}
