@@ -51,6 +51,7 @@ BATCH = 256
 # ------------------------------------------------------------------ the models
 def _models():
     from sklearn.ensemble import (
+        ExtraTreesClassifier,
         GradientBoostingClassifier,
         HistGradientBoostingClassifier,
         RandomForestClassifier,
@@ -63,6 +64,9 @@ def _models():
 
     return {
         "RandomForestClassifier(100 trees, max_depth=10)": lambda: RandomForestClassifier(
+            n_estimators=100, max_depth=10, random_state=0
+        ),
+        "ExtraTreesClassifier(100 trees, max_depth=10)": lambda: ExtraTreesClassifier(
             n_estimators=100, max_depth=10, random_state=0
         ),
         "GradientBoostingClassifier(100 stages)": lambda: GradientBoostingClassifier(
@@ -101,7 +105,7 @@ def twenty_features(workbench):
 
 
 #: Why a row can miss the targets, keyed by the start of its name (see RESULTS.md).
-TREES = ("RandomForest", "GradientBoosting", "HistGradientBoosting")
+TREES = ("RandomForest", "ExtraTrees", "GradientBoosting", "HistGradientBoosting")
 
 
 # ------------------------------------------------------------------ measuring
@@ -305,6 +309,8 @@ def machine() -> list[str]:
     return [
         f"- CPU: {cpu}, {os.cpu_count()} logical cores visible (every runtime ran on one thread)",
         f"- {platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(other work shares the machine; above 2 the ratios are noisy)",
         "- " + ", ".join(versions),
     ]
 
@@ -414,29 +420,48 @@ the runtimes are timed in turns and only ratios within one run are compared.
 {wrapper}
 
 **Trees and ensembles** are rebuilt from TFLite builtins only. All trees advance together
-one level per step (grouped by depth); a step gathers, for every sample and tree, the
-node's test and its outcome, and in the compact layout its child. LiteRT's `GATHER`
-copies each element with its own `memcpy`, about 5-9 ns per element here, while an
-elementwise op costs under 1 ns per element; onnxruntime's `TreeEnsembleClassifier` walks
-each tree in one compiled loop and stops at the leaf. So a rebuilt ensemble costs about
-trees x levels x (2 to 4 gathers) x 6 ns per sample:
+one level per step (grouped by depth). A step gathers, for every sample and tree, one
+packed node row (column and threshold, or test index, and in the compact layout the
+child), split by one TRANSPOSE and UNPACK, and then the sample's value or test result:
+two gathers per level (three or four before issue 24). LiteRT's `GATHER` copies each
+element with its own `memcpy`, about 5-9 ns per element here, while an elementwise op
+costs under 1 ns per element, and each op adds a fixed cost that matters for one sample
+(a level is 8-10 ops); onnxruntime's `TreeEnsembleClassifier` walks each tree in one
+compiled loop and stops at the leaf. So a rebuilt ensemble costs about trees x levels x
+2 gathers x 6 ns per sample, plus levels x 10 ops:
 
-- 1,000 boosted trees of depth 3 (100 stages x 10 classes) need two gathers per level
-  (few distinct tests, evaluated once per sample into a table; the perfect layout needs
-  no child pointers);
-- 100 trees of depth 10 need three (too many distinct thresholds to precompute them all,
-  so each step gathers the feature, the threshold and the value);
+- 1,000 boosted trees of depth 3 (100 stages x 10 classes): few distinct tests,
+  evaluated once per sample into an int8 table; the perfect layout needs no child column;
+- 100 trees of depth 10 (forest, extra trees): too many distinct thresholds to
+  precompute, so each step gathers a (column, threshold, child) row and the value;
 - HistGradientBoosting grows 1,000 uneven trees (31 leaves, depths 1 to 14): grouping
   trees by depth keeps shallow ones short, but in each group every tree walks the group's
-  depth (onnxruntime walks each sample's actual path, about half as long), and the compact
-  layout of uneven trees costs a third gather per level.
+  depth (onnxruntime walks each sample's actual path, about half as long).
 
-What would close it: a tight loop in TFLite's `GATHER` for one-element rows instead of a
-`memcpy` per element (`reference_ops::Gather`) would cut every tree row by about half;
-walking each sample's actual path needs a tree-ensemble kernel, i.e. a custom op, which
-the builtins-only rule excludes. The formulations tried on the way (measured on the
-100-tree forest): the GEMM formulation is far too large for depth 10; precomputed tests
-with int32 transposes or broadcast comparisons cost more than they saved.
+Node rows are float32 where they hold a threshold (indices exact below 2^24), int32
+otherwise (a cast per level is an op, and for one sample ops cost more than elements).
+Leaf rows are deduplicated and forests use "sinks": rows for inner nodes only, each leaf
+a pointer to one absorbing row per distinct leaf row (a forest's 13,700 leaves hold about
+600 distinct class-fraction rows), so no leaf rows and no final lookup. The trees' values
+are added by a SUM over trees instead of a 0/1 matrix where their columns allow it. Each
+group of trees takes the smallest layout. This exact file is for LiteRT; for TFLite Micro
+the static recipes make integer trees (see *Tree ensembles on a board*).
+
+Measured against the file before issue 24 (same digits models): RandomForest 1,877 KB ->
+291 KB, ExtraTrees about 2,200 KB -> 534 KB, GradientBoosting 117 KB -> 78 KB (0.66x: its
+perfect layout had no leaf rows to share), HistGradientBoosting 933 KB -> 564 KB (0.60x:
+1,000 trees of single distinct values leave nothing to deduplicate). Batch latency moved
+towards onnxruntime (RandomForest 1.62x -> about 1.15x, ExtraTrees below 1.0x); one
+sample did not (each level is still 6-9 ops, and a level costs its op count for one
+sample). The single-sample goal of 1.0x is not met for any tree family.
+
+What would close the rest: a tight loop in TFLite's `GATHER` for one-element rows instead
+of a `memcpy` per element (`reference_ops::Gather`) would cut every tree row by about
+half; walking each sample's actual path needs a tree-ensemble kernel, i.e. a custom op,
+which the builtins-only rule excludes. Not done: the GEMM formulation (hummingbird's
+choice at depth <= 3) for the boosted trees: a (trees, 7, 8) path tensor and a leaf
+matrix per class come to about 550 KB for 1,000 trees of depth 3 against 68 KB of tables
+here, and the size is what a board pays for.
 
 **Kernel SVMs** (the other family modules, summarised from their code): the RBF kernel is
 computed as sums of squared differences over a (batch, support vectors, features) tensor,
@@ -448,8 +473,9 @@ support vector. Expanding the distances (`|x|^2 + |s|^2 - 2 x.s`, one FULLY_CONN
 where the tolerance allows, and one (support vectors x pairs) coefficient matrix instead
 of gathered pairs, would remove most of the gap.
 
-**Size.** A tree node costs the `.tflite` 4-8 bytes (a test index, or column and
-threshold, and in the compact layout a child), a leaf its values; the `.onnx` stores
+**Size.** A tree node costs the `.tflite` 4-12 bytes (a test index, or column and
+threshold, and in the compact layout a child), a leaf an index into its distinct values;
+the `.onnx` stores
 about eight attributes per node plus a weight per leaf and class, so tree models come out
 smaller. For the smallest models (LogisticRegression 4 KB, MLP 20 KB) the flatbuffer's
 fixed part (tensor names, signature, metadata: a few hundred bytes) makes the `.tflite`

@@ -245,7 +245,7 @@ def fitted_for_layouts(nan_data):
     return forest, hist, X_test
 
 
-@pytest.mark.parametrize("layout", ["perfect", "compact"])
+@pytest.mark.parametrize("layout", ["perfect", "compact", "sinks"])
 @pytest.mark.parametrize("tests", ["table", "direct"])
 def test_every_layout_and_kind_of_test_is_exact(layout, tests, fitted_for_layouts):
     forest, hist, X_test = fitted_for_layouts

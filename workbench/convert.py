@@ -172,6 +172,10 @@ def convert_source(
     ``workbench._worker``): a crash, abort or time-out there becomes a ``ConversionError``
     and never reaches the caller.
     """
+    integer_trees = getattr(source, "integer_trees", None)  # a scikit-learn tree ensemble's static modes
+    variant = integer_trees(mode, samples) if integer_trees is not None else None
+    if variant is not None:
+        return _run_converter(variant, mode, None, threads=threads, verbose=verbose, timeout=timeout)
     if mode.backend == "quantizer":
         hub = float32_hub(source, verbose=verbose, timeout=timeout)
         return quantize_bytes(hub, mode, samples, threads=threads, timeout=timeout, calibration=calibration)

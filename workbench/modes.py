@@ -172,7 +172,9 @@ _QUANTIZER_TABLE: dict[str, dict] = {
     "static_wi8_ai8": _recipe(
         "LiteRT Quantizer: static, int8 weights and activations",
         "Full integer compute with int8 weights and activations, calibrated on a representative "
-        "dataset; inputs and outputs become int8 too. The quantizer's counterpart of 'int8'.",
+        "dataset; inputs and outputs become int8 too. The quantizer's counterpart of 'int8'. "
+        "scikit-learn tree ensembles get integer trees instead: thresholds on each feature's "
+        "8-bit grid, int8 node rows, 8-bit leaves, float input and outputs.",
         "static",
         8,
         activation_bits=8,
@@ -180,7 +182,8 @@ _QUANTIZER_TABLE: dict[str, dict] = {
     "static_wi8_ai16": _recipe(
         "LiteRT Quantizer: static, int8 weights, int16 activations",
         "int8 weights with int16 activations (and int16 inputs and outputs), calibrated; the "
-        "quantizer's counterpart of 'int16x8'.",
+        "quantizer's counterpart of 'int16x8'. scikit-learn tree ensembles get integer trees "
+        "instead: thresholds on each feature's 16-bit grid, int8 node rows, 8-bit leaves.",
         "static",
         8,
         activation_bits=16,

@@ -85,6 +85,11 @@ def converter_for(spec, tf, mode=None):
         from .sklearn import SklearnSource
 
         return SklearnSource(value).converter(tf, mode)
+    if kind == "sklearn_integer_trees":  # a tree ensemble's integer trees, see SklearnSource.integer_trees
+        from .sklearn import SklearnSource
+
+        estimator, bits = value
+        return SklearnSource(estimator, integer_bits=bits).converter(tf)
     raise ValueError(f"unknown model description {kind!r}")
 
 

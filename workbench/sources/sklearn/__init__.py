@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import pickle
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..._native import captured_output
 from ...errors import (
+    ConversionError,
     DataMismatchError,
     ModelLoadError,
     NotFittedError,
@@ -24,6 +26,12 @@ from ._registry import build, builder_for, graph_cache, target_classes
 #: output only, and :meth:`Converted.predict` applies the label rule to it in Python.
 NO_LABEL_OPS = ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",)
 
+#: The static recipes that give a tree ensemble integer trees, and their grid's bits: each
+#: feature's thresholds on an 8- or 16-bit grid, the input put on it as the file's first
+#: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_ops.plan_integer_forest``).
+#: A recipe applied to the exact float32 file would find nothing to quantize in it.
+INTEGER_TREE_MODES = {"static_wi8_ai8": 8, "static_wi8_ai16": 16}
+
 #: scikit-learn's prediction methods, in the order a converted file states its outputs.
 METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
 
@@ -33,8 +41,12 @@ class SklearnSource(Source):
 
     kind = "sklearn"
 
-    def __init__(self, estimator, *, name: str | None = None, path: str | None = None):
+    def __init__(
+        self, estimator, *, name: str | None = None, path: str | None = None, integer_bits: int | None = None
+    ):
         _check_fitted(estimator)
+        #: 8 or 16 for the integer-tree variant of a tree ensemble (see :meth:`integer_trees`).
+        self.integer_bits = integer_bits
         builder_for(_final_step(estimator))  # unsupported estimators fail here, before any work
         self.output_kind = output_kind(estimator)
         # Settings a builder cannot rebuild (e.g. kernel="precomputed") fail here, not in the converter.
@@ -181,7 +193,7 @@ class SklearnSource(Source):
         )
         def model(x):
             outputs = {}
-            with graph_cache():
+            with graph_cache(), _integer_trees(self.integer_bits):
                 for method, output in outputs_wanted.items():
                     out = build(estimator, x, output)
                     if isinstance(out, list):  # one tensor per target (see _file_names)
@@ -196,13 +208,61 @@ class SklearnSource(Source):
         return model
 
     def spec(self):
+        if self.integer_bits is not None:
+            return ("sklearn_integer_trees", (self.estimator, self.integer_bits))
         return ("sklearn", self.estimator)
+
+    def integer_trees(self, mode, samples) -> SklearnSource | None:
+        """This source as integer trees for ``mode`` (one of :data:`INTEGER_TREE_MODES`), or
+        None where the mode does not make them (another mode, or no tree ensemble).
+
+        Raises
+        ------
+        ConversionError
+            When the calibration samples hold NaN: an integer tree has no route for it.
+        """
+        bits = INTEGER_TREE_MODES.get(getattr(mode, "name", None))
+        if bits is None or not uses_trees(self.estimator):
+            return None
+        if samples is not None and np.isnan(np.asarray(samples, dtype=np.float64)).any():
+            raise ConversionError(
+                received=f"calibration samples with NaN for {mode.name} of a {type(self.estimator).__name__}",
+                expected=(
+                    "Samples without NaN: its integer trees put every feature on a grid, where NaN "
+                    "has no place, so NaN cannot follow the route scikit-learn gives it."
+                ),
+                fix="Keep float32 (exact, NaN routed as scikit-learn does) for data with missing values, "
+                "or impute them before the model.",
+            )
+        variant = copy.copy(self)
+        variant.integer_bits = bits
+        variant.__dict__.pop("_float32_hub", None)
+        return variant
 
     def converter(self, tf, mode=None):
         module = tf.Module()
         module.model = self.graph(tf, mode)
         concrete = module.model.get_concrete_function()
         return tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
+
+
+def uses_trees(estimator) -> bool:
+    """Whether ``estimator`` (a pipeline's last step) is rebuilt by the tree traversal."""
+    from .ensemble import BUILDERS as ENSEMBLES
+    from .tree import BUILDERS as TREES
+
+    return type(_final_step(estimator)) in {**ENSEMBLES, **TREES}
+
+
+@contextlib.contextmanager
+def _integer_trees(bits):
+    if bits is None:
+        yield
+        return
+    from ._tree_ops import integer_trees
+
+    with integer_trees(bits):
+        yield
 
 
 def output_kind(estimator) -> str:

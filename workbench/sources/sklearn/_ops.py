@@ -301,9 +301,27 @@ def outlier_labels(decision, *, inclusive: bool = True):
     return take(np.array([-1, 1], dtype=np.int32), above(decision, 0.0, inclusive=inclusive))
 
 
+def _micro_labels(values: np.ndarray) -> bool:
+    """Whether integer labels are built for TFLite Micro: in an integer-tree variant (see
+    ``_tree_ops.integer_trees``), for labels float32 holds exactly."""
+    from ._tree_ops import INTEGER_BITS
+
+    integers = values.dtype.kind in "iub"
+    return (
+        INTEGER_BITS.get() is not None and integers and bool(np.all(np.abs(values.astype(np.int64)) < 2**24))
+    )
+
+
 def take(values, index):
     """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
     values = np.asarray(values)
+    if _micro_labels(values):
+        # int32 labels from a float32 table (or the index itself): TFLite Micro gathers
+        # float32 and int8 data only and casts to no int64.
+        if np.array_equal(values, np.arange(len(values))):
+            return index
+        table = constant(values.astype(np.float32), np.float32)
+        return _tf().cast(_tf().gather(table, index), _tf().int32)
     if values.dtype.kind in "USO":
         table = _tf().constant(np.char.encode(values.astype(str), "utf-8"))
     else:
