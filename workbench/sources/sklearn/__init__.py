@@ -193,7 +193,7 @@ class SklearnSource(Source):
         )
         def model(x):
             outputs = {}
-            with graph_cache(), _integer_trees(self.integer_bits):
+            with graph_cache(), _integer_trees(self.integer_bits), _tables_kept_exact(mode):
                 for method, output in outputs_wanted.items():
                     out = build(estimator, x, output)
                     if isinstance(out, list):  # one tensor per target (see _file_names)
@@ -262,6 +262,19 @@ def _integer_trees(bits):
     from ._tree_ops import integer_trees
 
     with integer_trees(bits):
+        yield
+
+
+@contextlib.contextmanager
+def _tables_kept_exact(mode):
+    """For a converter mode that quantizes or narrows float constants (float16, dynamic, int8,
+    int16x8), trees keep their node indices in int32 tables the converter leaves alone."""
+    if mode is None or mode.backend != "converter" or mode.name == "float32":
+        yield
+        return
+    from ._tree_ops import integer_index_tables
+
+    with integer_index_tables():
         yield
 
 

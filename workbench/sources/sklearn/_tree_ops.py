@@ -499,6 +499,8 @@ def forest_sum(x, trees: list[Tree], n_outputs: int, *, layout: str | None = Non
     bits = INTEGER_BITS.get()
     if bits is not None:
         return integer_forest_sum(x, trees, n_outputs, bits)
+    if tests is None and INDEX_TABLES_ONLY.get():
+        tests = "table"
     plan = plan_forest(trees, int(x.shape[1]), n_outputs, layout=layout, tests=tests)
     return build_plan(x, plan)
 
@@ -650,6 +652,22 @@ def plus_minus_one(decision):
     tf = _tf()
     inlier = tf.greater_equal(tf.reshape(decision, [-1]), 0.0)
     return tf.where(inlier, tf.ones_like(tf.cast(inlier, tf.int32)), -tf.ones_like(tf.cast(inlier, tf.int32)))
+
+
+#: Set while a graph is built for a converter mode that narrows or quantizes float constants:
+#: "direct" rows keep child positions in float32 beside the thresholds, which float16 or int8
+#: would corrupt; "table" rows are int32, which the converter leaves alone.
+INDEX_TABLES_ONLY: ContextVar[bool] = ContextVar("index_tables_only", default=False)
+
+
+@contextmanager
+def integer_index_tables():
+    """Build every tree ensemble of the graph with int32 node rows ("table" tests)."""
+    token = INDEX_TABLES_ONLY.set(True)
+    try:
+        yield
+    finally:
+        INDEX_TABLES_ONLY.reset(token)
 
 
 # ------------------------------------------------------------------ integer trees
