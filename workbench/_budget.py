@@ -344,7 +344,11 @@ def mark(table: pd.DataFrame, budget: dict, metric: str) -> None:
             is_original, table["feasible"], table.to_dict("records"), strict=True
         )
     ]
-    table.drop(columns=["_needs_ram", "_loss"], inplace=True, errors="ignore")
+    # The caller's frame is changed in place; ``del`` does that without drop(inplace=True),
+    # which pandas deprecates.
+    for column in ("_needs_ram", "_loss"):
+        if column in table:
+            del table[column]
 
 
 def miss(row: dict, budget: dict, metric: str) -> str:
