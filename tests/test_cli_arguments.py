@@ -98,10 +98,10 @@ def test_every_mistake_is_answered_with_its_fix_before_a_model_loads(csv_files):
 
 
 def test_modes_separated_by_commas_or_spaces_are_the_same_modes():
-    from workbench.cli import parse_modes
+    from workbench.cli import split_modes
 
-    assert parse_modes(["float32,int8", "static_wi8_ai8"]) == ["float32", "int8", "static_wi8_ai8"]
-    assert parse_modes(["float32, int8,"]) == ["float32", "int8"]
+    assert split_modes(["float32,int8", "static_wi8_ai8"]) == ["float32", "int8", "static_wi8_ai8"]
+    assert split_modes(["float32, int8,"]) == ["float32", "int8"]
 
 
 def test_model_help_names_every_kind_of_model_file():

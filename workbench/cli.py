@@ -242,7 +242,7 @@ def _compare(args) -> int:
         args.model,
         args.dataset,
         args.label,
-        parse_modes(args.modes),
+        split_modes(args.modes),
         args.representative,
         args.strategy,
         args,
@@ -289,7 +289,7 @@ def _convert(args) -> int:
     from .sources import as_source
 
     _check_model(args.model, "convert")
-    names = parse_modes([args.mode], option="--mode")
+    names = split_modes([args.mode], option="--mode")
     if len(names) > 1:
         raise InvalidArgumentError(
             received=f"--mode {args.mode}",
@@ -331,7 +331,7 @@ def _search(args) -> int:
 
     started = time.perf_counter()
     _check_model(args.model, "search")
-    modes = parse_modes(args.modes)
+    modes = split_modes(args.modes)
     if args.target:
         _target(args.target)
     if args.out:
@@ -522,7 +522,7 @@ def _check_model(model: str | None, command: str) -> None:
     )
 
 
-def parse_modes(values: list[str], option: str = "--modes") -> list[str]:
+def split_modes(values: list[str], option: str = "--modes") -> list[str]:
     """Mode names from the command line: separated by spaces or commas, each checked now."""
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     if not names:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
@@ -146,6 +147,7 @@ def write_report(comparison, directory: str) -> str:
             with open(os.path.join(directory, name[: -len(".tflite")] + "_recipe.json"), "w") as handle:
                 json.dump(converted.recipe, handle, indent=1)
         files.append((label, name, converted))
+    calibration_file = _save_calibration(comparison, directory)
     encoded = base64.b64encode(png).decode()
     page = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -176,6 +178,7 @@ def write_report(comparison, directory: str) -> str:
         page.append(f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>")
         if converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
+            page.append(f"<p>{html.escape(_snippet_needs(converted.mode, calibration_file))}</p>")
             page.append(f"<pre>{html.escape(Mode.snippet(converted.mode))}</pre></details>")
     page += _lens_sections(comparison, directory)
     page.append(f"<p><small>{html.escape(_environment())}</small></p></div></body></html>")
@@ -211,6 +214,27 @@ def _lens_sections(comparison, directory: str) -> list[str]:
             shown.to_html(classes="workbench-table"),
         ]
     return page
+
+
+def _save_calibration(comparison, directory: str) -> str | None:
+    """``calibration_samples.npy``: the samples the calibrated variants were made with, which
+    the code shown for them loads (one array; a model of several inputs has no single file)."""
+    samples = comparison.calibration
+    if not isinstance(samples, np.ndarray):
+        return None
+    path = os.path.join(directory, "calibration_samples.npy")
+    np.save(path, samples.astype(np.float32, copy=False))
+    return path
+
+
+def _snippet_needs(mode: Mode, calibration_file: str | None) -> str:
+    """What the code shown for a variant starts from, and where to get it."""
+    needs = "Run it in this folder after exporting the model there: model.export('saved_model') (Keras 3)"
+    if not mode.calibrated:
+        return needs + "."
+    if calibration_file is not None:
+        return needs + "; calibration_samples.npy beside this report holds the calibration samples used."
+    return needs + ", and with your calibration inputs saved by np.save('calibration_samples.npy', samples)."
 
 
 def snippet_title(converted) -> str:
