@@ -78,26 +78,11 @@ class Comparison:
     def pareto(self) -> list[str]:
         """Variants that no other variant beats: none is at least as good on metric, size and
         latency together and strictly better on one of them."""
+        from ._pareto import pareto_front
+
         ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
-        up = self.dataset.higher_is_better
-        better = {
-            self.metric: np.greater_equal if up else np.less_equal,
-            "size_bytes": np.less_equal,
-            "latency_ms_p50": np.less_equal,
-        }
-        strictly = {
-            self.metric: np.greater if up else np.less,
-            "size_bytes": np.less,
-            "latency_ms_p50": np.less,
-        }
-        best = []
-        for _, row in ok.iterrows():
-            others = ok[ok["variant"] != row["variant"]]
-            no_worse = np.logical_and.reduce([better[c](others[c], row[c]) for c in better])
-            some_better = np.logical_or.reduce([strictly[c](others[c], row[c]) for c in strictly])
-            if not (no_worse & some_better).any():
-                best.append(row["variant"])
-        return best
+        way = "max" if self.dataset.higher_is_better else "min"
+        return pareto_front(ok, {self.metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
 
     def plot(self):
         """The trade-off figure: metric vs size and metric vs latency (a matplotlib Figure)."""
@@ -257,8 +242,9 @@ def compare(
     Comparison
         ``.table`` has the columns ``variant, mode, path, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
-        batch_latency_ms, speedup, convert_s, error`` where ``<metric>`` is ``accuracy``
-        or ``r2``. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
+        batch_latency_ms, speedup, convert_s, speedup_vs_original, error`` where ``<metric>`` is
+        ``accuracy`` or ``r2``; ``speedup`` is the float32 ``.tflite``'s median latency over the
+        row's (NaN without a float32 row), ``speedup_vs_original`` the original's call over it. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
         (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
         model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
@@ -509,8 +495,9 @@ class Bench:
         self, rows, variants, representative: str, cancelled: bool = False, calibration=None
     ) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
+        table = with_speedups(pd.DataFrame(rows, columns=list(self.original())), self.source.kind)
         return Comparison(
-            table=pd.DataFrame(rows, columns=list(self.original())),
+            table=table,
             variants=dict(variants),
             model_name=self.source.name,
             model_kind=self.source.kind,
@@ -539,6 +526,32 @@ class Bench:
 
     def _time(self, call) -> Latency:
         return self.judge.time(call)
+
+
+def with_speedups(table: pd.DataFrame, source_kind: str) -> pd.DataFrame:
+    """``speedup`` against the float32 ``.tflite`` on the same interpreter (the ``float32`` row,
+    or the original when it is itself a ``.tflite``), and ``speedup_vs_original`` against the
+    original's own call, as ``evaluate`` measured it (for Keras, ``model(x)``, whose per-call
+    Python overhead makes that ratio large for any ``.tflite``)."""
+    if "speedup" not in table or "latency_ms_p50" not in table:
+        return table
+    table = table.copy()
+    against_original = table.pop("speedup")
+    table.insert(
+        table.columns.get_loc("convert_s") + 1 if "convert_s" in table else len(table.columns),
+        "speedup_vs_original",
+        against_original,
+    )
+    reference = table[(table["variant"] == "float32") & (table["error"] == "")]
+    if not len(reference) and source_kind == "tflite":
+        reference = table[(table["variant"] == ORIGINAL) & (table["error"] == "")]
+    p50 = reference["latency_ms_p50"].iloc[0] if len(reference) else np.nan
+    table.insert(
+        table.columns.get_loc("batch_latency_ms") + 1,
+        "speedup",
+        p50 / table["latency_ms_p50"].astype(float),
+    )
+    return table
 
 
 def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:

@@ -16,17 +16,21 @@ _BUDGET_COLOR = "#2ca02c"
 def tradeoff_figure(comparison, figsize=(11, 4.2)):
     """Metric vs size and metric vs single-sample latency, one point per variant.
 
-    The original is a black star; Pareto-optimal variants (no other variant is at least as
-    good on metric, size and latency and better on one) are red, joined in each panel.
-    With a target, a third panel shows the RAM each variant needs there, the budgets are
-    green lines, and variants that do not fit are grey.
+    The original is a black star. Each panel has its own Pareto front, for its two axes: the
+    variants no other variant beats on both the metric and that panel's cost (size, latency
+    or RAM) are red and joined. With a target, a third panel shows the RAM each variant needs
+    there, the budgets are green lines, and variants that do not fit are grey. Each label sits
+    beside its point, inside the axes, with a leader line where it had to move away.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    from ._pareto import pareto_front
 
     table = comparison.table
     ok = table[table["error"] == ""]
     metric = comparison.metric
-    pareto = set(comparison.pareto())
+    way = "max" if comparison.dataset.higher_is_better else "min"
+    variants = ok[ok["variant"] != "original"]
     budgets = budget_panels(comparison)
     if budgets:
         figsize = (figsize[0] * 1.4, figsize[1])
@@ -47,6 +51,7 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     ) + tuple(budgets[1:2])
     misfits = set(ok["variant"][ok["fits"] == False]) if "fits" in ok else set()  # noqa: E712 (None: no file)
     for ax, (column, xlabel, factor, *_) in zip(axes, panels, strict=True):
+        pareto = set(pareto_front(variants, {metric: way, column: "min"}))
         labels = []
         for _, row in ok.iterrows():
             x, y = row[column] * factor, row[metric]
@@ -81,13 +86,13 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         for budget_column, _, budget_factor, budget, name in budgets:
             if budget_column == column:
                 _budget_line(ax, budget * budget_factor, name)
-        _annotate_without_overlap(ax, labels)
+        place_labels(ax, labels)
     axes[0].set_ylabel(metric + " on the test split")
     fit_note = f"; grey: does not fit {comparison.target.name}" if budgets else ""
     figure.suptitle(
         f"{comparison.model_name} on {comparison.dataset.name}: what each mode costs and buys "
-        f"(red: Pareto-optimal{fit_note})",
-        fontsize=11,
+        f"(red: no variant has a better {metric} at a lower cost on that panel's axis{fit_note})",
+        fontsize=10,
     )
     return figure
 
@@ -134,29 +139,110 @@ def new_figure(figsize, layout="constrained"):
     return figure
 
 
-def _annotate_without_overlap(ax, labels, gap_px=14.0):
-    """Label points, moving a label up while it would sit on one already placed."""
-    scale = ax.figure.dpi / 72  # offsets are in points, positions in pixels
-    placed = []
-    for x, y, text in sorted(labels, key=lambda item: (item[0], item[1])):
-        px, py = ax.transData.transform((x, y))
-        # Points near the right edge get their label on the left, inside the axes.
-        left_side = px > ax.bbox.x0 + 0.78 * ax.bbox.width
-        dy = 5.0
-        while any(
-            abs(px - qx) < 5.5 * scale * max(len(text), len(t)) and abs(py + dy * scale - qy) < gap_px * scale
-            for qx, qy, t in placed
-        ):
-            dy += gap_px
-        placed.append((px, py + dy * scale, text))
-        ax.annotate(
-            text,
-            (x, y),
-            xytext=(-6 if left_side else 6, dy),
-            textcoords="offset points",
-            fontsize=9,
-            ha="right" if left_side else "left",
+#: Where a label may go around its point, nearest first: (distance in points, direction).
+_LABEL_SPOTS = [
+    (distance, direction)
+    for distance in (4, 9, 16, 26, 40, 58)
+    for direction in ((1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1), (0, -1))
+]
+_LABEL_FONTSIZE = 8.5
+_MARKER_RADIUS = 5.0  # points: a label may not cover another variant's marker
+
+
+def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
+    """Put each label beside its point, inside the axes, off the other labels and markers.
+
+    Each label takes the nearest free spot around its point (right, left, the diagonals,
+    above, below, then farther out); one that had to move away gets a leader line. Call
+    this once the axes' limits are final. Works in points, so the PNG's dpi does not matter.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    labels : list of (x, y, text)
+        Data coordinates of each point and its label.
+    fontsize : float
+
+    Returns
+    -------
+    list of matplotlib Annotation
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=fontsize)
+    to_points = 72.0 / ax.figure.dpi
+    frame = ax.bbox.extents * to_points  # x0, y0, x1, y1
+    centres = [ax.transData.transform((x, y)) * to_points for x, y, _ in labels]
+    markers = [(cx - _MARKER_RADIUS, cy - _MARKER_RADIUS, cx + _MARKER_RADIUS, cy + _MARKER_RADIUS)
+               for cx, cy in centres]  # fmt: skip
+    # The most crowded points choose first, while the spots nearest them are still free.
+    crowd = [sum(np.hypot(*(c - d)) < 40 for d in centres) for c in centres]
+    order = sorted(range(len(labels)), key=lambda i: -crowd[i])
+    placed: list[tuple] = []
+    annotations = []
+    for i in order:
+        x, y, text = labels[i]
+        cx, cy = centres[i]
+        width = text_to_path.get_text_width_height_descent(text, font, ismath=False)[0] + 2
+        height = fontsize * 1.3
+        others = placed + markers[:i] + markers[i + 1 :]
+        best, best_cost = None, np.inf
+        for distance, (dx, dy) in _LABEL_SPOTS:
+            reach = _MARKER_RADIUS + distance
+            left = cx + reach if dx > 0 else cx - reach - width if dx < 0 else cx - width / 2
+            bottom = cy + reach if dy > 0 else cy - reach - height if dy < 0 else cy - height / 2
+            if dx and dy:  # diagonals: as far out along each axis as the distance, not the sum
+                left, bottom = (
+                    cx + 0.7 * reach if dx > 0 else cx - 0.7 * reach - width,
+                    cy + 0.7 * reach if dy > 0 else cy - 0.7 * reach - height,
+                )
+            box = (left, bottom, left + width, bottom + height)
+            if (
+                box[0] < frame[0] + 2
+                or box[2] > frame[2] - 2
+                or box[1] < frame[1] + 2
+                or box[3] > frame[3] - 2
+            ):
+                continue
+            cost = sum(_overlap(box, other) for other in others)
+            if cost == 0:
+                best = (box, distance)
+                break
+            if cost + distance < best_cost:
+                best, best_cost = (box, distance), cost + distance
+        if best is None:  # no spot inside the axes at all: the nearest one, pulled inside
+            left = min(max(cx + _MARKER_RADIUS, frame[0] + 2), frame[2] - 2 - width)
+            bottom = min(max(cy - height / 2, frame[1] + 2), frame[3] - 2 - height)
+            best = ((left, bottom, left + width, bottom + height), 99)
+        box, distance = best
+        placed.append(box)
+        leader = distance > 9
+        annotations.append(
+            ax.annotate(
+                text,
+                (x, y),
+                xytext=(box[0] + 1 - cx, box[1] + 0.2 * fontsize - cy),
+                textcoords="offset points",
+                ha="left",
+                va="baseline",
+                fontsize=fontsize,
+                annotation_clip=False,
+                arrowprops=(
+                    {"arrowstyle": "-", "lw": 0.6, "color": "#777777", "shrinkA": 1, "shrinkB": 4}
+                    if leader
+                    else None
+                ),
+                zorder=4,
+            )
         )
+    return annotations
+
+
+def _overlap(a, b) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return width * height if width > 0 and height > 0 else 0.0
 
 
 def _pad_log_axis(ax, values):
