@@ -92,6 +92,7 @@ _STYLE = """
 .workbench-table .best { font-weight: bold; background: #e4f4e4; }
 .workbench-table .failed { color: #a00; text-align: left; white-space: normal; min-width: 300px; }
 .workbench-scroll { overflow-x: auto; max-width: 100%; }
+.workbench-report img { max-width: 100%; height: auto; }
 .workbench-report details > summary { cursor: pointer; color: #555; margin: 4px 0; }
 .workbench-report pre { background: #f7f7f7; padding: 8px; font-size: 12px; overflow-x: auto; }
 </style>
