@@ -96,7 +96,7 @@ class Comparison:
         The widget shows it and embeds it in the notebook's static copy; returning to a set
         of variants already shown finds it drawn (see ``plots.cached_png``).
         """
-        from .plots import cached_png
+        from .plots import cached_png, tradeoff_figure
 
         key = (
             self.model_name,
@@ -105,7 +105,8 @@ class Comparison:
             self.metric,
             self.table.to_json(orient="split", double_precision=15),
         )
-        return cached_png(key, self.plot)
+        # Drawn into a kept figure: it becomes PNG bytes at once and is never handed out.
+        return cached_png(key, lambda: tradeoff_figure(self, reuse=True))
 
     def save(self, directory="workbench-report") -> str:
         """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``; every
@@ -244,9 +245,9 @@ def compare(
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
         batch_latency_ms, speedup, convert_s, speedup_vs_original, error`` where ``<metric>`` is
         ``accuracy`` or ``r2``; ``speedup`` is the float32 ``.tflite``'s median latency over the
-        row's (NaN without a float32 row), ``speedup_vs_original`` the original's call over it. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
-        (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
-        model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
+        row's (NaN without a float32 row), ``speedup_vs_original`` the original's call over it.
+        With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason`` (why not),
+        ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
         With several values per sample (an autoencoder: ``Dataset.from_arrays(X, X)``), the
