@@ -240,3 +240,38 @@ def test_the_lens_tab_redraws_when_the_calibration_changes(browser, tmp_path, ou
     finally:
         page.close()
         stop(process, handle)
+
+
+@pytest.mark.parametrize("target", [None, "cortex-m4"], ids=["plain", "target"])
+def test_the_report_fits_1400_px_with_its_figure(browser, tmp_path, output_dir, digits_mlp, digits, target):
+    modes = [
+        "float32",
+        "int8",
+        "dynamic_wi8_afp32",
+        "weight_only_wi4_afp32",
+        "static_wi8_ai8",
+        "static_wi8_ai16",
+    ]
+    result = workbench.compare(
+        digits_mlp, digits, modes=modes, latency_budget=0.05, target=target, progress=False
+    )
+    path = result.save(tmp_path / "report")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(Path(path).as_uri())
+        sizes = page.evaluate(
+            """() => ({table: document.querySelector('table.workbench-table').scrollWidth,
+                       page: document.documentElement.scrollWidth,
+                       view: document.documentElement.clientWidth})"""
+        )
+        page.screenshot(path=str(output_dir / f"report-1400-{target or 'plain'}.png"), full_page=True)
+        # Every column of the first table in view: nothing behind a scrollbar.
+        assert sizes["table"] <= sizes["view"] and sizes["page"] <= sizes["view"], sizes
+        # The rest of the columns open from the toggle.
+        page.locator("details > summary:has-text('All')").first.click()
+        page.screenshot(
+            path=str(output_dir / f"report-1400-{target or 'plain'}-all-columns.png"), full_page=True
+        )
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= sizes["view"]
+    finally:
+        page.close()

@@ -112,10 +112,14 @@ def test_the_printed_code_calibrates_as_the_variant_did(
 
     samples = digits_images.representative(100)
     ours = workbench.convert(digits_cnn, "static_wi8_ai8", samples, calibration=statistic)
-    code = workbench.Mode("static_wi8_ai8").snippet(calibration=statistic)
     monkeypatch.chdir(tmp_path)
-    namespace = {"saved_model_dir": as_source(digits_cnn).spec()[1], "calibration_samples": samples}
-    exec(compile(code, "<snippet>", "exec"), namespace)
+    np.save(tmp_path / "samples.npy", samples)
+    code = workbench.Mode("static_wi8_ai8").snippet(
+        saved_model_dir=as_source(digits_cnn).spec()[1],
+        calibration_samples="samples.npy",
+        calibration=statistic,
+    )
+    exec(compile(code, "<snippet>", "exec"), {})
     made = workbench.Converted((tmp_path / "model-static_wi8_ai8.tflite").read_bytes())
     X = digits_images.X_test[:200]
     np.testing.assert_array_equal(made.invoke_raw(X[:1]), ours.invoke_raw(X[:1]))

@@ -86,7 +86,10 @@ def test_search_prints_the_winner_and_writes_it_with_its_code(tmp_path):
     "args, message",
     [
         (["convert", "--model", "digits_cnn", "--mode", "int4", "--out", "x.tflite"], "mode='int4'"),
-        (["compare", "--model", "missing.keras", "--dataset", "digits"], "'missing.keras', which is neither"),
+        (
+            ["compare", "--model", "missing.keras", "--dataset", "digits"],
+            "--model 'missing.keras': no such file",
+        ),
         (["compare", "--model", "digits_mlp", "--dataset", "no_such_set"], "name='no_such_set'"),
         (["compare", "--model", "digits_mlp", "--dataset", "data.csv"], "without --label"),
         (["compare", "--model", "digits_mlp", "--dataset", "iris", "--modes", "float32"], "reshaped"),

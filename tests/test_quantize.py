@@ -149,9 +149,9 @@ def test_a_recipes_snippet_reproduces_the_variant(examples, variants, tmp_path, 
     source, data, samples = examples["digits_cnn"]
     monkeypatch.chdir(tmp_path)
     for recipe in ("weight_only_wi4_afp32", "static_wi8_ai8"):
-        code = Mode(recipe).snippet("saved_model_dir")
-        namespace = {"saved_model_dir": source.spec()[1], "calibration_samples": samples}
-        exec(compile(code, f"<snippet {recipe}>", "exec"), namespace)
+        np.save(tmp_path / "samples.npy", samples)
+        code = Mode(recipe).snippet(saved_model_dir=source.spec()[1], calibration_samples="samples.npy")
+        exec(compile(code, f"<snippet {recipe}>", "exec"), {})
         made = workbench.Converted((tmp_path / f"model-{recipe}.tflite").read_bytes())
         ours = variants["digits_cnn", recipe]
         # The same quantized tensors and the same answers, to the last bit, on the whole test split.

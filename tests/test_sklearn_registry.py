@@ -88,7 +88,7 @@ def _scaled(name: str):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, mode", _mode_params())
+@pytest.mark.parametrize("name, mode", list(_mode_params()))
 def test_other_modes_run_and_mostly_agree_or_fail_clearly(name, mode):
     model, dataset = MODE_CASES[name]
     estimator, (_, X_test, y_train, _) = fit_case(lambda: _scaled(model), dataset)

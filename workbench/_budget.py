@@ -344,7 +344,11 @@ def mark(table: pd.DataFrame, budget: dict, metric: str) -> None:
             is_original, table["feasible"], table.to_dict("records"), strict=True
         )
     ]
-    table.drop(columns=["_needs_ram", "_loss"], inplace=True, errors="ignore")
+    # The caller's frame is changed in place; ``del`` does that without drop(inplace=True),
+    # which pandas deprecates.
+    for column in ("_needs_ram", "_loss"):
+        if column in table:
+            del table[column]
 
 
 def miss(row: dict, budget: dict, metric: str) -> str:
@@ -377,18 +381,11 @@ def miss(row: dict, budget: dict, metric: str) -> str:
 
 
 def pareto_front(table: pd.DataFrame, metric: str, higher_is_better: bool = True) -> list[str]:
+    from ._pareto import pareto_front as front
+
     ok = table[(table["error"] == "") & (table["variant"] != ORIGINAL)]
-    best = []
-    values = ok[[metric, "size_bytes", "latency_ms_p50"]].to_numpy(dtype=float)
-    if not higher_is_better:
-        values[:, 0] = -values[:, 0]
-    for i, (m, s, t) in enumerate(values):
-        others = np.delete(values, i, axis=0)
-        no_worse = (others[:, 0] >= m) & (others[:, 1] <= s) & (others[:, 2] <= t)
-        better = (others[:, 0] > m) | (others[:, 1] < s) | (others[:, 2] < t)
-        if not (no_worse & better).any():
-            best.append(ok["variant"].iloc[i])
-    return best
+    way = "max" if higher_is_better else "min"
+    return front(ok, {metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
 
 
 def recommend(table: pd.DataFrame, objective: str, metric: str, budget: dict) -> str | None:

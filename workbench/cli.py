@@ -6,13 +6,14 @@ Bad input ends with one clear line on stderr and exit status 2, never a tracebac
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import time
 
 from .calibration import Calibration
-from .errors import InvalidArgumentError, WorkbenchError
-from .modes import DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES
+from .errors import DatasetError, InvalidArgumentError, ModelLoadError, TargetError, WorkbenchError
+from .modes import DEFAULT_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 
 #: What the demo compares: the converter's int8 beside LiteRT Quantizer's static_wi8_ai8, and more.
 DEMO_MODES = (
@@ -28,6 +29,14 @@ DEMO_MODES = (
 )
 
 EXIT_USAGE = 2
+
+#: Every kind of model ``--model`` takes (what ``workbench.sources.as_source`` opens).
+MODEL_HELP = (
+    "the model: a built-in example (digits_cnn, digits_mlp, ...); a Keras model file (.keras, or a "
+    "Keras 2 .h5); a SavedModel directory; a .tflite file; or a fitted scikit-learn estimator saved "
+    "with skops (.skops) or, with --trust, with pickle or joblib (.pkl, .pickle, .joblib)"
+)
+_MODEL_EXTENSIONS = (".keras", ".h5", ".tflite", ".skops", ".pkl", ".pickle", ".joblib")
 
 
 def main(argv=None) -> int:
@@ -74,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
             "modes to compare: the converter's " + ", ".join(MODE_NAMES) + " (int8:float32 keeps float "
             "I/O) or LiteRT Quantizer recipes "
             + ", ".join(QUANTIZER_MODES)
-            + " (default: "
+            + "; separated by spaces or commas (default: "
             + " ".join(DEFAULT_MODES)
             + ")"
         ),
@@ -208,9 +217,7 @@ def _target_help() -> str:
 
 
 def _model_options(parser):
-    parser.add_argument(
-        "--model", required=True, help="example name, .keras file, SavedModel directory or .skops file"
-    )
+    parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument(
         "--trust",
         action="store_true",
@@ -254,8 +261,15 @@ def _calibration_option(parser) -> None:
 
 
 def _compare(args) -> int:
+    _check_model(args.model, "compare")
     return _run_comparison(
-        args.model, args.dataset, args.label, args.modes, args.representative, args.strategy, args
+        args.model,
+        args.dataset,
+        args.label,
+        split_modes(args.modes),
+        args.representative,
+        args.strategy,
+        args,
     )
 
 
@@ -263,15 +277,16 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
     from ._paths import prepare_directory
     from .compare import compare
     from .sources import as_source
-    from .targets import as_target
 
     started = time.perf_counter()
-    target = as_target(args.target) if getattr(args, "target", None) else None
+    # Every argument is checked before the model loads (seconds for a Keras model): a typo
+    # must not cost that wait.
+    target = _target(args.target) if getattr(args, "target", None) else None
     calibration = Calibration.of(getattr(args, "calibration", None))
-    prepare_directory(args.out)  # before the work: a bad path must not cost the run
     _check_measurement(args)
-    source = as_source(_tflite_signature(model, args), trust=getattr(args, "trust", False))
+    prepare_directory(args.out)  # before the work: a bad path must not cost the run
     data = _dataset(dataset, label)
+    source = as_source(_tflite_signature(model, args), trust=getattr(args, "trust", False))
     result = compare(
         source,
         data,
@@ -297,10 +312,17 @@ def _convert(args) -> int:
     from ._paths import prepare_directory, prepare_file
     from .compare import _resolve_dataset
     from .convert import check_calibration, convert
-    from .modes import Mode
     from .sources import as_source
 
-    mode = Mode.of(args.mode)
+    _check_model(args.model, "convert")
+    names = split_modes([args.mode], option="--mode")
+    if len(names) > 1:
+        raise InvalidArgumentError(
+            received=f"--mode {args.mode}",
+            expected="One mode: convert writes one file.",
+            fix=f"Run workbench convert once per mode, or compare them: workbench compare --modes {' '.join(names)}.",
+        )
+    mode = Mode.of(names[0])
     calibration = check_calibration(mode, args.calibration)
     # Before the work: a bad path must not cost the conversion. C source may go to a directory.
     if args.format == "c" and not args.out.endswith((".cc", ".c", ".cpp", ".h")):
@@ -313,10 +335,11 @@ def _convert(args) -> int:
             expected="A number of calibration samples, 1 or more.",
             fix="Use --representative 200.",
         )
+    data = _dataset(args.dataset, args.label) if mode.calibrated else None
     source = as_source(args.model, trust=args.trust)
     representative = None
     if mode.calibrated:
-        data = _resolve_dataset(_dataset(args.dataset, args.label), source)
+        data = _resolve_dataset(data, source)
         if data.feature_shape != source.input_shape:
             data = data.reshaped(source.input_shape)
         representative = data.representative(args.representative)
@@ -335,18 +358,23 @@ def _search(args) -> int:
 
     started = time.perf_counter()
     calibration = Calibration.of(args.calibration)
+    _check_model(args.model, "search")
+    modes = split_modes(args.modes)
+    if args.target:
+        _target(args.target)
     if args.out:
         prepare_directory(args.out)  # before the work: a bad path must not cost the search
+    data = _dataset(args.dataset, args.label)
     source = as_source(args.model, trust=args.trust)
     result = search(
         source,
-        _dataset(args.dataset, args.label),
+        data,
         args.max_drop,
         max_flash=args.max_flash,
         max_ram=args.max_ram,
         target=args.target,
         objective=args.objective,
-        modes=args.modes,
+        modes=modes,
         layers=not args.no_layers,
         representative=args.representative,
         calibration=calibration,
@@ -488,17 +516,11 @@ def _check_measurement(args) -> None:
 def _dataset(dataset, label):
     """A built-in name, a CSV path (with --label), or None for an example's own dataset."""
     from .datasets import Dataset, load_dataset
-    from .errors import DatasetError
 
     if dataset is None:
         return None
     if dataset.lower().endswith(".csv") or os.path.isfile(dataset):
-        if not label:
-            raise DatasetError(
-                received=f"the CSV {dataset!r} without --label",
-                expected="The name of the column to predict.",
-                fix="Add --label COLUMN (--target names the device to deploy to).",
-            )
+        _check_csv(dataset, label)
         return Dataset.from_csv(dataset, target=label)
     return load_dataset(dataset)
 
@@ -517,6 +539,103 @@ def _tflite_signature(model, args):
     from .runtime import load_tflite
 
     return load_tflite(model, signature=signature)
+
+
+def _check_model(model: str | None, command: str) -> None:
+    """A model that exists (a path or an example name), checked before anything loads it."""
+    from .examples import EXAMPLES
+
+    if not model:
+        raise InvalidArgumentError(
+            received=f"workbench {command} without --model",
+            expected=f"--model naming the model: an example or a model file (workbench {command} --help lists the kinds).",
+            fix=(
+                "New here? Run `workbench demo` (the digits_cnn example, a couple of minutes), or e.g. "
+                f"`workbench {command} --model digits_cnn"
+                + (" --modes float32 int8 static_wi8_ai8`." if command == "compare" else "`.")
+            ),
+        )
+    if model in EXAMPLES or os.path.exists(model):
+        return
+    near = difflib.get_close_matches(model, list(EXAMPLES), n=1, cutoff=0.6)
+    hint = f"Did you mean --model {near[0]}? " if near else ""
+    kind = "file" if model.lower().endswith(_MODEL_EXTENSIONS) else "file, directory or example name"
+    raise ModelLoadError(
+        received=f"--model {model!r}: no such {kind}",
+        expected=MODEL_HELP[0].upper() + MODEL_HELP[1:] + f". Examples: {', '.join(EXAMPLES)}.",
+        fix=hint + "Check the path (relative paths start from " + os.getcwd() + ").",
+    )
+
+
+def split_modes(values: list[str], option: str = "--modes") -> list[str]:
+    """Mode names from the command line: separated by spaces or commas, each checked now."""
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    if not names:
+        raise InvalidArgumentError(
+            received=f"{option} with no mode",
+            expected="One or more of: " + ", ".join((*MODE_NAMES, *QUANTIZER_MODES)) + ".",
+            fix=f"Write e.g. {option} float32 int8 static_wi8_ai8.",
+        )
+    for name in names:
+        Mode.of(name)  # an unknown name raises UnknownModeError, with the nearest names
+    return names
+
+
+def _target(value: str):
+    """The target, with the nearest preset named first when it is not one."""
+    from .targets import PRESETS, as_target, presets_help
+
+    try:
+        return as_target(value)
+    except TargetError:
+        name = value.strip().lower()
+        near = [p for p in PRESETS if p.startswith(name) or name.startswith(p)]
+        near = near or difflib.get_close_matches(name, list(PRESETS), n=2, cutoff=0.5)
+        hint = f"Did you mean --target {' or --target '.join(near)}? " if near else ""
+        raise TargetError(
+            received=f"--target {value!r}",
+            expected=f"A preset ({', '.join(PRESETS)}) or a budget such as ram=256KB,flash=1MB.",
+            fix=f"{hint}Presets: {presets_help()}.",
+        ) from None
+
+
+#: Up to this many columns, a missing label lists them all; beyond it, the nearest ones.
+_COLUMNS_LISTED = 20
+
+
+def _check_csv(path: str, label: str | None) -> None:
+    """The CSV exists and has the label column: read from its header alone."""
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise DatasetError(
+            received=f"--dataset {path!r}: no such file",
+            expected="A CSV file with a header row, or a built-in dataset name.",
+            fix="Check the path (relative paths start from " + os.getcwd() + ").",
+        )
+    try:
+        columns = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise DatasetError(
+            received=f"--dataset {path!r}, which pandas cannot read as CSV ({err})",
+            expected="A CSV file with a header row.",
+            fix="Check that the file is a comma-separated table with column names in its first line.",
+        ) from None
+    if label and label in columns:
+        return
+    if len(columns) <= _COLUMNS_LISTED:
+        listed = "Its columns: " + ", ".join(columns) + "."
+    else:
+        by_case = {c.lower(): c for c in columns}
+        near = difflib.get_close_matches((label or "").lower(), list(by_case), n=5, cutoff=0.3)
+        near = [by_case[c] for c in near] or columns[-5:]
+        listed = f"Its {len(columns)} columns include, nearest first: " + ", ".join(near) + "."
+    received = f"--label {label!r}, not a column of {path}" if label else f"the CSV {path!r} without --label"
+    raise DatasetError(
+        received=received,
+        expected="--label naming the column to predict. " + listed,
+        fix="Pass --label COLUMN with one of those (--target names the device to deploy to, not the column).",
+    )
 
 
 def _inspect(args) -> int:

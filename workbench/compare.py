@@ -79,26 +79,11 @@ class Comparison:
     def pareto(self) -> list[str]:
         """Variants that no other variant beats: none is at least as good on metric, size and
         latency together and strictly better on one of them."""
+        from ._pareto import pareto_front
+
         ok = self.table[(self.table["error"] == "") & (self.table["variant"] != ORIGINAL)]
-        up = self.dataset.higher_is_better
-        better = {
-            self.metric: np.greater_equal if up else np.less_equal,
-            "size_bytes": np.less_equal,
-            "latency_ms_p50": np.less_equal,
-        }
-        strictly = {
-            self.metric: np.greater if up else np.less,
-            "size_bytes": np.less,
-            "latency_ms_p50": np.less,
-        }
-        best = []
-        for _, row in ok.iterrows():
-            others = ok[ok["variant"] != row["variant"]]
-            no_worse = np.logical_and.reduce([better[c](others[c], row[c]) for c in better])
-            some_better = np.logical_or.reduce([strictly[c](others[c], row[c]) for c in strictly])
-            if not (no_worse & some_better).any():
-                best.append(row["variant"])
-        return best
+        way = "max" if self.dataset.higher_is_better else "min"
+        return pareto_front(ok, {self.metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
 
     def plot(self):
         """The trade-off figure: metric vs size and metric vs latency (a matplotlib Figure)."""
@@ -112,7 +97,7 @@ class Comparison:
         The widget shows it and embeds it in the notebook's static copy; returning to a set
         of variants already shown finds it drawn (see ``plots.cached_png``).
         """
-        from .plots import cached_png
+        from .plots import cached_png, tradeoff_figure
 
         key = (
             self.model_name,
@@ -121,7 +106,8 @@ class Comparison:
             self.metric,
             self.table.to_json(orient="split", double_precision=15),
         )
-        return cached_png(key, self.plot)
+        # Drawn into a kept figure: it becomes PNG bytes at once and is never handed out.
+        return cached_png(key, lambda: tradeoff_figure(self, reuse=True))
 
     def save(self, directory="workbench-report") -> str:
         """Write ``report.html``, ``results.csv``, ``tradeoff.png`` and every ``.tflite``; every
@@ -264,12 +250,14 @@ def compare(
     Comparison
         ``.table`` has the columns ``variant, mode, path, size_bytes, size_ratio, <metric>,
         metric_delta, agreement, max_abs_diff, latency_ms_p50, latency_ms_p90,
-        batch_latency_ms, speedup, convert_s, calibration, error, note`` where ``<metric>`` is
-        ``accuracy`` or ``r2``; ``note`` says, for an 8-bit-or-wider variant that lost more than
-        2 points (or agrees on under 90% of samples), the cause read from its file: a degenerate
-        range or the share clipped on a named tensor. With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason``
-        (why not), ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the
-        model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
+        batch_latency_ms, speedup, convert_s, speedup_vs_original, calibration, error, note`` where
+        ``<metric>`` is ``accuracy`` or ``r2``; ``speedup`` is the float32 ``.tflite``'s median
+        latency over the row's (NaN without a float32 row), ``speedup_vs_original`` the original's
+        call over it; ``note`` says, for an 8-bit-or-wider variant that lost more than 2 points (or
+        agrees on under 90% of samples), the cause read from its file: a degenerate range, the
+        share clipped on a named tensor, or input columns flattened by a coarse step.
+        With a ``target``, also ``tflm`` (runs on TFLite Micro), ``tflm_reason`` (why not),
+        ``tflm_arena_bytes`` (smallest arena, measured), ``flash_bytes`` (the model's bytes), ``tflm_agreement`` and ``tflm_max_abs_diff`` (TFLite Micro's outputs
         against LiteRT's for the same file), ``litert_memory_bytes`` (an estimate: peak live
         tensor bytes), ``fits`` and ``fits_detail`` (what the budget allows and what it needs).
         With several values per sample (an autoencoder: ``Dataset.from_arrays(X, X)``), the
@@ -564,7 +552,7 @@ class Bench:
         self, rows, variants, representative: str, cancelled: bool = False, calibration=None
     ) -> Comparison:
         """Assemble rows (the original's first) into a :class:`Comparison`."""
-        table = pd.DataFrame(rows, columns=list(self.original()))
+        table = with_speedups(pd.DataFrame(rows, columns=list(self.original())), self.source.kind)
         for column in ("calibration", "note"):  # a failed row has neither
             table[column] = table[column].fillna("")
         return Comparison(
@@ -607,6 +595,32 @@ def _beside_int8(rows: list[dict], metric: str) -> None:
     for row in rows:
         if row.get("note", "").startswith("Why it lost") and row is not int8:
             row["note"] += f" The converter's int8 of the same model: {metric} {int8[metric]:.4g}."
+
+
+def with_speedups(table: pd.DataFrame, source_kind: str) -> pd.DataFrame:
+    """``speedup`` against the float32 ``.tflite`` on the same interpreter (the ``float32`` row,
+    or the original when it is itself a ``.tflite``), and ``speedup_vs_original`` against the
+    original's own call, as ``evaluate`` measured it (for Keras, ``model(x)``, whose per-call
+    Python overhead makes that ratio large for any ``.tflite``)."""
+    if "speedup" not in table or "latency_ms_p50" not in table:
+        return table
+    table = table.copy()
+    against_original = table.pop("speedup")
+    table.insert(
+        table.columns.get_loc("convert_s") + 1 if "convert_s" in table else len(table.columns),
+        "speedup_vs_original",
+        against_original,
+    )
+    reference = table[(table["variant"] == "float32") & (table["error"] == "")]
+    if not len(reference) and source_kind == "tflite":
+        reference = table[(table["variant"] == ORIGINAL) & (table["error"] == "")]
+    p50 = reference["latency_ms_p50"].iloc[0] if len(reference) else np.nan
+    table.insert(
+        table.columns.get_loc("batch_latency_ms") + 1,
+        "speedup",
+        p50 / table["latency_ms_p50"].astype(float),
+    )
+    return table
 
 
 def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:

@@ -428,27 +428,46 @@ class Mode:
 
     # ------------------------------------------------------------------ teaching
     def snippet(
-        self, source: str = "saved_model_dir", keep: dict[str, str] | None = None, calibration=None
+        self,
+        keep: dict[str, str] | None = None,
+        *,
+        saved_model_dir: str = "saved_model",
+        calibration_samples: str = "calibration_samples.npy",
+        calibration=None,
     ) -> str:
         """Plain code that reproduces this variant, for teaching and for scripts.
 
         Converter modes print ``tf.lite.TFLiteConverter`` code; quantizer recipes print the
-        float32 conversion and the ``litert_quantizer`` code applied to its bytes.
+        float32 conversion and the ``litert_quantizer`` code applied to its bytes. The code
+        runs as pasted: its first lines define what it starts from, with the paths given here.
 
         Parameters
         ----------
-        source : str, default="saved_model_dir"
-            The expression naming the exported SavedModel directory.
         keep : dict of str to {"float", "int8"}, default=None
             For a recipe: op scopes kept at higher precision (mixed precision), as
             :meth:`quantizer` takes them.
+        saved_model_dir : str, default="saved_model"
+            The model exported as a SavedModel directory (Keras 3: ``model.export(path)``).
+        calibration_samples : str, default="calibration_samples.npy"
+            For a calibrated mode: an ``.npy`` file of a few hundred training inputs, float32,
+            without a batch axis (``np.save(path, samples)``).
         calibration : str, tuple or Calibration, default="minmax"
             For a static recipe: how its activation ranges are computed (``workbench.Calibration``).
         """
         from .calibration import Calibration
 
         calibration = Calibration.of(calibration)
-        lines = ["import tensorflow as tf", ""]
+        lines = ["import numpy as np", "import tensorflow as tf", ""]
+        lines.append(
+            "# What this code starts from: the model exported as a SavedModel (Keras 3: model.export(path))"
+        )
+        if self.calibrated:
+            lines[-1] += ","
+            lines.append("# and a few hundred training inputs saved with np.save (float32, no batch axis).")
+        lines.append(f"saved_model_dir = {saved_model_dir!r}")
+        if self.calibrated:
+            lines.append(f"calibration_samples = np.load({calibration_samples!r})")
+        lines.append("")
         if self.calibrated and self.backend == "converter":
             lines += [
                 "def representative_dataset():",
@@ -457,7 +476,7 @@ class Mode:
                 "        yield [x[None, ...].astype('float32')]",
                 "",
             ]
-        lines.append(f"converter = tf.lite.TFLiteConverter.from_saved_model({source})")
+        lines.append("converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)")
         lines += self.converter_lines()
         if self.backend == "converter":
             lines += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -13,30 +14,36 @@ _MISFIT_COLOR = "#bbbbbb"
 _BUDGET_COLOR = "#2ca02c"
 
 
-def tradeoff_figure(comparison, figsize=(11, 4.2)):
+def tradeoff_figure(comparison, figsize=(11, 4.2), *, reuse: bool = False):
     """Metric vs size and metric vs single-sample latency, one point per variant.
 
-    The original is a black star; Pareto-optimal variants (no other variant is at least as
-    good on metric, size and latency and better on one) are red, joined in each panel.
-    With a target, a third panel shows the RAM each variant needs there, the budgets are
-    green lines, and variants that do not fit are grey.
+    The original is a black star. Each panel has its own Pareto front, for its two axes: the
+    variants no other variant beats on both the metric and that panel's cost (size, latency
+    or RAM) are red and joined. With a target, a third panel shows the RAM each variant needs
+    there, the budgets are green lines, and variants that do not fit are grey. Each label sits
+    beside its point, inside the axes, with a leader line where it had to move away.
+
+    ``reuse=True`` draws into a figure kept from the last call of the same layout instead of
+    a new one (for PNGs drawn at once, as the live widget's: making the axes and their ticks
+    is half the time of a redraw). Such a figure changes at the next call: never hand it out.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    from ._pareto import pareto_front
 
     table = comparison.table
     ok = table[table["error"] == ""]
     metric = comparison.metric
-    pareto = set(comparison.pareto())
+    way = "max" if comparison.dataset.higher_is_better else "min"
+    variants = ok[ok["variant"] != "original"]
     budgets = budget_panels(comparison)
     if budgets:
         figsize = (figsize[0] * 1.4, figsize[1])
-    # Fixed margins instead of constrained layout: the live loop redraws this on every change,
-    # and working the layout out takes as long as drawing.
-    figure = new_figure(figsize, layout=None)
-    figure.subplots_adjust(
-        left=0.065 / (1.4 if budgets else 1), right=0.985, bottom=0.13, top=0.9, wspace=0.05
-    )
-    axes = figure.subplots(1, 2 + (len(budgets) > 1), sharey=True)
+    panel_count = 2 + (len(budgets) > 1)
+    if reuse:
+        figure, axes = _reused_axes(figsize, panel_count)
+    else:
+        figure, axes = _new_axes(figsize, panel_count)
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
         (
@@ -47,26 +54,22 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
     ) + tuple(budgets[1:2])
     misfits = set(ok["variant"][ok["fits"] == False]) if "fits" in ok else set()  # noqa: E712 (None: no file)
     for ax, (column, xlabel, factor, *_) in zip(axes, panels, strict=True):
-        labels = []
-        for _, row in ok.iterrows():
-            x, y = row[column] * factor, row[metric]
+        pareto = set(pareto_front(variants, {metric: way, column: "min"}))
+        labels, points = [], []
+        for name, x, y in zip(ok["variant"], ok[column] * factor, ok[metric], strict=True):
             if not np.isfinite(x):
                 continue
-            if row["variant"] == "original":
+            if name == "original":
                 ax.scatter(x, y, marker="*", s=260, color=_ORIGINAL_COLOR, zorder=3)
                 labels.append((x, y, f"original ({comparison.model_kind})"))
                 continue
-            best = row["variant"] in pareto
-            color = _PARETO_COLOR if best else _VARIANT_COLOR
-            ax.scatter(
-                x,
-                y,
-                s=90 if best else 55,
-                color=_MISFIT_COLOR if row["variant"] in misfits else color,
-                edgecolor="black" if best else "none",
-                zorder=3,
-            )
-            labels.append((x, y, row["variant"]))
+            best = name in pareto
+            color = _MISFIT_COLOR if name in misfits else _PARETO_COLOR if best else _VARIANT_COLOR
+            points.append((x, y, 90 if best else 55, color, "black" if best else "none"))
+            labels.append((x, y, name))
+        if points:  # one collection for all the variants: each artist costs at every redraw
+            xs, ys, sizes, colors, edges = zip(*points, strict=True)
+            ax.scatter(xs, ys, s=sizes, c=colors, edgecolors=edges, zorder=3)
         front = ok[ok["variant"].isin(pareto)].sort_values(column)
         if len(front) > 1:
             ax.plot(front[column] * factor, front[metric], color=_PARETO_COLOR, lw=1, ls="--", zorder=2)
@@ -81,15 +84,42 @@ def tradeoff_figure(comparison, figsize=(11, 4.2)):
         for budget_column, _, budget_factor, budget, name in budgets:
             if budget_column == column:
                 _budget_line(ax, budget * budget_factor, name)
-        _annotate_without_overlap(ax, labels)
+        place_labels(ax, labels)
     axes[0].set_ylabel(metric + " on the test split")
     fit_note = f"; grey: does not fit {comparison.target.name}" if budgets else ""
     figure.suptitle(
         f"{comparison.model_name} on {comparison.dataset.name}: what each mode costs and buys "
-        f"(red: Pareto-optimal{fit_note})",
-        fontsize=11,
+        f"(red: no variant has a better {metric} at a lower cost on that panel's axis{fit_note})",
+        fontsize=10,
     )
     return figure
+
+
+def _new_axes(figsize, panel_count: int):
+    # Fixed margins instead of constrained layout: the live loop redraws this on every change,
+    # and working the layout out takes as long as drawing.
+    figure = new_figure(figsize, layout=None)
+    figure.subplots_adjust(
+        left=0.065 / (1.4 if panel_count > 2 else 1), right=0.985, bottom=0.13, top=0.9, wspace=0.05
+    )
+    return figure, figure.subplots(1, panel_count, sharey=True)
+
+
+_REUSED: dict[tuple, tuple] = {}
+
+
+def _reused_axes(figsize, panel_count: int):
+    """The kept figure of this layout with its data, labels and lines taken away; its axes,
+    ticks and scales stay (a new figure spends most of its making on them)."""
+    key = (tuple(figsize), panel_count)
+    if key not in _REUSED:
+        _REUSED[key] = _new_axes(figsize, panel_count)
+    figure, axes = _REUSED[key]
+    for ax in axes:
+        for artist in [*ax.collections, *ax.lines, *ax.texts, *ax.patches]:
+            artist.remove()
+        ax.relim()
+    return figure, axes
 
 
 def budget_panels(comparison) -> list[tuple]:
@@ -134,29 +164,115 @@ def new_figure(figsize, layout="constrained"):
     return figure
 
 
-def _annotate_without_overlap(ax, labels, gap_px=14.0):
-    """Label points, moving a label up while it would sit on one already placed."""
-    scale = ax.figure.dpi / 72  # offsets are in points, positions in pixels
-    placed = []
-    for x, y, text in sorted(labels, key=lambda item: (item[0], item[1])):
-        px, py = ax.transData.transform((x, y))
-        # Points near the right edge get their label on the left, inside the axes.
-        left_side = px > ax.bbox.x0 + 0.78 * ax.bbox.width
-        dy = 5.0
-        while any(
-            abs(px - qx) < 5.5 * scale * max(len(text), len(t)) and abs(py + dy * scale - qy) < gap_px * scale
-            for qx, qy, t in placed
-        ):
-            dy += gap_px
-        placed.append((px, py + dy * scale, text))
-        ax.annotate(
-            text,
-            (x, y),
-            xytext=(-6 if left_side else 6, dy),
-            textcoords="offset points",
-            fontsize=9,
-            ha="right" if left_side else "left",
+#: Where a label may go around its point, nearest first: (distance in points, direction).
+_LABEL_SPOTS = [
+    (distance, direction)
+    for distance in (4, 9, 16, 26, 40, 58)
+    for direction in ((1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1), (0, -1))
+]
+_LABEL_FONTSIZE = 8.5
+_MARKER_RADIUS = 5.0  # points: a label may not cover another variant's marker
+
+
+def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
+    """Put each label beside its point, inside the axes, off the other labels and markers.
+
+    Each label takes the nearest free spot around its point (right, left, the diagonals,
+    above, below, then farther out); one that had to move away gets a leader line (one
+    collection, ``gid="leaders"``, from the point to the label). Call this once the axes'
+    limits are final. Works in points, so the PNG's dpi does not matter.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    labels : list of (x, y, text)
+        Data coordinates of each point and its label.
+    fontsize : float
+
+    Returns
+    -------
+    list of matplotlib Text, in the order of ``labels``
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+    from matplotlib.transforms import ScaledTranslation
+
+    font = FontProperties(size=fontsize)
+    figure = ax.figure
+    to_points = 72.0 / figure.dpi
+    frame = ax.bbox.extents * to_points  # x0, y0, x1, y1
+    centres = [ax.transData.transform((x, y)) * to_points for x, y, _ in labels]
+    markers = [(cx - _MARKER_RADIUS, cy - _MARKER_RADIUS, cx + _MARKER_RADIUS, cy + _MARKER_RADIUS)
+               for cx, cy in centres]  # fmt: skip
+    # The most crowded points choose first, while the spots nearest them are still free.
+    crowd = [sum(np.hypot(*(c - d)) < 40 for d in centres) for c in centres]
+    order = sorted(range(len(labels)), key=lambda i: -crowd[i])
+    placed: list[tuple] = []
+    texts: dict[int, object] = {}
+    leaders = []
+    for i in order:
+        x, y, text = labels[i]
+        cx, cy = centres[i]
+        width = text_to_path.get_text_width_height_descent(text, font, ismath=False)[0] + 2
+        height = fontsize * 1.3
+        others = placed + markers[:i] + markers[i + 1 :]
+        box, distance = _free_spot(cx, cy, width, height, frame, others)
+        placed.append(box)
+        # The text's baseline-left corner, as an offset in points from its point.
+        offset = ScaledTranslation((box[0] + 1 - cx) / 72, (box[1] + 0.25 * fontsize - cy) / 72,
+                                   figure.dpi_scale_trans)  # fmt: skip
+        texts[i] = ax.text(x, y, text, transform=ax.transData + offset, fontsize=fontsize,
+                           ha="left", va="baseline", zorder=4, clip_on=False)  # fmt: skip
+        if distance > 9:
+            # From the point to the nearest point of the label's box, in data coordinates.
+            near = (min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3]))
+            start = np.array([cx, cy]) + _MARKER_RADIUS * 0.8 * _unit(np.subtract(near, (cx, cy)))
+            leaders.append(ax.transData.inverted().transform(np.array([start, near]) / to_points))
+    if leaders:
+        ax.add_collection(
+            LineCollection(leaders, colors="#777777", linewidths=0.6, zorder=2.5, gid="leaders"),
+            autolim=False,
         )
+    return [texts[i] for i in range(len(labels))]
+
+
+def _free_spot(cx, cy, width, height, frame, others) -> tuple[tuple, float]:
+    """The nearest box around (cx, cy) inside ``frame`` that covers none of ``others`` (or
+    covers least), and how far out it is, in points."""
+    best, best_cost = None, np.inf
+    for distance, (dx, dy) in _LABEL_SPOTS:
+        reach = _MARKER_RADIUS + distance
+        if dx and dy:  # diagonals: as far out along each axis as 0.7 of the distance
+            left = cx + 0.7 * reach if dx > 0 else cx - 0.7 * reach - width
+            bottom = cy + 0.7 * reach if dy > 0 else cy - 0.7 * reach - height
+        else:
+            left = cx + reach if dx > 0 else cx - reach - width if dx < 0 else cx - width / 2
+            bottom = cy + reach if dy > 0 else cy - reach - height if dy < 0 else cy - height / 2
+        box = (left, bottom, left + width, bottom + height)
+        if box[0] < frame[0] + 2 or box[2] > frame[2] - 2 or box[1] < frame[1] + 2 or box[3] > frame[3] - 2:
+            continue
+        cost = sum(_overlap(box, other) for other in others)
+        if cost == 0:
+            return box, distance
+        if cost + distance < best_cost:
+            best, best_cost = (box, distance), cost + distance
+    if best is None:  # no spot inside the axes at all: the nearest one, pulled inside
+        left = min(max(cx + _MARKER_RADIUS, frame[0] + 2), frame[2] - 2 - width)
+        bottom = min(max(cy - height / 2, frame[1] + 2), frame[3] - 2 - height)
+        best = ((left, bottom, left + width, bottom + height), 99)
+    return best
+
+
+def _unit(vector) -> np.ndarray:
+    length = float(np.hypot(*vector))
+    return np.asarray(vector) / length if length else np.zeros(2)
+
+
+def _overlap(a, b) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return width * height if width > 0 and height > 0 else 0.0
 
 
 def _pad_log_axis(ax, values):
@@ -175,15 +291,19 @@ def _pad_metric_axis(ax, values):
 
 _PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _PNG_CACHE_SIZE = 64
+# Drawing and rendering happen together under it: a kept figure (``reuse=True``) is drawn
+# into by one caller at a time (the widget's run thread, a report being saved).
+_DRAWING = threading.Lock()
 
 
 def cached_png(key: tuple, draw) -> bytes:
     """PNG bytes of the figure ``draw()`` makes, kept for the last few keys (same results,
     same picture: toggling back to variants already shown does not draw again)."""
-    if key in _PNG_CACHE:
-        _PNG_CACHE.move_to_end(key)
-        return _PNG_CACHE[key]
-    png = figure_png(draw())
+    with _DRAWING:
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            return _PNG_CACHE[key]
+        png = figure_png(draw())
     _PNG_CACHE[key] = png
     while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
         _PNG_CACHE.popitem(last=False)

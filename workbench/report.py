@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
@@ -28,7 +29,8 @@ _FORMATS = {
     "latency_ms_p50": "{:.4f}",
     "latency_ms_p90": "{:.4f}",
     "batch_latency_ms": "{:.3f}",
-    "speedup": "{:.1f}×",
+    "speedup": "{:.3g}×",
+    "speedup_vs_original": "{:.1f}×",
     "convert_s": "{:.3f}",
     "tflm_arena_bytes": "{:,.0f}",
     "flash_bytes": "{:,.0f}",
@@ -54,7 +56,32 @@ _BETTER = {
     "batch_latency_ms": "min",
     "tflm_arena_bytes": "min",
     "tflm_agreement": "max",
+    "speedup": "max",
 }
+# Measured against the original itself: the original row is best at them by definition.
+_AGAINST_ORIGINAL = ("agreement", "max_abs_diff", "error_rank_corr", "speedup_vs_original")
+
+#: What a table shows at first (those the table has, in its order); the rest are one click away.
+DEFAULT_COLUMNS = (
+    "variant",
+    "mode",
+    "path",
+    "size_bytes",
+    "accuracy",
+    "r2",
+    "mse",
+    "roc_auc",
+    "metric_delta",
+    "agreement",
+    "max_abs_diff",
+    "latency_ms_p50",
+    "speedup",
+    "tflm",
+    "tflm_arena_bytes",
+    "fits",
+    "error",
+    "note",
+)
 
 _STYLE = """
 <style>
@@ -65,6 +92,10 @@ _STYLE = """
 .workbench-table td:first-child, .workbench-table th:first-child { text-align: left; }
 .workbench-table .best { font-weight: bold; background: #e4f4e4; }
 .workbench-table .failed { color: #a00; text-align: left; white-space: normal; min-width: 300px; }
+.workbench-table .note { text-align: left; white-space: normal; min-width: 300px; }
+.workbench-scroll { overflow-x: auto; max-width: 100%; }
+.workbench-report img { max-width: 100%; height: auto; }
+.workbench-report details > summary { cursor: pointer; color: #555; margin: 4px 0; }
 .workbench-report pre { background: #f7f7f7; padding: 8px; font-size: 12px; overflow-x: auto; }
 </style>
 """
@@ -86,6 +117,8 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
         shown["error"] = [_short(e) for e in shown["error"]]
         if not (shown["error"] != "").any():
             shown = shown.drop(columns=["error"])
+    if "note" in shown and not (shown["note"].fillna("") != "").any():
+        shown = shown.drop(columns=["note"])  # only a loss that needed explaining has one
     # A converted variant's mode is its label; a file compared as-is has its own, from what it contains.
     as_is = (
         "mode" in shown
@@ -95,24 +128,59 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown if as_is else shown.drop(columns=["mode"], errors="ignore")
 
 
-def table_html(table: pd.DataFrame) -> str:
-    """An HTML table with the best value of each column in bold."""
+def table_html(table: pd.DataFrame, columns=DEFAULT_COLUMNS) -> str:
+    """The table in HTML, the best value of each column in bold: the ``columns`` shown (those
+    the table has), and every column behind a toggle when some were left out.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A comparison's (or search's) table.
+    columns : sequence of str or None, default=DEFAULT_COLUMNS
+        The columns shown at first; ``None`` shows them all.
+    """
+    shown = format_table(table)
+    keep = [c for c in shown.columns if columns is None or c in columns or _is_head_column(c, columns)]
+    compact = _table_html(table, shown[keep])
+    hidden = [c for c in shown.columns if c not in keep]
+    if not hidden:
+        return compact
+    return (
+        compact
+        + f"<details><summary>All {len(shown.columns)} columns (adds {html.escape(', '.join(hidden))})"
+        f"</summary><div class='workbench-scroll'>{_table_html(table, shown)}</div></details>"
+    )
+
+
+def _is_head_column(column: str, columns) -> bool:
+    """``agreement[<head>]`` follows ``agreement``: shown where it is."""
+    return "[" in column and column.split("[", 1)[0] in columns
+
+
+def _table_html(table: pd.DataFrame, shown: pd.DataFrame) -> str:
     best = {}
     ok = table[table["error"] == ""] if "error" in table else table
     for column, direction in _BETTER.items():
-        if column in ok and ok[column].notna().any():
-            best[column] = getattr(ok[column], direction)()
-    shown = format_table(table)
+        candidates = ok
+        if column in _AGAINST_ORIGINAL and "variant" in ok:
+            candidates = ok[ok["variant"] != "original"]
+        # A best of one is no news.
+        if column in candidates and candidates[column].notna().sum() > 1:
+            best[column] = getattr(candidates[column], direction)()
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = []
     for (_, raw), (_, row) in zip(table.iterrows(), shown.iterrows(), strict=True):
         cells = []
+        original = raw.get("variant") == "original"
         for column in shown.columns:
             classes = ""
-            if column in best and raw.get("error", "") == "" and raw[column] == best[column]:
+            trivial = original and column in _AGAINST_ORIGINAL
+            if column in best and not trivial and raw.get("error", "") == "" and raw[column] == best[column]:
                 classes = ' class="best"'
             if column == "error" and row[column]:
                 classes = ' class="failed"'
+            if column == "note" and row[column]:
+                classes = ' class="note"'
             cells.append(f"<td{classes}>{html.escape(str(row[column]))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
@@ -146,6 +214,7 @@ def write_report(comparison, directory: str) -> str:
             with open(os.path.join(directory, name[: -len(".tflite")] + "_recipe.json"), "w") as handle:
                 json.dump(converted.recipe, handle, indent=1)
         files.append((label, name, converted))
+    calibration_file = _save_calibration(comparison, directory)
     encoded = base64.b64encode(png).decode()
     page = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -176,6 +245,7 @@ def write_report(comparison, directory: str) -> str:
         page.append(f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>")
         if converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
+            page.append(f"<p>{html.escape(_snippet_needs(converted.mode, calibration_file))}</p>")
             page.append(
                 f"<pre>{html.escape(Mode.snippet(converted.mode, calibration=converted.calibration))}</pre></details>"
             )
@@ -215,6 +285,27 @@ def _lens_sections(comparison, directory: str) -> list[str]:
     return page
 
 
+def _save_calibration(comparison, directory: str) -> str | None:
+    """``calibration_samples.npy``: the samples the calibrated variants were made with, which
+    the code shown for them loads (one array; a model of several inputs has no single file)."""
+    samples = comparison.calibration
+    if not isinstance(samples, np.ndarray):
+        return None
+    path = os.path.join(directory, "calibration_samples.npy")
+    np.save(path, samples.astype(np.float32, copy=False))
+    return path
+
+
+def _snippet_needs(mode: Mode, calibration_file: str | None) -> str:
+    """What the code shown for a variant starts from, and where to get it."""
+    needs = "Run it in this folder after exporting the model there: model.export('saved_model') (Keras 3)"
+    if not mode.calibrated:
+        return needs + "."
+    if calibration_file is not None:
+        return needs + "; calibration_samples.npy beside this report holds the calibration samples used."
+    return needs + ", and with your calibration inputs saved by np.save('calibration_samples.npy', samples)."
+
+
 def snippet_title(converted) -> str:
     """What the code shown for a variant is, and what it leaves out."""
     mode = converted.mode
@@ -236,7 +327,10 @@ def _caption(comparison) -> str:
         f"calibration: {html.escape(comparison.representative)}.",
         f"Latency: single-sample median and p90 after warm-up, and one batch of "
         f"{comparison.batch_size}, with {comparison.threads} interpreter thread(s); the original "
-        f"is called as a user would call it on this CPU.",
+        f"is called as a user would call it on this CPU. speedup: the float32 .tflite's median "
+        f"latency over the row's (speedup_vs_original: the original's call over the row's).",
+        "Figure: in each panel, red marks the variants no other variant beats on both the metric "
+        "and that panel's cost (its own Pareto front, so a variant can be red in one panel only).",
     ]
     target = getattr(comparison, "target", None)
     if target is not None:

@@ -6,7 +6,8 @@ values, or the probabilities their ``predict_proba`` derives from them:
 - LogisticRegression: sigmoid (binary) or softmax (multi-class), as in scikit-learn 1.9;
 - SGDClassifier: ``log_loss`` one-vs-rest sigmoids normalised per row, or
   ``modified_huber`` clipped scores normalised per row (a zero row becomes uniform);
-- RidgeClassifier(CV), Perceptron, PassiveAggressiveClassifier, LinearSVC and
+- RidgeClassifier(CV), Perceptron, PassiveAggressiveClassifier (where scikit-learn still has
+  it), LinearSVC and
   SGDClassifier with other losses: decision values only.
 
 Every regressor whose ``predict`` is ``X @ coef_.T + intercept_`` shares one builder (the
@@ -19,6 +20,7 @@ CV variants, Lars, OMP, Bayesian, robust and multi-task models among them); the 
 from __future__ import annotations
 
 import numpy as np
+from sklearn import linear_model as _linear_model
 from sklearn.linear_model import (
     ARDRegression,
     BayesianRidge,
@@ -41,8 +43,6 @@ from sklearn.linear_model import (
     MultiTaskLassoCV,
     OrthogonalMatchingPursuit,
     OrthogonalMatchingPursuitCV,
-    PassiveAggressiveClassifier,
-    PassiveAggressiveRegressor,
     Perceptron,
     PoissonRegressor,
     QuantileRegressor,
@@ -62,6 +62,16 @@ from sklearn.svm import LinearSVC, LinearSVR
 from . import _ops
 from ._checks import check_supported, checked_by, require_output, unsupported
 from ._registry import build, builds_labels, shared
+
+# scikit-learn 1.8 deprecates PassiveAggressive* (removed in 1.10) for the equivalent
+# SGDClassifier/SGDRegressor(learning_rate="pa1"), which the SGD entries already cover; the
+# old classes stay supported wherever the installed scikit-learn still has them.
+_PASSIVE_AGGRESSIVE_REGRESSORS = tuple(
+    getattr(_linear_model, name) for name in ("PassiveAggressiveRegressor",) if hasattr(_linear_model, name)
+)
+_PASSIVE_AGGRESSIVE_CLASSIFIERS = tuple(
+    getattr(_linear_model, name) for name in ("PassiveAggressiveClassifier",) if hasattr(_linear_model, name)
+)
 
 
 def _dense(array) -> np.ndarray:
@@ -229,7 +239,7 @@ AFFINE_REGRESSORS = (
     QuantileRegressor,
     TheilSenRegressor,
     SGDRegressor,
-    PassiveAggressiveRegressor,
+    *_PASSIVE_AGGRESSIVE_REGRESSORS,
     MultiTaskLasso,
     MultiTaskLassoCV,
     MultiTaskElasticNet,
@@ -243,7 +253,7 @@ AFFINE_CLASSIFIERS = (
     RidgeClassifier,
     RidgeClassifierCV,
     Perceptron,
-    PassiveAggressiveClassifier,
+    *_PASSIVE_AGGRESSIVE_CLASSIFIERS,
     LinearSVC,
 )
 
