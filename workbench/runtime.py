@@ -758,6 +758,8 @@ _UNRESOLVED = re.compile(r"unresolved custom op: (\w+)")
 def runtime_failure(message: str, stage: str, batch: int) -> InvocationError:
     """LiteRT's refusal of a file (at ``stage``: allocation or invocation), naming the op and node."""
     text = " ".join(line.strip() for line in message.strip().splitlines() if "XNNPACK" not in line)
+    if not text:  # the CPU delegate's own refusal is all there is: say it rather than nothing
+        text = " ".join(line.strip() for line in message.strip().splitlines())
     node = _NODE.search(text)
     custom = _UNRESOLVED.search(text)
     check = text[: node.start()].strip().rstrip(".") if node else text
