@@ -138,12 +138,19 @@ def test_cancel_stops_between_variants(digits_mlp, digits):
 
 
 def test_labels_that_do_not_match_the_model(digits_mlp, digits):
-    three_classes = Dataset.from_arrays(
-        np.concatenate([digits.X_train, digits.X_test]), np.concatenate([digits.y_train, digits.y_test]) % 3
+    X = np.concatenate([digits.X_train, digits.X_test])
+    y = np.concatenate([digits.y_train, digits.y_test])
+    # Labels that are some of the model's class indices are a smaller test set, said in a note.
+    three_classes = Dataset.from_arrays(X, y % 3)
+    result = workbench.compare(
+        digits_mlp, three_classes, modes=["float32"], progress=False, latency_budget=0.02
     )
+    assert any("cover 3 of the model's 10 classes" in note for note in result.notes)
+    # More classes than the model has outputs cannot be read from it.
+    twelve = Dataset.from_arrays(X, np.where(np.arange(len(y)) % 50 == 0, 10 + y % 2, y))
     with pytest.raises(DataMismatchError, match="10 outputs per sample") as info:
-        workbench.compare(digits_mlp, three_classes, modes=["float32"], progress=False)
-    assert "3 outputs" in str(info.value)
+        workbench.compare(digits_mlp, twelve, modes=["float32"], progress=False)
+    assert "12 outputs" in str(info.value)
 
 
 def test_dataset_that_does_not_fit_the_input(digits_mlp):
