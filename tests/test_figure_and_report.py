@@ -123,7 +123,7 @@ def test_report_table_shows_few_columns_and_no_trivial_best(crowded):
     head, rows = cells(compact)
     assert {"speedup", "latency_ms_p50", "agreement", "size_bytes"} <= set(head)
     assert len(head) <= 10
-    hidden = set(crowded.table.columns) - set(head) - {"mode", "error"}
+    hidden = set(crowded.table.columns) - set(head) - {"mode", "error", "note"}  # shown only when not empty
     assert hidden and all(column in rest for column in hidden)
     original = dict(zip(head, rows[0], strict=True))
     for column in ("agreement", "max_abs_diff"):

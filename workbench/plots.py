@@ -224,9 +224,13 @@ def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
                                    figure.dpi_scale_trans)  # fmt: skip
         texts[i] = ax.text(x, y, text, transform=ax.transData + offset, fontsize=fontsize,
                            ha="left", va="baseline", zorder=4, clip_on=False)  # fmt: skip
-        if distance > 9:
+        # A leader whenever the label does not touch its point's neighbourhood, measured as the
+        # gap between the point and the label's box (the spot search's own distance is not that).
+        gap = max(box[0] - cx, cx - box[2], box[1] - cy, cy - box[3], 0.0)
+        if distance > 9 or gap > 6:
             # From the point to the nearest point of the label's box, in data coordinates.
-            near = (min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3]))
+            # (2 points inside the planned box: the drawn text's box is a little smaller than it.)
+            near = (min(max(cx, box[0] + 2), box[2] - 2), min(max(cy, box[1] + 2), box[3] - 2))
             start = np.array([cx, cy]) + _MARKER_RADIUS * 0.8 * _unit(np.subtract(near, (cx, cy)))
             leaders.append(ax.transData.inverted().transform(np.array([start, near]) / to_points))
     if leaders:
