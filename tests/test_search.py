@@ -169,8 +169,10 @@ def test_a_mixed_precision_candidates_code_reproduces_it(
     monkeypatch.chdir(tmp_path)
     source = as_source(digits_cnn)
     samples = digits_images.representative(200, "random", 0)
-    namespace = {"saved_model_dir": source.spec()[1], "calibration_samples": samples}
-    exec(compile(code, f"<code for {label}>", "exec"), namespace)
+    # The printed code starts from ./saved_model and ./calibration_samples.npy, as it says.
+    (tmp_path / "saved_model").symlink_to(source.spec()[1], target_is_directory=True)
+    np.save(tmp_path / "calibration_samples.npy", samples)
+    exec(compile(code, f"<code for {label}>", "exec"), {})
     made = workbench.Converted(next(tmp_path.glob("model-*.tflite")).read_bytes())
     ours = cnn_search.variant(label)
     assert stored_tensor_types(made.content) == stored_tensor_types(ours.content)

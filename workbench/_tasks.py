@@ -272,12 +272,12 @@ def _score(candidate, hub, io, judge, samples, calibration=None):
         if candidate.content is not None:
             content, seconds = candidate.content, candidate.convert_s
         else:
-            calibration = samples if mode.calibrated else None
+            chosen = samples if mode.calibrated else None
             try:
                 made = _quantize(
                     hub,
                     mode,
-                    calibration,
+                    chosen,
                     keep=dict(candidate.keep),
                     signature=io.get("signature"),
                     calibration=calibration,
