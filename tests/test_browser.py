@@ -97,7 +97,8 @@ def figure_source(image) -> str:
 
 
 def table_rows(page) -> list[str]:
-    cells = page.locator(".jupyter-widgets .workbench-table tbody tr td:first-child")
+    # The compact table (the full one sits folded behind a toggle after it).
+    cells = page.locator(".jupyter-widgets .workbench-table").first.locator("tbody tr td:first-child")
     return [text.strip() for text in cells.all_inner_texts()]
 
 
