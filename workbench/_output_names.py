@@ -39,10 +39,12 @@ def restore_output_names(content: bytes) -> bytes:
     still names it)."""
     if not unmatched_signature_outputs(content):
         return content
+    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
-    op_names = [_op_name(code) for code in model.operatorCodes]
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    op_names = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), "") for c in model.operatorCodes]
     changed = False
     for signature in model.signatureDefs or []:
         subgraph = model.subgraphs[signature.subgraphIndex]
@@ -65,14 +67,6 @@ def restore_output_names(content: bytes) -> bytes:
     if not changed:
         return content
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def _op_name(code) -> str:
-    from ai_edge_litert import schema_py_generated as schema
-
-    number = max(code.builtinCode, code.deprecatedBuiltinCode)
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return names.get(number, "")
 
 
 def _text(value) -> str:

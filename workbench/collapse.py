@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._flatbuffer import buffer_nbytes
+
 #: A metric drop (accuracy or R² points) past which an 8-bit-or-wider variant is explained.
 METRIC_DROP = 0.02
 #: Agreement with the original under which such a variant is explained.
@@ -169,7 +171,7 @@ def _integer_activation_ranges(content: bytes) -> dict[str, tuple[float, float, 
     ranges = {}
     for i in range(subgraph.TensorsLength()):
         tensor = subgraph.Tensors(i)
-        if tensor.Type() not in limits or _is_constant(model, tensor):
+        if tensor.Type() not in limits or buffer_nbytes(model, tensor.Buffer()) > 0:  # weights
             continue
         q = tensor.Quantization()
         if q is None or q.ScaleLength() != 1:
@@ -179,11 +181,6 @@ def _integer_activation_ranges(content: bytes) -> dict[str, tuple[float, float, 
         name = tensor.Name().decode()
         ranges[name] = (scale * (lo - zero), scale * (hi - zero), scale)
     return ranges
-
-
-def _is_constant(model, tensor) -> bool:
-    buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() else None
-    return buffer is not None and (buffer.DataLength() > 0 or buffer.Offset() > 1)
 
 
 def _float_activations(content: bytes, X, names: set[str]) -> dict[str, np.ndarray]:
