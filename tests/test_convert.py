@@ -66,12 +66,12 @@ def test_int8_io_tensors_are_quantized_and_round_trip(cnn_variants, digits_image
     assert inp.dynamic_batch
     # Quantizing the data with the tensor's parameters and back loses at most half a step
     # inside the calibrated range.
-    from workbench.runtime import _dequantize, _quantize
+    from workbench.runtime import dequantize_values, quantize_values
 
     x = digits_images.X_test[:50]
-    quantized = _quantize(x, inp)
+    quantized = quantize_values(x, inp)
     assert quantized.dtype == np.int8
-    restored = _dequantize(quantized, inp)
+    restored = dequantize_values(quantized, inp)
     assert np.abs(restored - x).max() <= inp.scale / 2 + 1e-6
     # Outputs come back dequantized: probabilities in [0, 1] on the output's own grid.
     probabilities = converted.predict(x)

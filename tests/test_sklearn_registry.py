@@ -11,7 +11,7 @@ from sklearn_cases import ALL_CASES, check_exact, estimator_classes, fit_case
 
 import workbench
 from workbench import ConversionError
-from workbench.runtime import _builtin_op_names
+from workbench.runtime import builtin_op_names
 from workbench.sources.sklearn._registry import registry
 
 
@@ -21,7 +21,7 @@ def test_float32_rebuild_matches_scikit_learn(factory, dataset):
     before = pickle.dumps(estimator)
     converted = workbench.convert(estimator, "float32")
     assert pickle.dumps(estimator) == before, "conversion modified the estimator"
-    builtin = set(_builtin_op_names().values())
+    builtin = set(builtin_op_names().values())
     assert set(converted.ops) <= builtin, f"non-builtin ops: {set(converted.ops) - builtin}"
     check_exact(estimator, converted, X_test)
 

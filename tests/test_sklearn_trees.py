@@ -42,7 +42,7 @@ from sklearn_cases import check_exact
 
 import workbench
 from workbench import UnsupportedEstimatorError
-from workbench.runtime import Converted, _builtin_op_names
+from workbench.runtime import Converted, builtin_op_names
 from workbench.sources.sklearn import _tree_ops, ensemble, tree
 from workbench.sources.sklearn.ensemble import _hist_tree
 from workbench.sources.sklearn.tree import class_fractions, tree_of
@@ -252,7 +252,7 @@ def test_every_layout_and_kind_of_test_is_exact(layout, tests, fitted_for_layout
     n = len(forest.estimators_)
     trees = [tree_of(e.tree_, class_fractions(e) / n) for e in forest.estimators_]
     converted = _convert_in_process(trees, 4, 2, layout, tests)
-    assert set(converted.ops) <= set(_builtin_op_names().values())
+    assert set(converted.ops) <= set(builtin_op_names().values())
     finite = np.where(np.isinf(X_test), 0.0, X_test).astype(np.float32)
     np.testing.assert_allclose(
         converted.run(finite), forest.predict_proba(finite.astype(np.float64)), atol=1e-6
@@ -320,7 +320,7 @@ def test_hundred_trees_of_depth_ten_convert_exactly_and_unchanged(digits):
     before = pickle.dumps(estimator)
     converted = workbench.convert(estimator, "float32")
     assert pickle.dumps(estimator) == before
-    assert set(converted.ops) <= set(_builtin_op_names().values())
+    assert set(converted.ops) <= set(builtin_op_names().values())
     assert sum(converted.ops.values()) < 100, converted.ops  # levels of all trees at once, not per tree
     check_exact(estimator, converted, digits.X_test)
 

@@ -21,7 +21,7 @@ DENSE_LADDER = 12
 
 
 def check_budget(max_metric_drop, max_flash, max_ram, target) -> dict:
-    from .targets import _budget, as_target, format_bytes
+    from .targets import byte_budget, as_target, format_bytes
 
     if (
         isinstance(max_metric_drop, bool)
@@ -40,8 +40,8 @@ def check_budget(max_metric_drop, max_flash, max_ram, target) -> dict:
             fix="Pass max_metric_drop=0 for no loss at all, or e.g. 0.01.",
         )
     resolved = as_target(target) if target is not None else None
-    flash = _budget("max_flash", max_flash)
-    ram = _budget("max_ram", max_ram)
+    flash = byte_budget("max_flash", max_flash)
+    ram = byte_budget("max_ram", max_ram)
     for name, given, device in (
         ("max_flash", flash, resolved.flash_bytes if resolved else None),
         ("max_ram", ram, resolved.ram_bytes if resolved else None),
@@ -187,7 +187,7 @@ def refinements_for(
 ) -> list[Refinement]:
     """The recipes worth refining: those that lose too much and, with some layers at higher
     precision, could still beat the best candidate so far (and run on the device)."""
-    from .diagnose import _layer_mapper
+    from .diagnose import layer_mapper
 
     best = best_row(rows, objective, metric)
     ranking = group.samples
@@ -197,7 +197,7 @@ def refinements_for(
         )
         return []
     source = group.bench.source
-    ops = weighted_ops(float32_hub(source), _layer_mapper(source, 600.0))
+    ops = weighted_ops(float32_hub(source), layer_mapper(source, 600.0))
     if ops["layer"].nunique() < 2:
         return []  # one layer: keeping it is the float model or another recipe
     chosen = []

@@ -310,7 +310,7 @@ def _run_comparison(model, dataset, label, modes, representative, strategy, args
 
 def _convert(args) -> int:
     from ._paths import prepare_directory, prepare_file
-    from .compare import _resolve_dataset
+    from .compare import resolve_dataset
     from .convert import check_calibration, convert
     from .sources import as_source
 
@@ -339,7 +339,7 @@ def _convert(args) -> int:
     source = as_source(args.model, trust=args.trust)
     representative = None
     if mode.calibrated:
-        data = _resolve_dataset(data, source)
+        data = resolve_dataset(data, source)
         if data.feature_shape != source.input_shape:
             data = data.reshaped(source.input_shape)
         representative = data.representative(args.representative)

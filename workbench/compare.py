@@ -268,7 +268,7 @@ def compare(
     default_modes = isinstance(modes, (list, tuple)) and tuple(modes) == tuple(DEFAULT_MODES)
     modes = parse_modes(modes) if not (_no_modes(modes) and _maybe_tflite(model)) else []
     keeps = _keep_counts(keep_float)
-    _check_calibration_choice(representative, strategy, seed)
+    check_calibration_choice(representative, strategy, seed)
     calibration = Calibration.of(calibration)
     progress_callback(progress)
     cancel_event(cancel)
@@ -349,7 +349,7 @@ class Bench:
         self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
         _select_output(self.source, output)
-        data = _resolve_dataset(dataset, self.source)
+        data = resolve_dataset(dataset, self.source)
         self.notes: list[str] = list(self.source.notes)
         if isinstance(self.source.input_shape, dict):
             data = data.bind_inputs(list(self.source.input_shape), self.source.input_shape)
@@ -626,7 +626,7 @@ def with_speedups(table: pd.DataFrame, source_kind: str) -> pd.DataFrame:
 def _unrunnable(source: Source, dataset, target, threads: int) -> Comparison:
     """A .tflite that neither LiteRT nor TFLite Micro runs: one row that says both reasons."""
     target = as_target(target) if target is not None else None
-    data = _resolve_dataset(dataset, source)
+    data = resolve_dataset(dataset, source)
     row = {
         "variant": ORIGINAL,
         "mode": source.inspection.mode,
@@ -725,7 +725,7 @@ def _same_tensors(converted: Converted, source: Source) -> bool:
     )
 
 
-def _check_calibration_choice(representative, strategy, seed) -> None:
+def check_calibration_choice(representative, strategy, seed) -> None:
     """The calibration arguments, checked whether or not a chosen mode calibrates."""
     from .datasets import STRATEGIES
 
@@ -760,7 +760,7 @@ def _short_error(message: str) -> str:
     return message.split(" Received: ", 1)[-1].split(". ", 1)[0][:120]
 
 
-def _resolve_dataset(dataset, source: Source) -> Dataset:
+def resolve_dataset(dataset, source: Source) -> Dataset:
     if dataset is None:
         from .examples import EXAMPLES
 

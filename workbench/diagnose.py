@@ -218,7 +218,7 @@ def diagnose(
     if representative is None and dataset is not None and mode.calibrated:
         representative = dataset
     samples = calibration_samples(source, mode, representative)
-    layer_of = _layer_mapper(source, timeout)
+    layer_of = layer_mapper(source, timeout)
     converted, error, select_size = None, None, None
     try:
         converted = convert_source(source, mode, samples, timeout=timeout)
@@ -288,7 +288,7 @@ def diagnose(
 
 
 # ----------------------------------------------------------------- op coverage
-class _LayerMapper:
+class LayerMapper:
     """Maps graph node and tensor names to the user's layer names (or estimator steps)."""
 
     def __init__(self, graph_ops: list[tuple[str, str]], layers: list[tuple[str, str]]):
@@ -319,7 +319,7 @@ def _segment(name: str) -> str | None:
     return parts[1] if len(parts) > 2 else None
 
 
-def _layer_mapper(source: Source, timeout: float) -> _LayerMapper:
+def layer_mapper(source: Source, timeout: float) -> LayerMapper:
     answer = run_in_worker("graph_ops", {"spec": source.spec()}, timeout, what="graph inspection")
     graph_ops = answer["result"] if answer["ok"] else []
     layers = []
@@ -329,10 +329,10 @@ def _layer_mapper(source: Source, timeout: float) -> _LayerMapper:
         custom = not klass.__module__.startswith(("keras.", "tf_keras."))
         description = f"{layer.name} (custom {klass.__name__})" if custom else layer.name
         layers.append((layer.name, description))
-    return _LayerMapper(graph_ops, layers)
+    return LayerMapper(graph_ops, layers)
 
 
-def _ops_table(layer_of: _LayerMapper, error) -> pd.DataFrame:
+def _ops_table(layer_of: LayerMapper, error) -> pd.DataFrame:
     unsupported = set(getattr(error, "ops", []) or [])
     rows: dict[str, dict] = {}
     for op, name in layer_of.graph_ops:
@@ -477,7 +477,7 @@ def keep_float(
             fix="Use mode='int8' or a recipe such as 'static_wi8_ai8'.",
         )
     errors = layer_errors(
-        source, mode, samples, samples[:debug_samples], _layer_mapper(source, timeout), timeout
+        source, mode, samples, samples[:debug_samples], layer_mapper(source, timeout), timeout
     )
     if isinstance(layers, int):
         chosen = errors.head(layers)
@@ -519,7 +519,7 @@ def _keep_with_recipe(
     hub = float32_hub(source, timeout=timeout)
     test = np.asarray(test, dtype=np.float32)[:debug_samples]
     errors = tensor_errors(
-        hub, mode, samples, test, _layer_mapper(source, timeout), timeout=timeout, calibration=calibration
+        hub, mode, samples, test, layer_mapper(source, timeout), timeout=timeout, calibration=calibration
     )
     scopes, kept = keep_scopes(errors, layers, precision)
     converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)

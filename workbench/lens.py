@@ -51,9 +51,9 @@ def _ops(content: bytes) -> tuple[list[_Op], dict[int, str]]:
     ``DEQUANTIZE`` where a weight-only recipe stores it quantized before the op."""
     from ai_edge_litert import schema_py_generated as schema
 
-    from .runtime import _builtin_op_names
+    from .runtime import builtin_op_names
 
-    names = _builtin_op_names()
+    names = builtin_op_names()
     types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = schema.Model.GetRootAsModel(content, 0)
     graph = model.Subgraphs(0)
@@ -170,7 +170,7 @@ def _open(content: bytes) -> _File:
     return _FILES[key]
 
 
-def _samples_key(samples) -> str:
+def samples_key(samples) -> str:
     array = np.ascontiguousarray(samples)
     return f"{array.shape}:{hashlib.sha1(array.tobytes()).hexdigest()}"
 
@@ -180,12 +180,12 @@ def layer_names(source, ops: list[_Op]) -> list[str]:
     """The user's name for each computing op: a Keras layer's name, a scikit-learn MLP's
     ``coefs_[i]`` or a linear model's ``coef_``; otherwise the scope in the file's tensor
     names, or the op and its position."""
-    from .diagnose import _LayerMapper
+    from .diagnose import LayerMapper
 
     model = getattr(source, "model", None)
     layers = [(layer.name, layer.name) for layer in getattr(model, "layers", [])]
     # Without the Keras model (a .tflite from elsewhere), the file's own scopes name the layers.
-    mapper = _LayerMapper([(op.op, op.output_name) for op in ops], layers)
+    mapper = LayerMapper([(op.op, op.output_name) for op in ops], layers)
     names = [mapper(op.output_name) for op in ops]
     names = [
         f"{op.op.lower()}_{op.position}" if n == "(model)" else n for n, op in zip(names, ops, strict=True)
@@ -332,10 +332,10 @@ def lens(comparison, variant: str, layer: str | None = None, *, channels: int = 
     Lens
         ``.plot()`` the figure, ``.table`` its numbers.
     """
-    return remember(comparison, _lens(comparison, variant, layer, channels))
+    return remember(comparison, build_lens(comparison, variant, layer, channels))
 
 
-def _lens(comparison, variant: str, layer: str | None, channels: int) -> Lens:
+def build_lens(comparison, variant: str, layer: str | None, channels: int) -> Lens:
     """The lens, without keeping it on the comparison (the widget draws layers ahead)."""
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= 4:
         raise InvalidArgumentError(
@@ -622,12 +622,12 @@ def _activation_rows(comparison, file, reference, op, float_op, variant, rows):
         return activations, None, None, notes
     if comparison.source is not None and data.feature_shape != comparison.source.input_shape:
         test = test.reshape((len(test), *comparison.source.input_shape))
-    activations["test"] = reference.activations(float_op.output, test, _samples_key(test))
+    activations["test"] = reference.activations(float_op.output, test, samples_key(test))
     calibration = comparison.calibration
     if calibration is not None and not inputs.is_multi(calibration):
         calibration = np.asarray(calibration, dtype=np.float32)
         activations["calibration"] = reference.activations(
-            float_op.output, calibration, _samples_key(calibration)
+            float_op.output, calibration, samples_key(calibration)
         )
     kind = file.stored[op.output]
     if kind not in _BITS:
@@ -863,7 +863,7 @@ def calibration_lens(
         )
     else:
         chosen = [None]
-    found = _lens(comparison, variant, layer, 4)
+    found = build_lens(comparison, variant, layer, 4)
     position = context["names"].index(found.layer)
     float_op = context["reference"].ops[position]
     test = found.activations["test"]
@@ -881,7 +881,7 @@ def calibration_lens(
         qmin, qmax = _limits(kind) if kind in _BITS else (0, 0)
         s, z = float(scales[0]), int(zero_points[0])
         low, high = s * (qmin - z), s * (qmax - z)
-        seen = context["reference"].activations(float_op.output, samples, _samples_key(samples))
+        seen = context["reference"].activations(float_op.output, samples, samples_key(samples))
         outputs = converted.run(inputs.cast(data.X_test))
         rows.append(
             {

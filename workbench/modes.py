@@ -289,6 +289,37 @@ class Mode:
         """Whether the mode needs a representative dataset."""
         return self.settings["calibrated"]
 
+    # ------------------------------------------------------------------ capabilities
+    # What a mode can do, asked of the mode rather than tested by its name anywhere else.
+    @property
+    def from_float_file(self) -> bool:
+        """Whether the variant is made from the float32 ``.tflite`` (a LiteRT Quantizer recipe),
+        so it applies to ``.tflite`` files from elsewhere too; else the converter re-runs on the
+        model."""
+        return self.backend == "quantizer"
+
+    @property
+    def keeps_layers(self) -> bool:
+        """Whether named layers can be kept in float (mixed precision): every LiteRT Quantizer
+        recipe, and the converter's int8 through its quantization debugger's deny-list."""
+        return self.backend == "quantizer" or self.name == "int8"
+
+    @property
+    def layer_error(self) -> str | None:
+        """Where this mode's per-layer error comes from: ``"validation"`` (LiteRT Quantizer's
+        per-tensor validation), ``"debugger"`` (TFLite's quantization debugger, int8 only) or
+        ``None``."""
+        if self.backend == "quantizer":
+            return "validation"
+        return "debugger" if self.name == "int8" else None
+
+    @property
+    def statistic_choice(self) -> bool:
+        """Whether the calibration statistic (min/max, percentile, moving average) can be chosen:
+        LiteRT Quantizer recipes take :class:`workbench.Calibration`; the converter uses its own
+        min/max."""
+        return self.backend == "quantizer"
+
     @property
     def bits(self) -> int:
         """The fewest bits any stored weight or activation gets (32 for float32, 16 for float16,

@@ -83,7 +83,7 @@ DEFAULT_COLUMNS = (
     "note",
 )
 
-_STYLE = """
+STYLE = """
 <style>
 .workbench-report { font-family: system-ui, sans-serif; max-width: 1200px; }
 .workbench-table { border-collapse: collapse; font-size: 13px; }
@@ -190,7 +190,7 @@ def _table_html(table: pd.DataFrame, shown: pd.DataFrame) -> str:
 
 def comparison_html(comparison, figure: bool = True) -> str:
     """The table, and optionally the figure as an embedded PNG: readable with no kernel."""
-    parts = [_STYLE, '<div class="workbench-report">', _caption(comparison), table_html(comparison.table)]
+    parts = [STYLE, '<div class="workbench-report">', _caption(comparison), table_html(comparison.table)]
     if figure:
         png = base64.b64encode(comparison.figure_png()).decode()
         parts.append(f'<p><img alt="trade-off figure" src="data:image/png;base64,{png}"/></p>')
@@ -219,7 +219,7 @@ def write_report(comparison, directory: str) -> str:
     page = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>workbench: {html.escape(comparison.model_name)} on {html.escape(comparison.dataset.name)}</title>",
-        _STYLE,
+        STYLE,
         "</head><body><div class='workbench-report'>",
         f"<h1>{html.escape(comparison.model_name)} on {html.escape(comparison.dataset.name)}</h1>",
         _caption(comparison),

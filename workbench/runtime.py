@@ -196,7 +196,7 @@ class Converted:
         #: each call (a fresh interpreter for resource variables), so that no sample's output
         #: depends on the samples run before it.
         self.state = state_kind(self.content)
-        self.ops = _builtin_op_counts(self.content)
+        self.ops = builtin_op_counts(self.content)
         #: True for a quantizer variant whose recipe quantized no tensor of this model.
         self.unchanged = False
         #: For a LiteRT Quantizer variant: the recipe as the library applied it (a list of dicts).
@@ -392,7 +392,7 @@ class Converted:
             The outputs to return; ``None`` returns all of them.
         """
         names = self._check_names(names)
-        X = self._check_input(X)
+        X = self.check_input(X)
         fixed = self._fixed_batch()
         step = fixed or int(batch_size or min(max(_inputs.count(X), 1), 256))
         if step < 1:
@@ -446,7 +446,9 @@ class Converted:
             return 1
         return None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
 
-    def _check_input(self, X) -> np.ndarray:
+    def check_input(self, X) -> np.ndarray:
+        """``X`` checked against the file's input (shape, count, type) and cast for it; a
+        :class:`DataMismatchError` says what differs."""
         if len(self.inputs) > 1:
             return self._check_inputs(X)
         X = np.asarray(X)
@@ -574,11 +576,11 @@ class Converted:
     def _fed(self, x: np.ndarray, info: TensorInfo) -> np.ndarray:
         """One input as the interpreter takes it: quantized, and at its declared shape where its
         axis 0 is not a batch (one sample, whose batch axis is dropped)."""
-        return _quantize(x if info.batched or not self.declared_shapes else x[0], info)
+        return quantize_values(x if info.batched or not self.declared_shapes else x[0], info)
 
     def _read(self, y: np.ndarray, info: TensorInfo) -> np.ndarray:
         """One output, dequantized, with a batch axis of one sample where the file has none."""
-        y = _dequantize(y, info)
+        y = dequantize_values(y, info)
         # An output with no batch axis (shape (40,), or a scalar) holds one sample's values when
         # the file runs one sample per call.
         return y if info.batched or self._fixed_batch() != 1 else y[None, ...]
@@ -843,7 +845,7 @@ def _tensor_info(details: dict) -> TensorInfo:
     )
 
 
-def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
+def quantize_values(x: np.ndarray, info: TensorInfo) -> np.ndarray:
     dtype = np.dtype(info.dtype)
     if not info.quantized:
         return x.astype(dtype, copy=False)
@@ -852,14 +854,14 @@ def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
     return np.clip(q, limits.min, limits.max).astype(dtype)
 
 
-def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
+def dequantize_values(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     if not info.quantized:
         y = np.array(y)
         return y.astype(np.float32) if y.dtype.kind == "f" else y
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
 
 
-def _builtin_op_names() -> dict[int, str]:
+def builtin_op_names() -> dict[int, str]:
     from ai_edge_litert import schema_py_generated as schema
 
     return {
@@ -890,7 +892,7 @@ def op_graph(content: bytes) -> list[dict]:
     tensors each reads (constants apart) and writes. Read from the flatbuffer alone."""
     from ai_edge_litert import schema_py_generated as schema
 
-    names = _builtin_op_names()
+    names = builtin_op_names()
     model = schema.Model.GetRootAsModel(content, 0)
     graph = model.Subgraphs(0)
 
@@ -916,11 +918,11 @@ def op_graph(content: bytes) -> list[dict]:
     return ops
 
 
-def _builtin_op_counts(content: bytes) -> dict[str, int]:
+def builtin_op_counts(content: bytes) -> dict[str, int]:
     """Count the operators of every subgraph by builtin name (custom ops by their code)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    names = _builtin_op_names()
+    names = builtin_op_names()
     model = schema.Model.GetRootAsModel(content, 0)
     codes = []
     for i in range(model.OperatorCodesLength()):

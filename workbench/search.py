@@ -50,7 +50,7 @@ from ._candidates import (
     reporter,
 )
 from .calibration import Calibration
-from .compare import Bench, _check_calibration_choice
+from .compare import Bench, check_calibration_choice
 from .convert import calibration_samples
 from .errors import ConversionError, InvalidArgumentError
 from .modes import DEFAULT_MODES, QUANTIZER_MODES, Mode, parse_modes
@@ -177,7 +177,7 @@ def sweep(
         whole_number("representative", n, fix="Pass calibration sizes such as representative=(50, 200).")
     for s in strategies:
         for seed in seed_list:
-            _check_calibration_choice(200, s, seed)
+            check_calibration_choice(200, s, seed)
     several = isinstance(calibration, (list, tuple)) and not _one_calibration(calibration)
     statistics = list(dict.fromkeys(Calibration.of(c) for c in (calibration if several else [calibration])))
     n_jobs = check_jobs(n_jobs)
@@ -487,7 +487,7 @@ def search(
     modes = parse_modes(modes)
     objective = one_of("objective", objective, OBJECTIVES, fix="Use objective='size' or objective='latency'.")
     budget = check_budget(max_metric_drop, max_flash, max_ram, target)
-    _check_calibration_choice(representative, strategy, seed)
+    check_calibration_choice(representative, strategy, seed)
     statistic = Calibration.of(calibration)
     n_jobs = check_jobs(n_jobs)
     max_seconds = check_max_seconds(max_seconds)

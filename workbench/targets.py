@@ -65,7 +65,7 @@ class Target:
 
     def __post_init__(self):
         for field in ("ram_bytes", "flash_bytes"):
-            object.__setattr__(self, field, _budget(field, getattr(self, field)))
+            object.__setattr__(self, field, byte_budget(field, getattr(self, field)))
         if self.runtime not in RUNTIMES:
             raise TargetError(
                 received=f"runtime={self.runtime!r}",
@@ -140,7 +140,7 @@ _UNITS.update(
 )
 
 
-def _budget(field: str, value) -> int | None:
+def byte_budget(field: str, value) -> int | None:
     """Bytes from an int or a string with a unit; clear errors for the mistakes people make."""
     if value is None:
         return None
@@ -275,15 +275,15 @@ def check_micro(
     -------
     MicroCheck
     """
-    from .runtime import Converted, _dequantize, _quantize
+    from .runtime import Converted, dequantize_values, quantize_values
 
     converted = model if isinstance(model, Converted) else Converted(bytes(model))
     content = converted.content
     info = converted.inputs[0]
     if X is None:
         X = np.zeros((1, *converted.input_shape), dtype=np.float32)
-    X = converted._check_input(X)
-    raw = _quantize(X, info)
+    X = converted.check_input(X)
+    raw = quantize_values(X, info)
     flex = [op for op in converted.ops if op.startswith("Flex")]
     if flex:
         return MicroCheck(
@@ -294,7 +294,7 @@ def check_micro(
             len(content),
         )
     if arena_bytes is not None:
-        max_arena_bytes = _budget("arena_bytes", arena_bytes)
+        max_arena_bytes = byte_budget("arena_bytes", arena_bytes)
     first = min(FIRST_ARENA_BYTES, int(max_arena_bytes)) if arena_bytes is None else max_arena_bytes
     payload = {"content": content, "inputs": raw, "first_arena": first, "max_arena": int(max_arena_bytes)}
     payload["find_arena"] = arena_bytes is None
@@ -328,7 +328,7 @@ def check_micro(
     order = _subgraph_outputs(content)
     indices = converted.output_tensor_indices
     named = {
-        name: _dequantize(np.asarray(answer["outputs"][order.index(indices[name])]), info)
+        name: dequantize_values(np.asarray(answer["outputs"][order.index(indices[name])]), info)
         for name, info in zip(converted.output_names, converted.outputs, strict=True)
         if indices[name] in order
     }
@@ -452,9 +452,9 @@ def _last_check(log: str) -> str:
 
 
 def _builtin_names() -> set[str]:
-    from .runtime import _builtin_op_names
+    from .runtime import builtin_op_names
 
-    return set(_builtin_op_names().values())
+    return set(builtin_op_names().values())
 
 
 def _tensor_types(content: bytes) -> set[str]:

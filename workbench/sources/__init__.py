@@ -118,7 +118,7 @@ def graph_def_for(spec, tf):
     return SklearnSource(value).graph(tf).get_concrete_function().graph.as_graph_def()
 
 
-def _module_root(obj) -> str | None:
+def module_root(obj) -> str | None:
     for klass in type(obj).__mro__:
         root = klass.__module__.split(".")[0]
         if root in ("keras", "tf_keras", "sklearn"):
@@ -142,7 +142,7 @@ def as_source(model, *, trust: bool = False) -> Source:
         return TFLiteSource(model, name=model.source or "tflite")
     if isinstance(model, (str, os.PathLike)):
         return _source_from_path(os.fspath(model), trust)
-    root = _module_root(model)
+    root = module_root(model)
     if root in ("keras", "tf_keras"):
         from .keras import KerasSource
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _inputs
 from .._native import captured_output, import_tensorflow
 from ..errors import DataMismatchError, ModelLoadError
-from . import Source, _module_root
+from . import Source, module_root
 
 _BATCH = 256
 
@@ -27,7 +27,7 @@ class KerasSource(Source):
 
     def __init__(self, model, *, name: str | None = None, path: str | None = None, output=None):
         self.model = model
-        self.flavour = _module_root(model)  # "keras" (Keras 3) or "tf_keras"
+        self.flavour = module_root(model)  # "keras" (Keras 3) or "tf_keras"
         self.name = name or getattr(model, "name", None) or "keras_model"
         self.path = path
         self._saved_model_dir: str | None = None

@@ -21,7 +21,7 @@ from ..datasets import DATASET_NAMES, Dataset, load_dataset
 from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, WorkbenchError
 from ..examples import EXAMPLES
 from ..modes import ALL_MODES, DEFAULT_MODES, Mode
-from ..sources import _module_root
+from ..sources import module_root
 from ..targets import PRESETS, as_target, refit
 
 MODEL_UPLOADS = (".keras", ".skops", ".tflite")
@@ -126,7 +126,7 @@ class Controller:
         for name, value in list(namespace.items()):
             if name.startswith("_") or isinstance(value, type):
                 continue
-            root = _module_root(value)
+            root = module_root(value)
             if root in ("keras", "tf_keras") and hasattr(value, "inputs"):
                 pass
             elif root == "sklearn" and hasattr(value, "fit") and _is_fitted(value):
@@ -341,16 +341,16 @@ class Controller:
         """The lens on one layer of a measured variant (``workbench.lens``), cached by the
         variant's bytes, the calibration samples and the layer: returning to it is instant.
         A lens ``shown`` goes into the comparison's report; one drawn ahead does not."""
-        from ..lens import _lens, _samples_key, remember
+        from ..lens import _lens, samples_key, remember
 
         with self._lens_lock:
             comparison = self._lens_comparison()
             layers = self.lens_layers(variant)
             layer = layer or (layers[0] if layers else None)
-            calibration = None if comparison.calibration is None else _samples_key(comparison.calibration)
+            calibration = None if comparison.calibration is None else samples_key(comparison.calibration)
             key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
             if key not in self._lenses:
-                found = _lens(comparison, variant, layer, 4)
+                found = build_lens(comparison, variant, layer, 4)
                 found.png()
                 self._lenses[key] = found
                 while len(self._lenses) > 64:

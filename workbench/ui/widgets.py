@@ -12,7 +12,7 @@ from IPython.display import display
 from ..errors import WorkbenchError
 from ..modes import ALL_MODES, MODE_NAMES, QUANTIZER_MODES, Mode
 from ..plots import figure_png
-from ..report import _STYLE, comparison_html, snippet_title, table_html
+from ..report import STYLE, comparison_html, snippet_title, table_html
 from ..targets import PRESETS, c_source
 from .controller import DEVICES, STRATEGIES, Controller
 
@@ -382,7 +382,7 @@ class Workbench:
         elif state.result is not None:
             self.find_figure.value = figure_png(state.result.plot())
             self.find_figure.layout.display = "block"
-            self.find_result.value = _STYLE + state.result._repr_html_()
+            self.find_result.value = STYLE + state.result._repr_html_()
 
     def _on_event(self, event):
         if event == "find":
@@ -465,7 +465,7 @@ class Workbench:
         # The figure first: a page that sees the new table can trust the figure is new too.
         self.figure.value = comparison.figure_png()
         self.figure.layout.display = "block"
-        self.table.value = _STYLE + table_html(comparison.table)
+        self.table.value = STYLE + table_html(comparison.table)
         self.variant.options = list(comparison.variants)
         self._show_details()
         self._update_static(comparison)
@@ -544,7 +544,7 @@ class Workbench:
         rows = found.table.assign(
             value=[f"{v:.6g}" if isinstance(v, float) else str(v) for v in found.table["value"]]
         )
-        self.lens_table.value = (f"<ul>{notes}</ul>" if notes else "") + _STYLE + rows.to_html()
+        self.lens_table.value = (f"<ul>{notes}</ul>" if notes else "") + STYLE + rows.to_html()
 
     # ---------------------------------------------------- sharing without a kernel
     def _bundle(self) -> dict:
