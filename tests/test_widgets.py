@@ -282,7 +282,7 @@ def test_the_lens_tab_orders_layers_by_error_and_redraws_when_the_calibration_ch
     click_and_wait(wb)
     assert c.lens("static_wi8_ai8", "dense") is before and wb.lens_figure.value == before.png()
     # The report keeps the lens the tab showed, not those drawn ahead in the background.
-    assert set(c.state.comparison._lenses) == {("static_wi8_ai8", "dense")}
+    assert set(c.state.comparison.lenses) == {("static_wi8_ai8", "dense")}
 
 
 def test_find_best_searches_the_picked_model_for_the_device_and_shows_the_winner():

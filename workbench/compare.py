@@ -65,6 +65,11 @@ class Comparison:
     source: object = field(default=None, repr=False)
     #: The calibration samples the calibrated variants were made with (``None``: none calibrated).
     calibration: object = field(default=None, repr=False)
+    #: Every lens drawn on this comparison (``workbench.lens``, the widget's Lens tab), by
+    #: ``(variant, layer)``: the report shows each one.
+    lenses: dict = field(default_factory=dict, repr=False)
+    #: Per-layer errors already measured (``workbench.layer_errors``), by variant label.
+    layer_errors: dict = field(default_factory=dict, repr=False)
 
     @property
     def metric(self) -> str:

@@ -364,7 +364,7 @@ def build_lens(comparison, variant: str, layer: str | None, channels: int) -> Le
 
 def remember(comparison, found: Lens) -> Lens:
     """Keep ``found`` on the comparison: its report shows every lens drawn on it."""
-    comparison.__dict__.setdefault("_lenses", {})[(found.variant, found.layer)] = found
+    comparison.lenses[(found.variant, found.layer)] = found
     return found
 
 
@@ -701,7 +701,7 @@ def layer_errors(comparison, variant: str) -> pd.DataFrame:
     pandas.DataFrame
         ``layer, error, metric, source``, one row per layer with weights, worst first.
     """
-    cache = comparison.__dict__.setdefault("_lens_errors", {})
+    cache = comparison.layer_errors
     if variant in cache:
         return cache[variant]
     context = _context(comparison, variant)

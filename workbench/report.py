@@ -260,7 +260,7 @@ def write_report(comparison, directory: str) -> str:
 def _lens_sections(comparison, directory: str) -> list[str]:
     """Every lens drawn on this comparison (``workbench.lens``, the widget's Lens tab): its
     figure and table in the page, and as ``lens-<variant>-<layer>.png`` and ``.csv``."""
-    lenses = comparison.__dict__.get("_lenses", {})
+    lenses = comparison.lenses
     if not lenses:
         return []
     page = ["<h2>Lens</h2>"]

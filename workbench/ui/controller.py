@@ -334,14 +334,14 @@ class Controller:
         key = (_digest(comparison.variants[variant].content), variant)
         if key not in self._lens_errors:
             self._lens_errors[key] = layer_errors(comparison, variant)
-        comparison.__dict__.setdefault("_lens_errors", {})[variant] = self._lens_errors[key]
+        comparison.layer_errors[variant] = self._lens_errors[key]
         return list(self._lens_errors[key]["layer"])
 
     def lens(self, variant: str, layer: str | None = None, *, shown: bool = True):
         """The lens on one layer of a measured variant (``workbench.lens``), cached by the
         variant's bytes, the calibration samples and the layer: returning to it is instant.
         A lens ``shown`` goes into the comparison's report; one drawn ahead does not."""
-        from ..lens import _lens, samples_key, remember
+        from ..lens import build_lens, samples_key, remember
 
         with self._lens_lock:
             comparison = self._lens_comparison()
