@@ -1,4 +1,10 @@
-"""Offset buffers: constant data stored after the flatbuffer instead of inside it.
+"""The one reader of TFLite flatbuffers: parsing, op names, constant data, offset buffers.
+
+Every module that looks inside a ``.tflite`` without an interpreter asks here: :func:`read_model`
+parses, :func:`op_name` names an operator code (builtin, deprecated builtin or custom),
+:func:`buffer_nbytes` says how much constant data a tensor has.
+
+**Offset buffers**: constant data stored after the flatbuffer instead of inside it.
 
 LiteRT Quantizer writes a model whose constant buffers total 256 KiB or more with
 ``Buffer.offset``/``Buffer.size`` set and ``Buffer.data`` empty: the bytes sit after the
@@ -14,6 +20,9 @@ before the real value is known (TensorFlow's ``IsValidBufferOffset``, the quanti
 """
 
 from __future__ import annotations
+
+import functools
+from collections import Counter
 
 import numpy as np
 
@@ -131,3 +140,113 @@ class _AlignedBuffer:
         if vector is not None:
             schema.BufferAddData(builder, vector)
         return schema.BufferEnd(builder)
+
+
+def read_model(content: bytes):
+    """``content`` parsed as a ``schema.Model`` (no checks: :func:`workbench.inspection.check_flatbuffer`
+    says why bytes are not a model)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.Model.GetRootAsModel(content, 0)
+
+
+def op_name(model, opcode_index: int, names: dict[int, str] | None = None) -> str:
+    """The builtin name of operator code ``opcode_index`` (``CONV_2D``), or a custom op's own code.
+
+    Files written before builtin codes passed 127 keep them in ``DeprecatedBuiltinCode``: the
+    larger of the two fields is the code.
+    """
+    code = model.OperatorCodes(opcode_index)
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    names = builtin_op_names() if names is None else names
+    if names.get(builtin) == "CUSTOM":
+        custom = code.CustomCode()
+        return custom.decode(errors="replace") if custom else "CUSTOM"
+    return names.get(builtin, f"BUILTIN_{builtin}")
+
+
+def is_constant(model, tensor) -> bool:
+    """Whether ``tensor`` (of ``model``) has stored data: a weight or a constant."""
+    return buffer_nbytes(model, tensor.Buffer()) > 0
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_op_names() -> dict[int, str]:
+    """Builtin operator codes to names, as the schema the runtime ships with spells them."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {
+        value: name
+        for name, value in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_") and isinstance(value, int)
+    }
+
+
+def stored_tensor_types(content: bytes) -> dict[str, int]:
+    """How many tensors with stored data (weights, constants) the file has, by type."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAsModel(content, 0)
+    counts: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if buffer_nbytes(model, tensor.Buffer()):
+                counts[names.get(tensor.Type(), "?")] += 1
+    return dict(counts)
+
+
+def op_graph(content: bytes) -> list[dict]:
+    """The operators of the main subgraph in order: builtin name, and the names of the
+    tensors each reads (constants apart) and writes. Read from the flatbuffer alone."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = builtin_op_names()
+    model = schema.Model.GetRootAsModel(content, 0)
+    graph = model.Subgraphs(0)
+
+    def tensor(index):
+        t = graph.Tensors(index)
+        constant = buffer_nbytes(model, t.Buffer()) > 0
+        return t.Name().decode(errors="replace"), constant
+
+    ops = []
+    for o in range(graph.OperatorsLength()):
+        op = graph.Operators(o)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        inputs = [tensor(i) for i in op.InputsAsNumpy() if i >= 0] if op.InputsLength() else []
+        ops.append(
+            {
+                "op": names.get(builtin, f"BUILTIN_{builtin}"),
+                "inputs": [name for name, constant in inputs if not constant],
+                "weights": [name for name, constant in inputs if constant],
+                "outputs": [tensor(i)[0] for i in op.OutputsAsNumpy()] if op.OutputsLength() else [],
+            }
+        )
+    return ops
+
+
+def builtin_op_counts(content: bytes) -> dict[str, int]:
+    """Count the operators of every subgraph by builtin name (custom ops by their code)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = builtin_op_names()
+    model = schema.Model.GetRootAsModel(content, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            codes.append(custom.decode() if custom else "CUSTOM")
+        else:
+            codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
+    counts: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+    return dict(counts.most_common())

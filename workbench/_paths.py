@@ -1,4 +1,5 @@
-"""Output paths checked before the work, so that a bad path never costs a finished run."""
+"""Paths checked at the door: files to read exist and are files; output paths can be written,
+before the work, so that a bad path never costs a finished run."""
 
 from __future__ import annotations
 
@@ -61,3 +62,30 @@ def _as_path(path, what: str) -> str:
             fix="Pass e.g. 'workbench-report' or 'model.tflite'.",
         )
     return os.fspath(path)
+
+
+def existing_file(path, error: type, kind: str, check: str = "Check the path.") -> str:
+    """``path`` as a string, when it names a file that exists; else ``error`` saying which.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        What the user passed.
+    error : type
+        The :class:`~workbench.errors.WorkbenchError` subclass to raise (``ModelLoadError`` for a
+        model file, ``DatasetError`` for data).
+    kind : str
+        What the file should be, as the message says it: ``"A .tflite file"``.
+    check : str, default="Check the path."
+        The fix when nothing exists there.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise error(
+            received=f"path {path!r}, which is a directory",
+            expected=f"{kind}.",
+            fix=f"Pass the path of the {kind.split(' ', 1)[-1]} inside it.",
+        )
+    if not os.path.isfile(path):
+        raise error(received=f"path {path!r}, which does not exist", expected=f"{kind}.", fix=check)
+    return path

@@ -15,13 +15,20 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import _inputs
-from ._flatbuffer import buffer_nbytes, inline_buffers, offset_buffers
+from ._flatbuffer import (  # noqa: F401  (op_graph and the counts are read from here too)
+    buffer_nbytes,
+    builtin_op_counts,
+    builtin_op_names,
+    inline_buffers,
+    offset_buffers,
+    op_graph,
+    stored_tensor_types,
+)
 from ._native import captured_output
 from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
 from .inspection import state_kind
@@ -683,19 +690,9 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=
         Class names, one per value of the scored output, which :meth:`Converted.predict`
         returns; ``None`` reads them from a ``labels.txt`` beside the file when there is one.
     """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ModelLoadError(
-            received=f"path {path!r}, which is a directory",
-            expected="A .tflite file.",
-            fix="Pass the path of the .tflite file itself.",
-        )
-    if not os.path.isfile(path):
-        raise ModelLoadError(
-            received=f"path {path!r}, which does not exist",
-            expected="A .tflite file.",
-            fix="Check the path.",
-        )
+    from ._paths import existing_file
+
+    path = existing_file(path, ModelLoadError, "A .tflite file")
     with open(path, "rb") as handle:
         content = handle.read()
     from .inspection import check_flatbuffer
@@ -859,83 +856,3 @@ def dequantize_values(y: np.ndarray, info: TensorInfo) -> np.ndarray:
         y = np.array(y)
         return y.astype(np.float32) if y.dtype.kind == "f" else y
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
-
-
-def builtin_op_names() -> dict[int, str]:
-    from ai_edge_litert import schema_py_generated as schema
-
-    return {
-        value: name
-        for name, value in vars(schema.BuiltinOperator).items()
-        if not name.startswith("_") and isinstance(value, int)
-    }
-
-
-def stored_tensor_types(content: bytes) -> dict[str, int]:
-    """How many tensors with stored data (weights, constants) the file has, by type."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAsModel(content, 0)
-    counts: Counter[str] = Counter()
-    for s in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(s)
-        for t in range(graph.TensorsLength()):
-            tensor = graph.Tensors(t)
-            if buffer_nbytes(model, tensor.Buffer()):
-                counts[names.get(tensor.Type(), "?")] += 1
-    return dict(counts)
-
-
-def op_graph(content: bytes) -> list[dict]:
-    """The operators of the main subgraph in order: builtin name, and the names of the
-    tensors each reads (constants apart) and writes. Read from the flatbuffer alone."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    names = builtin_op_names()
-    model = schema.Model.GetRootAsModel(content, 0)
-    graph = model.Subgraphs(0)
-
-    def tensor(index):
-        t = graph.Tensors(index)
-        constant = buffer_nbytes(model, t.Buffer()) > 0
-        return t.Name().decode(errors="replace"), constant
-
-    ops = []
-    for o in range(graph.OperatorsLength()):
-        op = graph.Operators(o)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        inputs = [tensor(i) for i in op.InputsAsNumpy() if i >= 0] if op.InputsLength() else []
-        ops.append(
-            {
-                "op": names.get(builtin, f"BUILTIN_{builtin}"),
-                "inputs": [name for name, constant in inputs if not constant],
-                "weights": [name for name, constant in inputs if constant],
-                "outputs": [tensor(i)[0] for i in op.OutputsAsNumpy()] if op.OutputsLength() else [],
-            }
-        )
-    return ops
-
-
-def builtin_op_counts(content: bytes) -> dict[str, int]:
-    """Count the operators of every subgraph by builtin name (custom ops by their code)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    names = builtin_op_names()
-    model = schema.Model.GetRootAsModel(content, 0)
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            custom = code.CustomCode()
-            codes.append(custom.decode() if custom else "CUSTOM")
-        else:
-            codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
-    counts: Counter[str] = Counter()
-    for s in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(s)
-        for o in range(subgraph.OperatorsLength()):
-            counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
-    return dict(counts.most_common())
