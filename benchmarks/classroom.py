@@ -92,7 +92,7 @@ def memory(pid: int | None) -> tuple[int, int]:
 
 
 def worker_of(kernel: psutil.Process) -> int | None:
-    children = [c for c in kernel.children() if "workbench._worker" in " ".join(c.cmdline())]
+    children = [c for c in kernel.children() if "workbench._tasks" in " ".join(c.cmdline())]
     return children[0].pid if children else None
 
 

@@ -1,4 +1,5 @@
-"""What the worker process can be asked to do (see ``_worker``).
+"""What the worker process can be asked to do, and its serve loop (``python -m workbench._tasks``,
+started by ``_worker``, which knows the tasks by name only).
 
 Every task returns a plain dict that pickles: ``{"ok": True, "result": ..., "log": ...}``
 or ``{"ok": False, "error": "Type: message", "log": "..."}``. Tasks reach only downward:
@@ -348,3 +349,27 @@ _TASKS = {
     "tflm": _micro,
     "probe_litert": _probe_litert,
 }
+
+
+# ----------------------------------------------------------------- the worker's loop
+def serve(receive_fd: int, send_fd: int) -> None:  # pragma: no cover -- runs in the worker
+    """Answer requests from the pipes until told to exit: acknowledge each, then answer it."""
+    from multiprocessing.connection import Connection
+
+    receive = Connection(receive_fd, writable=False)
+    send = Connection(send_fd, readable=False)
+    while True:
+        try:
+            request, task, payload = receive.recv()
+        except (EOFError, OSError):
+            return
+        if task == "exit":
+            return
+        send.send((request, "accepted", None))
+        send.send((request, "answer", dispatch(task, payload)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    serve(int(sys.argv[1]), int(sys.argv[2]))

@@ -11,8 +11,8 @@ The protocol cannot get out of step: every request carries an id, the worker ech
 first as an acknowledgement and then with the answer, and an answer whose id is not the
 one awaited is discarded. A call interrupted between sending and receiving (Ctrl-C in a
 notebook, any exception) stops the worker, so no stale answer can ever be read as the
-answer to a later request. The worker knows only task names; what a task does lives in
-``workbench._tasks``.
+answer to a later request. This module knows only task names: the worker process runs
+``python -m workbench._tasks``, whose serve loop answers them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ DEFAULT_TIMEOUT = 300.0
 #: Seconds a worker may sit idle before it ends (it starts again on the next request), so that
 #: a student reading a notebook does not hold a converter's memory; see set_worker_idle_timeout.
 DEFAULT_IDLE_TIMEOUT = 300.0
+#: The module the worker process runs: its serve loop answers tasks by name.
+SERVER = "workbench._tasks"
 
 
 class WorkerCrashed(Exception):
@@ -243,7 +245,7 @@ class ConverterWorker:
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "workbench._worker", str(child_reads), str(child_writes)],
+                [sys.executable, "-m", SERVER, str(child_reads), str(child_writes)],
                 pass_fds=(child_reads, child_writes),
                 stdin=subprocess.DEVNULL,
                 stdout=handle,
@@ -364,24 +366,3 @@ def run(
             ),
             log=crash.log,
         ) from None
-
-
-# ----------------------------------------------------------------- in the worker
-def _serve(receive_fd: int, send_fd: int) -> None:  # pragma: no cover -- runs in the worker
-    from . import _tasks
-
-    receive = Connection(receive_fd, writable=False)
-    send = Connection(send_fd, readable=False)
-    while True:
-        try:
-            request, task, payload = receive.recv()
-        except (EOFError, OSError):
-            return
-        if task == "exit":
-            return
-        send.send((request, "accepted", None))
-        send.send((request, "answer", _tasks.dispatch(task, payload)))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _serve(int(sys.argv[1]), int(sys.argv[2]))

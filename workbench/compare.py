@@ -30,7 +30,8 @@ from .evaluate import Judge, Latency, check_outputs, covers_some_classes, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
-from .targets import ARENA_NOTE, as_target, blank_deployment, deployment, refit
+from ._deployment import blank_deployment, deployment
+from .targets import ARENA_NOTE, as_target, refit
 
 ORIGINAL = "original"
 BATCH_SIZE = 256

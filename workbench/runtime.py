@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -29,49 +29,29 @@ from ._flatbuffer import (  # noqa: F401  (op_graph and the counts are read from
     op_graph,
     stored_tensor_types,
 )
+from ._litert import (  # noqa: F401  (read from here by other modules and tests)
+    PrepareFailed,
+    check_threads,
+    choose_signature,
+    input_names,
+    named_outputs,
+    new_interpreter,
+    probe_litert,
+    refuse_crashing_file,
+    runtime_failure,
+)
 from ._native import captured_output
-from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkbenchError, describe_array
+from ._tensors import (  # noqa: F401
+    TensorInfo,
+    dequantize_values,
+    labels_from_scores,
+    pad,
+    quantize_values,
+    tensor_info,
+)
+from .errors import DataMismatchError, ModelLoadError, WorkbenchError, describe_array
 from .inspection import state_kind
 from .modes import Mode
-
-
-class _PrepareFailed(Exception):
-    """Internal: LiteRT could not allocate the model's tensors for a batch size."""
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """One input or output tensor of a ``.tflite``: what a deployment must feed or read."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-    scale: float | None = None
-    zero_point: int | None = None
-
-    @property
-    def quantized(self) -> bool:
-        return self.scale is not None
-
-    @property
-    def dynamic_batch(self) -> bool:
-        return bool(self.shape) and self.shape[0] == -1
-
-    @property
-    def batched(self) -> bool:
-        """Whether axis 0 is a batch: dynamic in the signature (-1), or 1. Any other first axis
-        (a streaming model's 335 frames) is part of the sample, and a scalar has no axis 0."""
-        return bool(self.shape) and self.shape[0] in (-1, 1)
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """One sample's shape: without the batch axis where axis 0 is one, else the whole shape."""
-        return tuple(self.shape[1:]) if self.batched else tuple(self.shape)
-
-    def describe(self) -> str:
-        shape = "(" + ", ".join("None" if s == -1 else str(s) for s in self.shape) + ")"
-        quant = f", scale={self.scale:.6g}, zero_point={self.zero_point}" if self.quantized else ""
-        return f"{self.name}: {self.dtype}{shape}{quant}"
 
 
 class Converted:
@@ -144,7 +124,7 @@ class Converted:
         self.output_kind = output_kind
         self.mode = mode
         self.convert_seconds = float(convert_seconds)
-        self.threads = _check_threads(threads)
+        self.threads = check_threads(threads)
         self.source = source
         self.log = log
         self._lock = threading.Lock()
@@ -152,14 +132,14 @@ class Converted:
         self._batch = None
         self._interpreter = self._new_interpreter()
         #: The signature run, for a file with several (None: the file's only one, or none).
-        self.signature = _choose_signature(self._interpreter, signature)
+        self.signature = choose_signature(self._interpreter, signature)
         if self.signature is not None:
             runner = self._interpreter.get_signature_runner(self.signature)
             by_name = runner.get_input_details()
             input_details, names = list(by_name.values()), list(by_name)
         else:
             input_details = self._interpreter.get_input_details()
-            names = _input_names(self._interpreter, input_details)
+            names = input_names(self._interpreter, input_details)
         if input_order and len(input_details) > 1:
             # The file's tensor order is not always the model's: state it as the model does.
             rank = {name: i for i, name in enumerate(input_order)}
@@ -174,10 +154,10 @@ class Converted:
                 rank = {name: i for i, name in enumerate(output_order)}
                 named.sort(key=lambda item: rank.get(item[0], len(rank)))
         else:
-            named = _named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
-        self.inputs = tuple(_tensor_info(d) for d in input_details)
+            named = named_outputs(self._interpreter, self._interpreter.get_output_details(), output_order)
+        self.inputs = tuple(tensor_info(d) for d in input_details)
         #: Output tensors in the stated order, each with its signature name.
-        self.outputs = tuple(replace(_tensor_info(d), name=name) for name, d in named)
+        self.outputs = tuple(replace(tensor_info(d), name=name) for name, d in named)
         self.output_names = tuple(name for name, _ in named)
         if primary_output is not None and primary_output not in self.output_names:
             primary_output = None
@@ -284,7 +264,7 @@ class Converted:
             text += "\nnote: " + self.inlined_note
         if not runtimes:
             return text
-        from .targets import where_it_runs
+        from ._runtimes import where_it_runs
 
         return text + "\n" + "\n".join(where_it_runs(self))
 
@@ -413,7 +393,7 @@ class Converted:
             chunk = _inputs.take(X, slice(start, start + step))
             n = _inputs.count(chunk)
             if fixed and n < fixed:
-                chunk = _pad(chunk, fixed - n)
+                chunk = pad(chunk, fixed - n)
             for name, values in self._invoke(chunk, names).items():
                 chunks[name].append(values[:n])
         result = {}
@@ -513,7 +493,7 @@ class Converted:
                 if not self.single_sample_only or _inputs.count(batch) == 1:
                     try:
                         return self._invoke_locked(batch, names)
-                    except _PrepareFailed:
+                    except PrepareFailed:
                         if _inputs.count(batch) == 1 or self._fixed_batch() is not None:
                             raise
                         # Some files (Hadamard-rotated recipes, for one) cannot be resized on
@@ -527,7 +507,7 @@ class Converted:
                 return {name: np.concatenate([part[name] for part in parts]) for name in names}
             except WorkbenchError:
                 raise
-            except _PrepareFailed as failure:
+            except PrepareFailed as failure:
                 raise runtime_failure(str(failure), "allocation", _inputs.count(batch)) from None
             except (RuntimeError, ValueError) as err:
                 raise runtime_failure(str(err), "invocation", _inputs.count(batch)) from None
@@ -558,7 +538,7 @@ class Converted:
                 with captured_output():  # XNNPACK announces itself on allocation
                     interpreter.allocate_tensors()
             except RuntimeError as err:
-                raise _PrepareFailed(str(err).strip()) from None
+                raise PrepareFailed(str(err).strip()) from None
             self._batch = n
         if self.state == "variable tensors":
             interpreter.reset_all_variables()
@@ -630,18 +610,7 @@ class Converted:
         return copy
 
     def _new_interpreter(self):
-        from ai_edge_litert.interpreter import Interpreter
-
-        try:
-            # The default op resolver applies XNNPACK, as on a phone; its banner is kept quiet.
-            with captured_output():
-                return Interpreter(model_content=self.content, num_threads=self.threads)
-        except ValueError as err:
-            raise ModelLoadError(
-                received=f"{len(self.content):,} bytes that LiteRT cannot load ({err})",
-                expected="A valid .tflite flatbuffer made of builtin ops.",
-                fix="Re-convert the model; a .tflite that needs the Flex delegate cannot run here.",
-            ) from None
+        return new_interpreter(self.content, self.threads)
 
 
 #: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
@@ -698,8 +667,6 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=
     from .inspection import check_flatbuffer
 
     check_flatbuffer(content, repr(path))  # says what the bytes are, when they are not a .tflite
-    from .targets import probe_litert, refuse_crashing_file
-
     # A file from elsewhere is opened in the worker first: LiteRT may abort on it.
     refuse_crashing_file(probe_litert(content), repr(path))
     converted = Converted(content, None, threads=threads, source=path, signature=signature)
@@ -708,151 +675,3 @@ def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=
     if labels is not None:
         converted.classes = check_labels(labels, converted, repr(path))
     return converted
-
-
-# --------------------------------------------------------------------- helpers
-def labels_from_scores(outputs: np.ndarray, classes: np.ndarray, output_kind: str) -> np.ndarray:
-    """Class labels from scores: argmax over columns, or a threshold for a single column
-    (0 for decision values, 0.5 for a sigmoid probability); ``"label"`` outputs are the
-    labels already."""
-    outputs = np.asarray(outputs).reshape(len(outputs), -1)
-    if output_kind == "label":
-        labels = outputs[:, 0]
-        return labels.astype(classes.dtype) if classes.dtype.kind in "biuf" else labels
-    if outputs.shape[1] == 1:
-        threshold = 0.0 if output_kind == "decision" else 0.5
-        return classes[(outputs[:, 0] > threshold).astype(int)]
-    return classes[np.argmax(outputs, axis=1)]
-
-
-def _choose_signature(interpreter, signature: str | None) -> str | None:
-    """The signature to run: ``signature``, else ``serving_default`` when the file has several
-    (None when it has one or none, which the tensor order serves)."""
-    keys = list(interpreter.get_signature_list())
-    if signature is None:
-        if len(keys) <= 1:
-            return None
-        if "serving_default" in keys:
-            return "serving_default"
-        raise DataMismatchError(
-            received=f"a .tflite with the signatures {', '.join(keys)} and no signature=",
-            expected="signature= naming the one to run (there is no serving_default).",
-            fix=f"Pass e.g. signature={keys[0]!r} (on the command line: --signature {keys[0]}).",
-        )
-    if signature not in keys:
-        raise DataMismatchError(
-            received=f"signature={signature!r}",
-            expected=f"One of the file's signatures: {', '.join(keys) or '(it has none)'}.",
-            fix=f"Pass signature={keys[0]!r}."
-            if keys
-            else "Leave signature out: the file has no signatures.",
-        )
-    return signature if len(keys) > 1 else None
-
-
-_NODE = re.compile(r"Node number (\d+) \(([^)]+)\) failed to (prepare|invoke)")
-_UNRESOLVED = re.compile(r"unresolved custom op: (\w+)")
-
-
-def runtime_failure(message: str, stage: str, batch: int) -> InvocationError:
-    """LiteRT's refusal of a file (at ``stage``: allocation or invocation), naming the op and node."""
-    text = " ".join(line.strip() for line in message.strip().splitlines() if "XNNPACK" not in line)
-    if not text:  # the CPU delegate's own refusal is all there is: say it rather than nothing
-        text = " ".join(line.strip() for line in message.strip().splitlines())
-    node = _NODE.search(text)
-    custom = _UNRESOLVED.search(text)
-    check = text[: node.start()].strip().rstrip(".") if node else text
-    check = check.split("See instructions")[0].strip().rstrip(".")
-    if custom:
-        where = f"the custom op {custom.group(1)}, which LiteRT has no kernel for"
-        fix = (
-            "Run it where that op is registered (TFLite Micro registers its Signal* ops; see "
-            "workbench.check_micro), or rebuild the model from builtin ops."
-        )
-    else:
-        where = f"node {node.group(1)} ({node.group(2)})" if node else "one of its ops"
-        fix = "Try another mode or recipe for this model (this op has no kernel for these types), or convert it again."
-    return InvocationError(
-        received=f"a .tflite that LiteRT refuses at {stage} (batch of {batch}): {where}: {check[:300]}",
-        expected="A model whose ops LiteRT's CPU kernels can allocate and invoke.",
-        fix=fix,
-    )
-
-
-def _input_names(interpreter, details: list[dict]) -> list[str]:
-    """The inputs' signature names in tensor (the model's) order; tensor names without one."""
-    try:
-        signatures = interpreter.get_signature_list()
-        if len(signatures) == 1:
-            (key,) = signatures
-            runner = interpreter.get_signature_runner(key)
-            by_index = {d["index"]: name for name, d in runner.get_input_details().items()}
-            if all(d["index"] in by_index for d in details):
-                return [by_index[d["index"]] for d in details]
-    except (ValueError, RuntimeError, KeyError):
-        pass  # a file without a usable signature: its tensors' own names
-    return [d["name"] for d in details]
-
-
-def _pad(chunk, missing: int):
-    """Repeat the last sample ``missing`` times (a fixed batch is filled up; padding is dropped)."""
-    if _inputs.is_multi(chunk):
-        return {name: np.concatenate([a, np.repeat(a[-1:], missing, axis=0)]) for name, a in chunk.items()}
-    return np.concatenate([chunk, np.repeat(chunk[-1:], missing, axis=0)])
-
-
-def _named_outputs(interpreter, details: list[dict], order) -> list[tuple[str, dict]]:
-    """``(name, details)`` of every output: by the signature's names when the file has
-    exactly one signature (in ``order`` where given, else the signature's order), by
-    tensor name otherwise."""
-    signatures = interpreter.get_signature_list()
-    by_index = {d["index"]: d for d in details}
-    named = [(d["name"], d) for d in details]
-    if len(signatures) == 1:
-        (key,) = signatures
-        runner_outputs = interpreter.get_signature_runner(key).get_output_details()
-        if all(d["index"] in by_index for d in runner_outputs.values()):
-            named = [(name, by_index[d["index"]]) for name, d in runner_outputs.items()]
-    if order:
-        rank = {name: i for i, name in enumerate(order)}
-        named.sort(key=lambda item: rank.get(item[0], len(rank)))
-    return named
-
-
-def _check_threads(threads) -> int:
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise DataMismatchError(
-            received=f"threads={threads!r}",
-            expected="A whole number of interpreter threads, 1 or more.",
-            fix="Use threads=1 for comparable single-core latency.",
-        )
-    return int(threads)
-
-
-def _tensor_info(details: dict) -> TensorInfo:
-    scales = details["quantization_parameters"]["scales"]
-    zero_points = details["quantization_parameters"]["zero_points"]
-    quantized = len(scales) > 0 and np.dtype(details["dtype"]).kind in "iu"
-    return TensorInfo(
-        name=details["name"],
-        shape=tuple(int(s) for s in details["shape_signature"]),
-        dtype=np.dtype(details["dtype"]).name,
-        scale=float(scales[0]) if quantized else None,
-        zero_point=int(zero_points[0]) if quantized else None,
-    )
-
-
-def quantize_values(x: np.ndarray, info: TensorInfo) -> np.ndarray:
-    dtype = np.dtype(info.dtype)
-    if not info.quantized:
-        return x.astype(dtype, copy=False)
-    limits = np.iinfo(dtype)
-    q = np.round(x / info.scale + info.zero_point)
-    return np.clip(q, limits.min, limits.max).astype(dtype)
-
-
-def dequantize_values(y: np.ndarray, info: TensorInfo) -> np.ndarray:
-    if not info.quantized:
-        y = np.array(y)
-        return y.astype(np.float32) if y.dtype.kind == "f" else y
-    return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
