@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import _inputs as inputs
 from ._args import cancel_event, one_of, positive_seconds, progress_callback, whole_number
+from ._deployment import blank_deployment, deployment
 from .calibration import Calibration
 from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
@@ -30,7 +31,6 @@ from .evaluate import Judge, Latency, check_outputs, covers_some_classes, score
 from .modes import DEFAULT_MODES, Mode, parse_modes
 from .runtime import Converted
 from .sources import Source, as_source
-from ._deployment import blank_deployment, deployment
 from .targets import ARENA_NOTE, as_target, refit
 
 ORIGINAL = "original"
