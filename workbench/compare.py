@@ -19,7 +19,6 @@ from .convert import calibration_samples, convert_source, float32_hub
 from .datasets import Dataset, load_dataset
 from .errors import (
     ConversionError,
-    DataMismatchError,
     DatasetError,
     InvalidArgumentError,
     OutputPathError,
@@ -286,7 +285,7 @@ def compare(
         )
     report = _progress_reporter(progress)
     source = as_source(model)
-    if getattr(source, "unrunnable", ""):
+    if source.unrunnable:
         return _unrunnable(source, dataset, target, threads)
     bench = Bench(
         model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
@@ -354,7 +353,7 @@ class Bench:
         )
         self.target = as_target(target) if target is not None else None
         self.source = as_source(model)
-        _select_output(self.source, output)
+        self.source.select_output(output)
         data = resolve_dataset(dataset, self.source)
         self.notes: list[str] = list(self.source.notes)
         if isinstance(self.source.input_shape, dict):
@@ -379,11 +378,11 @@ class Bench:
                 "the model may still answer any of its classes."
             )
         # A model with several heads: the others are checked too, each against its own.
-        labels = getattr(self.source, "output_labels", ())
+        labels = self.source.output_labels
         self.others = [
             (label, key)
             for label, key in zip(labels, self.source.output_names or (), strict=False)
-            if label != getattr(self.source, "output", None)
+            if label != self.source.output
         ]
         self.reference_others = self.source.predict_outputs(self.X) if self.others else {}
         if self.others:
@@ -703,17 +702,6 @@ def _modes_for(bench: Bench, modes: list[Mode], default: bool) -> list[Mode]:
         )
         return [m for m in modes if m.name != "float32"]
     return modes
-
-
-def _select_output(source: Source, output) -> None:
-    if hasattr(source, "select_output"):
-        source.select_output(output)
-    elif output is not None:
-        raise DataMismatchError(
-            received=f"output={output!r} for a {source.kind} model with one scored output",
-            expected="output= only for a Keras model with several outputs.",
-            fix="Leave output out.",
-        )
 
 
 def _same_tensors(converted: Converted, source: Source) -> bool:

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .modes import Mode
 from .quantize import quantize_bytes
-from .runtime import Converted
+from .runtime import Converted, io_of
 from .sources import Source, as_source
 
 #: How many times the TFLite converter ran in this process, by mode label (float32 included).
@@ -135,7 +135,7 @@ def representative_samples(source: Source, representative) -> np.ndarray:
             dataset = dataset.reshaped(source.input_shape)
         representative = dataset.representative(200)
     samples = validate_representative(representative, source.input_shape)
-    dtypes = getattr(source, "input_dtype", "float32")
+    dtypes = source.input_dtype
     if isinstance(samples, dict):
         return {name: _as_input_type(a, dtypes[name]) for name, a in samples.items()}
     return _as_input_type(samples, dtypes)
@@ -172,8 +172,7 @@ def convert_source(
     ``workbench._worker``): a crash, abort or time-out there becomes a ``ConversionError``
     and never reaches the caller.
     """
-    integer_trees = getattr(source, "integer_trees", None)  # a scikit-learn tree ensemble's static modes
-    variant = integer_trees(mode, samples) if integer_trees is not None else None
+    variant = source.integer_trees(mode, samples)  # a scikit-learn tree ensemble's static modes
     if variant is not None:
         return _run_converter(variant, mode, None, threads=threads, verbose=verbose, timeout=timeout)
     if mode.backend == "quantizer":
@@ -190,13 +189,13 @@ def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAU
     Every quantizer variant derives from these bytes; a failed conversion raises its
     ``ConversionError`` each time it is asked for, without running the converter again.
     """
-    cached = getattr(source, "_float32_hub", None)
+    cached = source.float32_file
     key = None
     if cached is None:
         key = source.fingerprint()
         cached = _HUBS.get(key) if key is not None else None
     if isinstance(cached, ConversionError):
-        source._float32_hub = cached
+        source.float32_file = cached
         raise cached
     if cached is None:
         try:
@@ -204,14 +203,14 @@ def float32_hub(source: Source, *, verbose: bool = False, timeout: float = DEFAU
         except WorkerCrashedError:
             raise  # a crash or time-out may not happen again: try again next time
         except ConversionError as err:
-            source._float32_hub = err  # the model itself does not convert: say so once
+            source.float32_file = err  # the model itself does not convert: say so once
             _remember_hub(key, err)
             raise
         _remember_hub(key, cached)
     if source.primary_output is not None and source.primary_output in cached.output_names:
         # The same file, kept by fingerprint, scored on the output this source asks for.
         cached = cached.with_primary_output(source.primary_output)
-    source._float32_hub = cached
+    source.float32_file = cached
     return cached
 
 
@@ -238,7 +237,7 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
             "convert", {"spec": spec, "mode": mode, "samples": samples, "verbose": verbose}, timeout
         )
     except WorkerCrashedError as crash:
-        recurrent = getattr(source, "recurrent", None)
+        recurrent = source.recurrent
         if not (recurrent and mode.calibrated and "signal" in crash.received):
             raise
         raise WorkerCrashedError(
@@ -258,15 +257,9 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
     return Converted(
         answer["result"],
         mode,
+        **{**io_of(source), "threads": threads},
         convert_seconds=time.perf_counter() - started,
-        threads=threads,
-        source=source.name,
         log=answer["log"],
-        classes=source.classes,
-        output_kind=source.output_kind,
-        output_order=source.output_names,
-        input_order=getattr(source, "input_names", None),
-        primary_output=source.primary_output,
         calibration=CONVERTER_CALIBRATION if mode.calibrated else None,
     )
 

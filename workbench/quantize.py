@@ -69,24 +69,16 @@ def quantize_bytes(
     )  # fmt: skip
     content = answer["result"]["content"]
     _check_outputs_match(content, float32, mode)
-    converted = Converted(
+    return float32.derive(
         content,
         mode,
         convert_seconds=answer["seconds"],
         threads=threads,
-        source=float32.source,
         log=answer["log"],
-        classes=float32.classes,
-        output_kind=float32.output_kind,
-        output_order=float32.output_names,
-        input_order=float32.input_names,
-        primary_output=float32.primary_output,
-        signature=float32.signature,
         calibration=calibration.label if mode.calibrated else None,
+        unchanged=stored_tensor_types(content) == stored_tensor_types(float32.content),
+        recipe=answer["result"]["recipe"],
     )
-    converted.unchanged = stored_tensor_types(content) == stored_tensor_types(float32.content)
-    converted.recipe = answer["result"]["recipe"]
-    return converted
 
 
 def validation(

@@ -101,6 +101,10 @@ class Converted:
         input_order=None,
         signature: str | None = None,
         calibration: str | None = None,
+        label: str | None = None,
+        float_layers=(),
+        unchanged: bool = False,
+        recipe: list | None = None,
     ):
         given = bytes(content)
         self.content = inline_buffers(given)
@@ -118,9 +122,9 @@ class Converted:
         self.calibration = calibration
         self.classes = None if classes is None else np.asarray(classes)
         #: A label other than the mode's, e.g. "int8+float(2 layers)" for a mixed-precision variant.
-        self.label_override: str | None = None
+        self.label_override: str | None = label
         #: Layers kept in float by a mixed-precision conversion.
-        self.float_layers: list[str] = []
+        self.float_layers: list[str] = list(float_layers)
         self.output_kind = output_kind
         self.mode = mode
         self.convert_seconds = float(convert_seconds)
@@ -185,9 +189,9 @@ class Converted:
         self.state = state_kind(self.content)
         self.ops = builtin_op_counts(self.content)
         #: True for a quantizer variant whose recipe quantized no tensor of this model.
-        self.unchanged = False
+        self.unchanged = bool(unchanged)
         #: For a LiteRT Quantizer variant: the recipe as the library applied it (a list of dicts).
-        self.recipe: list | None = None
+        self.recipe: list | None = recipe
         #: True when LiteRT could not prepare the model for a batch of several samples, so
         #: it runs one sample per call.
         self.single_sample_only = False
@@ -590,27 +594,53 @@ class Converted:
 
     def with_threads(self, threads: int) -> Converted:
         """The same model run with another number of interpreter threads."""
-        copy = Converted(
+        return self.derive(
             self.content,
             self.mode,
-            convert_seconds=self.convert_seconds,
             threads=threads,
-            source=self.source,
+            convert_seconds=self.convert_seconds,
             log=self.log,
-            classes=self.classes,
-            output_kind=self.output_kind,
             output_order=self._output_order,
-            primary_output=self.primary_output,
             input_order=self._input_order,
-            signature=self.signature,
             calibration=self.calibration,
+            label=self.label_override,
+            float_layers=self.float_layers,
+            unchanged=self.unchanged,
+            recipe=self.recipe,
         )
-        copy.label_override, copy.float_layers = self.label_override, list(self.float_layers)
-        copy.unchanged, copy.recipe = self.unchanged, self.recipe
-        return copy
+
+    def derive(self, content: bytes, mode: Mode | None, **changes) -> Converted:
+        """A variant made from this one (its bytes quantized by a recipe, say), whose inputs and
+        outputs are read, named and labelled as this one's are.
+
+        Parameters
+        ----------
+        content : bytes
+            The new variant's ``.tflite``.
+        mode : Mode or None
+        **changes
+            Any other argument of :class:`Converted` (``convert_seconds``, ``calibration``,
+            ``label``, ``recipe``, ...); what is not given is this variant's own.
+        """
+        return Converted(content, mode, **{**io_of(self), **changes})
 
     def _new_interpreter(self):
         return new_interpreter(self.content, self.threads)
+
+
+def io_of(model) -> dict:
+    """How a model's inputs and outputs are read, named and labelled, as :class:`Converted`'s
+    arguments: from a source (``workbench.sources.Source``) or another ``Converted``."""
+    return {
+        "threads": getattr(model, "threads", 1),
+        "source": model.source if isinstance(model, Converted) else model.name,
+        "classes": model.classes,
+        "output_kind": model.output_kind,
+        "output_order": model.output_names,
+        "input_order": model.input_names,
+        "primary_output": model.primary_output,
+        "signature": getattr(model, "signature", None),
+    }
 
 
 #: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).

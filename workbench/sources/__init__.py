@@ -13,11 +13,16 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import DataMismatchError, ModelLoadError
 
 
 class Source:
-    """Base of every source. Subclasses fill in the four methods below."""
+    """Base of every source: the contract every other module reads a model through.
+
+    Subclasses fill in :meth:`predict`, :meth:`size_bytes` and :meth:`spec`, and set the
+    attributes below that differ from these defaults; nothing else is read from a source.
+    A kind of source registers in :data:`KINDS` (see :func:`as_source`).
+    """
 
     kind = "model"
     #: Human-readable name for tables and reports.
@@ -37,6 +42,71 @@ class Source:
     #: signature's order), and the one a comparison scores (None: the first).
     output_names: tuple[str, ...] | None = None
     primary_output: str | None = None
+    #: The outputs a comparison can score, as ``output=`` names them, and the one it scores;
+    #: ``()`` for a model with one scored output (a scikit-learn model scores its own).
+    output_labels: tuple[str, ...] = ()
+    output: str | None = None
+    #: Input names in the model's order, for a model with several inputs (None: one input).
+    input_names: tuple[str, ...] | None = None
+    #: The input's dtype name, or by input name for several inputs.
+    input_dtype: str | dict = "float32"
+    #: Names of recurrent layers (their loops need one sample per call, and the converter cannot
+    #: calibrate them): ``()`` for none.
+    recurrent: tuple[str, ...] = ()
+    #: The runtime the original runs on: ``"litert"``, or ``"tflm"`` for a ``.tflite`` run as
+    #: TFLite Micro runs it.
+    runtime: str = "litert"
+    #: Why the original cannot run here (``""``: it can); its comparison then has no reference.
+    unrunnable: str = ""
+    #: The user's own object, untouched: a Keras model or a scikit-learn estimator (None otherwise).
+    model = None
+    estimator = None
+    #: The float32 ``.tflite`` made from this model, or the ``ConversionError`` it raised, kept by
+    #: ``workbench.convert.float32_hub`` (None until it is asked for).
+    float32_file = None
+
+    def select_output(self, output=None) -> None:
+        """Score ``output``: a name from :attr:`output_labels`, or its index; ``None``: the
+        model's first (or the file's primary) output."""
+        labels = self.output_labels
+        if not labels:
+            if output is None:
+                return
+            raise DataMismatchError(
+                received=f"output={output!r} for a {self.kind} model with one scored output",
+                expected="output= only for a Keras model or a .tflite with several outputs.",
+                fix="Leave output out.",
+            )
+        if output is None:
+            chosen = self.default_output()
+        elif (
+            isinstance(output, (int, np.integer))
+            and not isinstance(output, bool)
+            and 0 <= output < len(labels)
+        ):
+            chosen = labels[int(output)]
+        elif isinstance(output, str) and output in labels:
+            chosen = output
+        else:
+            raise DataMismatchError(
+                received=f"output={output!r}",
+                expected=f"One of the model's outputs: {', '.join(map(repr, labels))} (or its index).",
+                fix=f"Pass e.g. output={labels[0]!r}.",
+            )
+        self.output = chosen
+        self.use_output(chosen)
+
+    def default_output(self) -> str:
+        """The output scored when none is chosen: the first of :attr:`output_labels`."""
+        return self.output_labels[0]
+
+    def use_output(self, label: str) -> None:
+        """Score the output ``label`` from now on (subclasses point their files at it)."""
+
+    def integer_trees(self, mode, samples):
+        """A source whose graph holds this model's trees on an integer grid, for ``mode``; None
+        when the model has no such form (only scikit-learn tree ensembles do)."""
+        return None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The original model's outputs for ``X``, as float arrays (n, k)."""

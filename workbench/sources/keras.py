@@ -79,28 +79,9 @@ class KerasSource(Source):
                 "call, and its batched latency is a loop over samples."
             )
 
-    def select_output(self, output=None) -> None:
-        """Score ``output`` (a name from :attr:`output_labels`, or an index); None: the first,
-        as Keras orders the model's outputs."""
-        labels = self.output_labels
-        if output is None:
-            chosen = labels[0]
-        elif (
-            isinstance(output, (int, np.integer))
-            and not isinstance(output, bool)
-            and 0 <= output < len(labels)
-        ):
-            chosen = labels[int(output)]
-        elif isinstance(output, str) and output in labels:
-            chosen = output
-        else:
-            raise DataMismatchError(
-                received=f"output={output!r}",
-                expected=f"One of the model's outputs: {', '.join(map(repr, labels))} (or its index).",
-                fix=f"Pass e.g. output={labels[0]!r}.",
-            )
-        self.output = chosen
-        self.primary_output = self._outputs_by_label[chosen]
+    def use_output(self, label: str) -> None:
+        """Score ``label``, one of the model's outputs as Keras orders them."""
+        self.primary_output = self._outputs_by_label[label]
 
     # ------------------------------------------------------------------ loading
     @classmethod

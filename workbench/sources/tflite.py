@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..errors import ConversionError, DataMismatchError, InvocationError, ModelLoadError
+from ..errors import ConversionError, InvocationError, ModelLoadError
 from ..inspection import Inspection, inspect_bytes
 from ..runtime import Converted, check_labels, load_tflite
 from . import Source
@@ -64,9 +64,9 @@ class TFLiteSource(Source):
         self._micro_outputs: dict[str, np.ndarray] = {}
         self._probe()
         if self.inspection.is_float32 and self.runtime == "litert":
-            self._float32_hub = self._hub(converted)
+            self.float32_file = self._hub(converted)
         else:
-            self._float32_hub = ConversionError(
+            self.float32_file = ConversionError(
                 received=f"the .tflite file {name!r}, which is {self.inspection.quantization}",
                 expected="A float32 .tflite: LiteRT Quantizer's recipes quantize float weights and activations.",
                 fix=(
@@ -205,29 +205,15 @@ class TFLiteSource(Source):
             return outputs.reshape(len(outputs), -1) if outputs.ndim == 1 else outputs
         return self.converted.run(X)
 
-    def select_output(self, output=None) -> None:
-        """Score ``output`` (a name from :attr:`output_labels`, or an index); None: the first."""
-        labels = self.output_labels
-        if output is None:
-            chosen = self.converted.primary_output
-        elif (
-            isinstance(output, (int, np.integer))
-            and not isinstance(output, bool)
-            and 0 <= output < len(labels)
-        ):
-            chosen = labels[int(output)]
-        elif isinstance(output, str) and output in labels:
-            chosen = output
-        else:
-            raise DataMismatchError(
-                received=f"output={output!r}",
-                expected=f"One of the file's outputs: {', '.join(map(repr, labels))} (or its index).",
-                fix=f"Pass e.g. output={labels[0]!r}.",
-            )
-        self.output = self.primary_output = chosen
-        self.converted = self.converted.with_primary_output(chosen)
-        if isinstance(self._float32_hub, Converted):
-            self._float32_hub = self._float32_hub.with_primary_output(chosen)
+    def default_output(self) -> str:
+        return self.converted.primary_output
+
+    def use_output(self, label: str) -> None:
+        """Score ``label``: the file and its float32 hub return that output from now on."""
+        self.primary_output = label
+        self.converted = self.converted.with_primary_output(label)
+        if isinstance(self.float32_file, Converted):
+            self.float32_file = self.float32_file.with_primary_output(label)
 
     def predict_outputs(self, X) -> dict[str, np.ndarray]:
         """Every output of the file for ``X``, by name."""

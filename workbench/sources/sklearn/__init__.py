@@ -236,7 +236,7 @@ class SklearnSource(Source):
             )
         variant = copy.copy(self)
         variant.integer_bits = bits
-        variant.__dict__.pop("_float32_hub", None)
+        variant.float32_file = None  # its own graph: not the exact float32 file
         return variant
 
     def converter(self, tf, mode=None):
