@@ -8,11 +8,13 @@ TFLite Micro) reads and writes tensors through these.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _inputs
+from .errors import DataMismatchError, describe_array
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,90 @@ def dequantize_values(y: np.ndarray, info: TensorInfo) -> np.ndarray:
         y = np.array(y)
         return y.astype(np.float32) if y.dtype.kind == "f" else y
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
+
+
+def checked_input(X, expected: tuple[int, ...]) -> np.ndarray:
+    """``X`` as float32 samples of shape ``expected`` (one sample alone gets a batch axis); a
+    :class:`DataMismatchError` says what differs."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise DataMismatchError(
+            received=f"X as {describe_array(X)}",
+            expected="Numeric input.",
+            fix="Encode the data as numbers, as for the original model.",
+        )
+    if X.shape[1:] != expected:
+        if X.shape == expected:
+            X = X[None, ...]
+        else:
+            raise DataMismatchError(
+                received=f"X as {describe_array(X)}",
+                expected=f"Samples of shape {expected}, i.e. X of shape (n, {', '.join(map(str, expected))}).",
+                fix="Reshape the data to the model's input shape.",
+            )
+    return X.astype(np.float32, copy=False)
+
+
+def checked_inputs(X, inputs: dict[str, TensorInfo]) -> dict[str, np.ndarray]:
+    """One float32 array per input of a several-input file, by name: from a dict by name or a
+    list in the model's order; a :class:`DataMismatchError` says what differs."""
+    names = list(inputs)
+    if isinstance(X, (list, tuple)) and len(X) == len(names):
+        X = dict(zip(names, X, strict=True))  # in the model's input order
+    if not isinstance(X, dict) or set(X) != set(names):
+        got = ", ".join(map(str, X)) if isinstance(X, dict) else type(X).__name__
+        raise DataMismatchError(
+            received=f"X as {got}",
+            expected=f"One array per input, as a dict by name or a list in this order: {', '.join(names)}.",
+            fix="Pass e.g. {" + ", ".join(f"{n!r}: ..." for n in names) + "}.",
+        )
+    checked = {}
+    for name in names:
+        array = np.asarray(X[name])
+        expected = inputs[name].sample_shape
+        if array.dtype.kind not in "biuf" or array.shape[1:] != expected:
+            raise DataMismatchError(
+                received=f"input {name!r} as {describe_array(array)}",
+                expected=f"Numeric samples of shape {expected} for input {name!r}.",
+                fix="Check which array goes to which input.",
+            )
+        checked[name] = array.astype(np.float32, copy=False)
+    if len({len(a) for a in checked.values()}) != 1:
+        raise DataMismatchError(
+            received=f"inputs with different numbers of samples ({', '.join(f'{k}: {len(a)}' for k, a in checked.items())})",
+            expected="The same samples in every input.",
+            fix="Take the same rows from every input.",
+        )
+    return checked
+
+
+#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
+LABELS_FILE = "labels.txt"
+
+
+def read_labels(path: str) -> list[str] | None:
+    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
+    writes it, or just ``ClassName``); None when there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    names = []
+    for i, line in enumerate(lines):
+        first, _, rest = line.partition(" ")
+        names.append(rest.strip() if first == str(i) and rest.strip() else line)
+    return names
+
+
+def check_labels(labels, converted, name: str) -> np.ndarray:
+    """``labels`` as class names for ``converted``'s scored output, one per value."""
+    labels = np.asarray(list(labels))
+    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
+    width = int(np.prod(primary.sample_shape)) if primary.sample_shape else 1
+    if len(labels) != width and not (width == 1 and len(labels) == 2):
+        raise DataMismatchError(
+            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
+            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
+            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
+        )
+    return labels

@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import _inputs
+from ._estimator_methods import EstimatorMethods
 from ._flatbuffer import (  # noqa: F401  (op_graph and the counts are read from here too)
     buffer_nbytes,
     builtin_op_counts,
@@ -42,19 +43,24 @@ from ._litert import (  # noqa: F401  (read from here by other modules and tests
 )
 from ._native import captured_output
 from ._tensors import (  # noqa: F401
+    LABELS_FILE,
     TensorInfo,
+    check_labels,
+    checked_input,
+    checked_inputs,
     dequantize_values,
     labels_from_scores,
     pad,
     quantize_values,
+    read_labels,
     tensor_info,
 )
-from .errors import DataMismatchError, ModelLoadError, WorkbenchError, describe_array
+from .errors import DataMismatchError, ModelLoadError, WorkbenchError
 from .inspection import state_kind
 from .modes import Mode
 
 
-class Converted:
+class Converted(EstimatorMethods):
     """A converted model: the ``.tflite`` bytes, what they contain, and a way to run them.
 
     Returned by :func:`workbench.convert`; :func:`load_tflite` makes one from a file.
@@ -280,76 +286,6 @@ class Converted:
         )
 
     # ------------------------------------------------------------------- running
-    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
-        """What the original's ``predict`` returns: scikit-learn's labels (computed in the
-        file, strings included) or values, in its shape; a Keras model's (dequantized)
-        outputs, and for a model with several heads all of them, by name, in Keras's order
-        (a dict, never one head in place of another).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, *input_shape)
-        batch_size : int, default=None
-            Samples per interpreter call; ``None`` uses up to 256.
-        """
-        if "predict" in self.output_names:
-            return self._labels(self.run_output(X, "predict", batch_size))
-        if len(self.output_names) > 1 and self.classes is None:
-            return self.run_all(X, batch_size)
-        outputs = self.run(X, batch_size)
-        if self.classes is None:
-            return outputs
-        return labels_from_scores(outputs, self.classes, self.output_kind)
-
-    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
-        """Class probabilities, as the estimator's ``predict_proba``: for a multi-output
-        classifier a list with one array per target (outputs ``predict_proba_0``, ...)."""
-        return self._method(X, "predict_proba", "proba", batch_size)
-
-    def decision_function(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Decision values, as the estimator's ``decision_function`` (1-D for a binary problem)."""
-        outputs = self._method(X, "decision_function", "decision", batch_size)
-        return outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
-
-    def transform(self, X, batch_size: int | None = None) -> np.ndarray:
-        """The transformed features, as the estimator's ``transform``."""
-        return self._method(X, "transform", "transform", batch_size)
-
-    def score_samples(self, X, batch_size: int | None = None) -> np.ndarray:
-        """Per-sample scores, as the estimator's ``score_samples`` (outlier detectors)."""
-        return self._method(X, "score_samples", None, batch_size)
-
-    def _method(self, X, method: str, kind: str | None, batch_size):
-        if method in self.output_names:
-            return self.run_output(X, method, batch_size)
-        per_target = [
-            name
-            for name in self.output_names
-            if name.rpartition("_")[0] == method and name.rpartition("_")[2].isdigit()
-        ]
-        if per_target:  # one output per target of a multi-output estimator, in target order
-            outputs = self.run_all(X, batch_size, names=per_target)
-            return [outputs[name] for name in per_target]
-        if kind is not None and self.output_kind == kind and len(self.output_names) == 1:
-            return self.run(X, batch_size)  # a single-output file converted before outputs had names
-        raise DataMismatchError(
-            received=f"{method}() on a model whose outputs are {', '.join(self.output_names)}",
-            expected=f"A model with a {method!r} output.",
-            fix=(
-                f"The original estimator has no {method} that the workbench rebuilds; "
-                f"use run_all() for every output the file has."
-            ),
-        )
-
-    def _labels(self, labels: np.ndarray) -> np.ndarray:
-        if labels.dtype == object:  # TFLite strings come back as bytes
-            return np.array([label.decode("utf-8") for label in labels.ravel()], dtype=str).reshape(
-                labels.shape
-            )
-        if self.classes is not None and self.classes.dtype.kind in "biuf":
-            return labels.astype(self.classes.dtype)
-        return labels
-
     def run(self, X, batch_size: int | None = None) -> np.ndarray:
         """Run the model on ``X`` and return its primary output, as floats of shape (n, k).
 
@@ -437,59 +373,12 @@ class Converted:
             return 1
         return None if self.inputs[0].dynamic_batch else self.inputs[0].shape[0]
 
-    def check_input(self, X) -> np.ndarray:
+    def check_input(self, X) -> np.ndarray | dict[str, np.ndarray]:
         """``X`` checked against the file's input (shape, count, type) and cast for it; a
         :class:`DataMismatchError` says what differs."""
         if len(self.inputs) > 1:
-            return self._check_inputs(X)
-        X = np.asarray(X)
-        if X.dtype.kind not in "biuf":
-            raise DataMismatchError(
-                received=f"X as {describe_array(X)}",
-                expected="Numeric input.",
-                fix="Encode the data as numbers, as for the original model.",
-            )
-        expected = self.input_shape
-        if X.shape[1:] != expected:
-            if X.shape == expected:
-                X = X[None, ...]
-            else:
-                raise DataMismatchError(
-                    received=f"X as {describe_array(X)}",
-                    expected=f"Samples of shape {expected}, i.e. X of shape (n, {', '.join(map(str, expected))}).",
-                    fix="Reshape the data to the model's input shape.",
-                )
-        return X.astype(np.float32, copy=False)
-
-    def _check_inputs(self, X) -> dict[str, np.ndarray]:
-        names = self.input_names
-        if isinstance(X, (list, tuple)) and len(X) == len(names):
-            X = dict(zip(names, X, strict=True))  # in the model's input order
-        if not isinstance(X, dict) or set(X) != set(names):
-            got = ", ".join(map(str, X)) if isinstance(X, dict) else type(X).__name__
-            raise DataMismatchError(
-                received=f"X as {got}",
-                expected=f"One array per input, as a dict by name or a list in this order: {', '.join(names)}.",
-                fix="Pass e.g. {" + ", ".join(f"{n!r}: ..." for n in names) + "}.",
-            )
-        checked = {}
-        for name in names:
-            array = np.asarray(X[name])
-            expected = self._input_info[name].sample_shape
-            if array.dtype.kind not in "biuf" or array.shape[1:] != expected:
-                raise DataMismatchError(
-                    received=f"input {name!r} as {describe_array(array)}",
-                    expected=f"Numeric samples of shape {expected} for input {name!r}.",
-                    fix="Check which array goes to which input.",
-                )
-            checked[name] = array.astype(np.float32, copy=False)
-        if len({len(a) for a in checked.values()}) != 1:
-            raise DataMismatchError(
-                received=f"inputs with different numbers of samples ({', '.join(f'{k}: {len(a)}' for k, a in checked.items())})",
-                expected="The same samples in every input.",
-                fix="Take the same rows from every input.",
-            )
-        return checked
+            return checked_inputs(X, self._input_info)
+        return checked_input(X, self.input_shape)
 
     def _invoke(self, batch: np.ndarray, names) -> dict[str, np.ndarray]:
         with self._lock:
@@ -641,38 +530,6 @@ def io_of(model) -> dict:
         "primary_output": model.primary_output,
         "signature": getattr(model, "signature", None),
     }
-
-
-#: A class-name file beside the model, as Teachable Machine writes it ("0 ClassName" lines).
-LABELS_FILE = "labels.txt"
-
-
-def read_labels(path: str) -> list[str] | None:
-    """Class names from a labels file, one per line (``0 ClassName`` as Teachable Machine
-    writes it, or just ``ClassName``); None when there is no such file."""
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    names = []
-    for i, line in enumerate(lines):
-        first, _, rest = line.partition(" ")
-        names.append(rest.strip() if first == str(i) and rest.strip() else line)
-    return names
-
-
-def check_labels(labels, converted: Converted, name: str) -> np.ndarray:
-    """``labels`` as class names for ``converted``'s scored output, one per value."""
-    labels = np.asarray(list(labels))
-    primary = next(o for o in converted.outputs if o.name == converted.primary_output)
-    width = int(np.prod(primary.sample_shape)) if primary.sample_shape else 1
-    if len(labels) != width and not (width == 1 and len(labels) == 2):
-        raise DataMismatchError(
-            received=f"{len(labels)} class names ({', '.join(map(str, labels[:5]))}{', ...' if len(labels) > 5 else ''}) for {name!r}",
-            expected=f"One name per output of the model: its output {primary.describe()} has {width}.",
-            fix="Fix labels.txt (one line per class, in output order), or pass labels= yourself.",
-        )
-    return labels
 
 
 def load_tflite(path, threads: int = 1, *, signature: str | None = None, labels=None) -> Converted:
