@@ -21,7 +21,7 @@ DENSE_LADDER = 12
 
 
 def check_budget(max_metric_drop, max_flash, max_ram, target) -> dict:
-    from .targets import byte_budget, as_target, format_bytes
+    from .targets import as_target, byte_budget, format_bytes
 
     if (
         isinstance(max_metric_drop, bool)
@@ -170,7 +170,7 @@ class Refinement:
 
 def weighted_ops(hub: Converted, layer_of) -> pd.DataFrame:
     """The ops with float weights (the ones a recipe quantizes) by layer: ``layer, op, tensor``."""
-    from .runtime import op_graph
+    from ._flatbuffer import op_graph
 
     weighted = weighted_outputs(hub.content)
     rows = [
@@ -187,7 +187,7 @@ def refinements_for(
 ) -> list[Refinement]:
     """The recipes worth refining: those that lose too much and, with some layers at higher
     precision, could still beat the best candidate so far (and run on the device)."""
-    from .diagnose import layer_mapper
+    from ._layers import layer_mapper
 
     best = best_row(rows, objective, metric)
     ranking = group.samples
@@ -203,7 +203,7 @@ def refinements_for(
     chosen = []
     for (candidate, _), row in zip(scored, rows, strict=True):
         mode = candidate.mode
-        if mode.backend != "quantizer" or row.get("error") or row["meets_metric"] or runner.stop_requested():
+        if not mode.from_float_file or row.get("error") or row["meets_metric"] or runner.stop_requested():
             continue  # keeping layers at higher precision buys back accuracy, nothing else
         if best is not None and objective == "size" and row["size_bytes"] >= best["size_bytes"]:
             continue  # keeping layers only adds bytes: it cannot beat the best
@@ -222,7 +222,7 @@ def weighted_outputs(content: bytes) -> set[str]:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from .runtime import op_graph
+    from ._flatbuffer import op_graph
 
     details = Interpreter(model_content=content).get_tensor_details()
     floats = {d["name"] for d in details if d["dtype"] == np.float32}
