@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import _inputs as inputs
 from ._candidates import Candidate, Group, Runner, bench_io, converted_from
+from ._keep_layers import auto_precision, kept_label
 from .compare import ORIGINAL, Bench
 from .convert import float32_hub
 from .errors import BudgetError
@@ -126,7 +127,7 @@ class Refinement:
         self.mode = mode
         self.ops = ops
         self.ranking = ranking
-        self.precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+        self.precision = auto_precision(mode)
         self.layers = list(dict.fromkeys(ops["layer"]))
 
     def probes(self) -> list[Candidate]:
@@ -155,10 +156,9 @@ class Refinement:
         candidates = []
         for k in ladder(len(worst_first)):
             scopes, kept = keep_scopes(self.ops, worst_first[:k], self.precision)
-            label = f"{self.mode.name}+{self.precision}({k} layer{'s' if k != 1 else ''})"
             candidates.append(
                 Candidate(
-                    label,
+                    kept_label(self.mode, self.precision, k),
                     self.mode,
                     keep=tuple(scopes.items()),
                     kept_layers=tuple(kept),

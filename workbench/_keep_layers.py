@@ -117,7 +117,7 @@ def keep_float(
         input_order=getattr(source, "input_names", None),
         primary_output=source.primary_output,
     )
-    converted.label_override = f"{mode.name}+float({_count(len(chosen))})"
+    converted.label_override = kept_label(mode, "float", len(chosen))
     converted.float_layers = list(chosen["layer"])
     return converted
 
@@ -129,7 +129,7 @@ def _keep_with_recipe(
 
     started = time.perf_counter()
     if precision == "auto":
-        precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+        precision = auto_precision(mode)
     hub = float32_hub(source, timeout=timeout)
     test = np.asarray(test, dtype=np.float32)[:debug_samples]
     errors = tensor_errors(
@@ -138,13 +138,20 @@ def _keep_with_recipe(
     scopes, kept = keep_scopes(errors, layers, precision)
     converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)
     converted.convert_seconds = time.perf_counter() - started
-    converted.label_override = f"{mode.name}+{precision}({_count(len(kept))})"
+    converted.label_override = kept_label(mode, precision, len(kept))
     converted.float_layers = kept
     return converted
 
 
-def _count(n: int) -> str:
-    return f"{n} layer{'s' if n != 1 else ''}"
+def auto_precision(mode: Mode) -> str:
+    """What ``precision="auto"`` keeps under a recipe: 8-bit weights under fewer bits, float
+    under 8 bits."""
+    return "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+
+
+def kept_label(mode: Mode, precision: str, count: int) -> str:
+    """The label of ``mode`` with ``count`` layers kept at ``precision``: ``int8+float(2 layers)``."""
+    return f"{mode.name}+{precision}({count} layer{'s' if count != 1 else ''})"
 
 
 def _check_layers(layers) -> None:
