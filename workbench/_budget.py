@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
+from . import _pareto
 from ._candidates import Candidate, Group, Runner, bench_io, converted_from
 from ._keep_layers import auto_precision, kept_label
 from .compare import ORIGINAL, Bench
@@ -381,11 +382,12 @@ def miss(row: dict, budget: dict, metric: str) -> str:
 
 
 def pareto_front(table: pd.DataFrame, metric: str, higher_is_better: bool = True) -> list[str]:
-    from ._pareto import pareto_front as front
-
+    """The candidates no other beats on the metric, size and latency together (failed ones and
+    the original apart): the package's one :func:`workbench._pareto.pareto_front`, given the
+    search's objectives."""
     ok = table[(table["error"] == "") & (table["variant"] != ORIGINAL)]
     way = "max" if higher_is_better else "min"
-    return front(ok, {metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
+    return _pareto.pareto_front(ok, {metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
 
 
 def recommend(table: pd.DataFrame, objective: str, metric: str, budget: dict) -> str | None:
