@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
+from . import _pareto
 from ._candidates import Candidate, Group, Runner, bench_io, converted_from
+from ._keep_layers import auto_precision, kept_label
 from .compare import ORIGINAL, Bench
 from .convert import float32_hub
 from .errors import BudgetError
@@ -21,7 +23,7 @@ DENSE_LADDER = 12
 
 
 def check_budget(max_metric_drop, max_flash, max_ram, target) -> dict:
-    from .targets import byte_budget, as_target, format_bytes
+    from .targets import as_target, byte_budget, format_bytes
 
     if (
         isinstance(max_metric_drop, bool)
@@ -126,7 +128,7 @@ class Refinement:
         self.mode = mode
         self.ops = ops
         self.ranking = ranking
-        self.precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
+        self.precision = auto_precision(mode)
         self.layers = list(dict.fromkeys(ops["layer"]))
 
     def probes(self) -> list[Candidate]:
@@ -155,10 +157,9 @@ class Refinement:
         candidates = []
         for k in ladder(len(worst_first)):
             scopes, kept = keep_scopes(self.ops, worst_first[:k], self.precision)
-            label = f"{self.mode.name}+{self.precision}({k} layer{'s' if k != 1 else ''})"
             candidates.append(
                 Candidate(
-                    label,
+                    kept_label(self.mode, self.precision, k),
                     self.mode,
                     keep=tuple(scopes.items()),
                     kept_layers=tuple(kept),
@@ -170,7 +171,7 @@ class Refinement:
 
 def weighted_ops(hub: Converted, layer_of) -> pd.DataFrame:
     """The ops with float weights (the ones a recipe quantizes) by layer: ``layer, op, tensor``."""
-    from .runtime import op_graph
+    from ._flatbuffer import op_graph
 
     weighted = weighted_outputs(hub.content)
     rows = [
@@ -187,7 +188,7 @@ def refinements_for(
 ) -> list[Refinement]:
     """The recipes worth refining: those that lose too much and, with some layers at higher
     precision, could still beat the best candidate so far (and run on the device)."""
-    from .diagnose import layer_mapper
+    from ._layers import layer_mapper
 
     best = best_row(rows, objective, metric)
     ranking = group.samples
@@ -203,7 +204,7 @@ def refinements_for(
     chosen = []
     for (candidate, _), row in zip(scored, rows, strict=True):
         mode = candidate.mode
-        if mode.backend != "quantizer" or row.get("error") or row["meets_metric"] or runner.stop_requested():
+        if not mode.from_float_file or row.get("error") or row["meets_metric"] or runner.stop_requested():
             continue  # keeping layers at higher precision buys back accuracy, nothing else
         if best is not None and objective == "size" and row["size_bytes"] >= best["size_bytes"]:
             continue  # keeping layers only adds bytes: it cannot beat the best
@@ -222,7 +223,7 @@ def weighted_outputs(content: bytes) -> set[str]:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from .runtime import op_graph
+    from ._flatbuffer import op_graph
 
     details = Interpreter(model_content=content).get_tensor_details()
     floats = {d["name"] for d in details if d["dtype"] == np.float32}
@@ -381,11 +382,12 @@ def miss(row: dict, budget: dict, metric: str) -> str:
 
 
 def pareto_front(table: pd.DataFrame, metric: str, higher_is_better: bool = True) -> list[str]:
-    from ._pareto import pareto_front as front
-
+    """The candidates no other beats on the metric, size and latency together (failed ones and
+    the original apart): the package's one :func:`workbench._pareto.pareto_front`, given the
+    search's objectives."""
     ok = table[(table["error"] == "") & (table["variant"] != ORIGINAL)]
     way = "max" if higher_is_better else "min"
-    return front(ok, {metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
+    return _pareto.pareto_front(ok, {metric: way, "size_bytes": "min", "latency_ms_p50": "min"})
 
 
 def recommend(table: pd.DataFrame, objective: str, metric: str, budget: dict) -> str | None:

@@ -3,42 +3,43 @@ size breakdown and the input/output contract, in the user's own terms."""
 
 from __future__ import annotations
 
-import io
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ._args import whole_number
-from ._flatbuffer import buffer_nbytes
+from ._flatbuffer import buffer_nbytes, read_model
+from ._keep_layers import keep_float
+from ._layer_errors import METRIC, measure
+from ._layer_errors import debugger_errors as layer_errors
+from ._layers import LayerMapper, layer_mapper, scope
+from ._lens_file import tensor_type_names
 from ._worker import DEFAULT_TIMEOUT, check_timeout
 from ._worker import run as run_in_worker
-from .convert import (
-    calibration_samples,
-    check_calibration,
-    convert_source,
-    float32_hub,
-    representative_samples,
-)
-from .errors import (
-    ConversionError,
-    InvalidArgumentError,
-    RepresentativeDataError,
-    UnknownModeError,
-    UnsupportedOpsError,
-)
+from .convert import calibration_samples, convert_source, float32_hub
+from .errors import ConversionError, UnsupportedOpsError
 from .modes import Mode
 from .runtime import Converted
 from .sources import Source, as_source
+
+__all__ = [
+    "Diagnosis",
+    "LayerMapper",
+    "diagnose",
+    "io_contract",
+    "keep_float",
+    "layer_errors",
+    "layer_mapper",
+    "size_by_layer",
+    "tensor_sizes",
+]
 
 # Graph plumbing that every model has and that says nothing about coverage.
 _PLUMBING = {
     "Placeholder", "Const", "Identity", "IdentityN", "NoOp", "ReadVariableOp", "VarHandleOp",
     "StatefulPartitionedCall", "PartitionedCall", "AssignVariableOp", "StopGradient",
 }  # fmt: skip
-
-_SCHEMA_TYPES = None
 
 
 @dataclass
@@ -208,8 +209,8 @@ def diagnose(
         Used for calibration samples when ``representative`` is None.
     debug_samples : int, default=100
         Samples the per-layer error is measured on.
-    calibration : str, tuple or Calibration, default="minmax"
-        How a static recipe computes its activation ranges (see :func:`workbench.convert`).
+    timeout : float, default=DEFAULT_TIMEOUT
+        Seconds each conversion and measurement in the worker may take.
     """
     timeout = check_timeout(timeout)
     debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
@@ -230,39 +231,27 @@ def diagnose(
     layers = None
     notes: list[str] = []
     layer_metric = "rmse_per_step"
-    if converted is not None and mode.backend == "quantizer":
-        from .quantize import tensor_errors
-
-        layer_metric = "snr_drop_db"
-        if dataset is not None:
-            test = (
-                dataset.reshaped(source.input_shape).X_test
-                if dataset.feature_shape != source.input_shape
-                else dataset.X_test
-            )
-        elif samples is not None:
-            test = samples
-        else:
-            test = np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
-            notes.append(
-                "Per-tensor error measured on seeded random inputs: pass dataset= for the error on your data."
-            )
-        layers = tensor_errors(
-            float32_hub(source, timeout=timeout),
+    if converted is not None and mode.layer_error is not None:
+        layer_metric = METRIC[mode.layer_error]
+        test = (
+            _validation_inputs(source, dataset, samples, debug_samples, notes)
+            if mode.layer_error == "validation"
+            else samples
+        )
+        layers = measure(
             mode,
+            source,
+            lambda: float32_hub(source, timeout=timeout),
             samples,
-            np.asarray(test, dtype=np.float32)[:debug_samples],
+            test[:debug_samples],
             layer_of,
-            timeout=timeout,
+            timeout,
         )
     elif converted is not None and mode.calibrated:
-        if mode.name == "int8":
-            layers = layer_errors(source, mode, samples, samples[:debug_samples], layer_of, timeout)
-        else:
-            notes.append(
-                "The TFLite quantization debugger measures per-layer error for int8 only; for 16-bit "
-                "activations use the LiteRT Quantizer recipe static_wi8_ai16, whose validation does."
-            )
+        notes.append(
+            "The TFLite quantization debugger measures per-layer error for int8 only; for 16-bit "
+            "activations use the LiteRT Quantizer recipe static_wi8_ai16, whose validation does."
+        )
     reference = None
     if converted is not None and mode.name != "float32":
         reference = convert_source(source, Mode("float32"), None, timeout=timeout)
@@ -287,51 +276,26 @@ def diagnose(
     )
 
 
+def _validation_inputs(source, dataset, samples, debug_samples, notes) -> np.ndarray:
+    """What a recipe's validation runs on: the test split, else the calibration samples, else
+    seeded normal inputs (what the library itself validates with)."""
+    if dataset is not None:
+        test = (
+            dataset.reshaped(source.input_shape).X_test
+            if dataset.feature_shape != source.input_shape
+            else dataset.X_test
+        )
+    elif samples is not None:
+        test = samples
+    else:
+        test = np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
+        notes.append(
+            "Per-tensor error measured on seeded random inputs: pass dataset= for the error on your data."
+        )
+    return np.asarray(test, dtype=np.float32)
+
+
 # ----------------------------------------------------------------- op coverage
-class LayerMapper:
-    """Maps graph node and tensor names to the user's layer names (or estimator steps)."""
-
-    def __init__(self, graph_ops: list[tuple[str, str]], layers: list[tuple[str, str]]):
-        self.graph_ops = graph_ops
-        self._layers = layers  # (name, description) in model order
-        self._by_segment: dict[str, str] = {}
-        unused = list(layers)
-        for _, name in graph_ops:
-            segment = _segment(name)
-            if segment is None or segment in self._by_segment:
-                continue
-            # Exports scope layer names with suffixes (conv2d -> conv2d_1); take layers in order.
-            for i, (layer, description) in enumerate(unused):
-                if segment == layer or segment.startswith(layer + "_"):
-                    self._by_segment[segment] = description
-                    del unused[: i + 1]
-                    break
-
-    def __call__(self, name: str) -> str:
-        segment = _segment(name.split(";")[0])
-        if segment is None:
-            return "(model)"
-        return self._by_segment.get(segment, segment)
-
-
-def _segment(name: str) -> str | None:
-    parts = name.split("/")
-    return parts[1] if len(parts) > 2 else None
-
-
-def layer_mapper(source: Source, timeout: float) -> LayerMapper:
-    answer = run_in_worker("graph_ops", {"spec": source.spec()}, timeout, what="graph inspection")
-    graph_ops = answer["result"] if answer["ok"] else []
-    layers = []
-    model = getattr(source, "model", None)
-    for layer in getattr(model, "layers", []):
-        klass = type(layer)
-        custom = not klass.__module__.startswith(("keras.", "tf_keras."))
-        description = f"{layer.name} (custom {klass.__name__})" if custom else layer.name
-        layers.append((layer.name, description))
-    return LayerMapper(graph_ops, layers)
-
-
 def _ops_table(layer_of: LayerMapper, error) -> pd.DataFrame:
     unsupported = set(getattr(error, "ops", []) or [])
     rows: dict[str, dict] = {}
@@ -375,185 +339,11 @@ def _select_tf_ops_size(source, mode, samples, timeout) -> int | None:
     return len(answer["result"]) if answer["ok"] else None
 
 
-# ------------------------------------------------------ per-layer quantization error
-def layer_errors(
-    source, mode: Mode, samples, debug_samples, layer_of=None, timeout=DEFAULT_TIMEOUT
-) -> pd.DataFrame:
-    """The quantization debugger's per-layer statistics, worst first."""
-    if not mode.calibrated:
-        raise RepresentativeDataError(
-            received=f"mode {mode.label}",
-            expected="A calibrated mode (int8) to measure per-layer quantization error.",
-            fix="Use mode='int8'.",
-        )
-    payload = {"spec": source.spec(), "mode": mode, "samples": samples, "debug_samples": debug_samples}
-    answer = run_in_worker("layer_errors", payload, timeout, what="quantization debugging")
-    if not answer["ok"]:
-        raise ConversionError(
-            received=f"a quantization debugger error: {answer['error']}",
-            expected="A model the TFLite quantization debugger can run.",
-            fix="Check that the model converts in this mode first.",
-            log=answer["log"],
-        )
-    stats = pd.read_csv(io.StringIO(answer["result"]))
-    layer_of = layer_of or (lambda name: name)
-    frame = pd.DataFrame(
-        {
-            "layer": [layer_of(t) for t in stats["tensor_name"]],
-            "op": stats["op_name"],
-            "rmse_per_step": np.sqrt(stats["mean_squared_error"]) / stats["scale"],
-            "max_abs_error": stats["max_abs_error"],
-            "mean_error": stats["mean_error"],
-            "scale": stats["scale"],
-            "tensor": stats["tensor_name"],
-        }
-    )
-    return frame.sort_values("rmse_per_step", ascending=False).reset_index(drop=True)
-
-
-def keep_float(
-    model,
-    mode="int8",
-    representative=None,
-    *,
-    layers=1,
-    precision: str = "auto",
-    dataset=None,
-    debug_samples: int = 100,
-    timeout=DEFAULT_TIMEOUT,
-    calibration=None,
-) -> Converted:
-    """Quantize ``model`` but keep its worst ``layers`` (a count, or layer names) at higher precision.
-
-    For the converter's ``int8`` the worst layers are those with the largest per-layer
-    quantization error from the TFLite quantization debugger, kept in float. For a LiteRT
-    Quantizer recipe they are those that lose the most SNR in the library's own validation,
-    kept in float or at 8 bits. The result is labelled e.g. ``int8+float(2 layers)`` or
-    ``dynamic_wi4_afp32+int8(1 layer)``.
-
-    Parameters
-    ----------
-    precision : {"auto", "float", "int8"}, default="auto"
-        For quantizer recipes: what the kept layers get. ``"auto"`` keeps 8-bit weights for
-        recipes of fewer bits and float for 8-bit recipes. The converter's int8 keeps float.
-    debug_samples : int, default=100
-        Samples the per-layer error is measured on.
-    calibration : str, tuple or Calibration, default="minmax"
-        How a static recipe computes its activation ranges (see :func:`workbench.convert`).
-    """
-    timeout = check_timeout(timeout)
-    debug_samples = whole_number("debug_samples", debug_samples, fix="Use debug_samples=100.")
-    _check_layers(layers)
-    source = as_source(model)
-    mode = Mode.of(mode)
-    calibration = check_calibration(mode, calibration)
-    if representative is None and dataset is not None:
-        representative = dataset
-    samples = calibration_samples(source, mode, representative)
-    if precision not in ("auto", "float", "int8"):
-        raise InvalidArgumentError(
-            received=f"precision={precision!r}",
-            expected="One of 'auto', 'float', 'int8'.",
-            fix="Leave precision out to keep 8 bits under 4-bit recipes and float otherwise.",
-        )
-    _check_layers(layers)
-    if mode.backend == "quantizer":
-        # Recipes without calibration still need inputs to measure error on: the samples
-        # given, else seeded normal inputs (what the library itself validates with).
-        test = samples
-        if test is None:
-            test = (
-                representative_samples(source, representative)
-                if representative is not None
-                else np.random.default_rng(0).standard_normal((debug_samples, *source.input_shape))
-            )
-        return _keep_with_recipe(
-            source, mode, samples, test, layers, precision, debug_samples, timeout, calibration
-        )
-    if not mode.calibrated:
-        raise UnknownModeError(
-            received=f"keep_float with mode {mode.label!r}",
-            expected="The converter's int8 mode or a LiteRT Quantizer recipe.",
-            fix="Use mode='int8' or a recipe such as 'static_wi8_ai8'.",
-        )
-    errors = layer_errors(
-        source, mode, samples, samples[:debug_samples], layer_mapper(source, timeout), timeout
-    )
-    if isinstance(layers, int):
-        chosen = errors.head(layers)
-    else:
-        chosen = errors[errors["layer"].isin(layers)]
-    payload = {"spec": source.spec(), "mode": mode, "samples": samples, "nodes": list(chosen["tensor"])}
-    answer = run_in_worker("keep_float", payload, timeout, what="mixed-precision conversion")
-    if not answer["ok"]:
-        raise ConversionError(
-            received=f"a mixed-precision conversion error: {answer['error']}",
-            expected=f"A model whose layers {list(chosen['layer'])} can stay in float.",
-            fix="Keep fewer layers in float.",
-            log=answer["log"],
-        )
-    converted = Converted(
-        answer["result"],
-        mode.with_float_io(),
-        convert_seconds=answer["seconds"],
-        source=source.name,
-        classes=source.classes,
-        output_kind=source.output_kind,
-        output_order=source.output_names,
-        input_order=getattr(source, "input_names", None),
-        primary_output=source.primary_output,
-    )
-    converted.label_override = f"{mode.name}+float({_count(len(chosen))})"
-    converted.float_layers = list(chosen["layer"])
-    return converted
-
-
-def _keep_with_recipe(
-    source, mode, samples, test, layers, precision, debug_samples, timeout, calibration=None
-) -> Converted:
-    from .quantize import keep_scopes, quantize_bytes, tensor_errors
-
-    started = time.perf_counter()
-    if precision == "auto":
-        precision = "int8" if mode.settings["config"]["num_bits"] < 8 else "float"
-    hub = float32_hub(source, timeout=timeout)
-    test = np.asarray(test, dtype=np.float32)[:debug_samples]
-    errors = tensor_errors(
-        hub, mode, samples, test, layer_mapper(source, timeout), timeout=timeout, calibration=calibration
-    )
-    scopes, kept = keep_scopes(errors, layers, precision)
-    converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)
-    converted.convert_seconds = time.perf_counter() - started
-    converted.label_override = f"{mode.name}+{precision}({_count(len(kept))})"
-    converted.float_layers = kept
-    return converted
-
-
-def _count(n: int) -> str:
-    return f"{n} layer{'s' if n != 1 else ''}"
-
-
-def _check_layers(layers) -> None:
-    if isinstance(layers, bool) or not (
-        (isinstance(layers, (int, np.integer)) and layers >= 1)
-        or (isinstance(layers, (list, tuple, set)) and layers and all(isinstance(n, str) for n in layers))
-    ):
-        raise InvalidArgumentError(
-            received=f"layers={layers!r}",
-            expected="A number of layers (1 or more) or a list of layer names.",
-            fix="Pass layers=1, layers=2, or layers=['dense'] (names as in Diagnosis.layers).",
-        )
-
-
 # ----------------------------------------------------------------- size and I/O
 def tensor_sizes(converted: Converted) -> pd.DataFrame:
     """Every tensor with stored data in the ``.tflite``: name, type and bytes."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    global _SCHEMA_TYPES
-    if _SCHEMA_TYPES is None:
-        _SCHEMA_TYPES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAsModel(converted.content, 0)
+    types = tensor_type_names()
+    model = read_model(converted.content)
     rows = []
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
@@ -562,13 +352,13 @@ def tensor_sizes(converted: Converted) -> pd.DataFrame:
             size = buffer_nbytes(model, tensor.Buffer())
             if size:
                 name = tensor.Name().decode(errors="replace")
-                rows.append({"tensor": name, "dtype": _SCHEMA_TYPES.get(tensor.Type(), "?"), "bytes": size})
+                rows.append({"tensor": name, "dtype": types.get(tensor.Type(), "?"), "bytes": size})
     return pd.DataFrame(rows, columns=["tensor", "dtype", "bytes"])
 
 
 def size_by_layer(converted: Converted, layer_of=None, reference: Converted | None = None) -> pd.DataFrame:
     """Bytes per layer with the types stored there; with a float32 ``reference``, its bytes too."""
-    layer_of = layer_of or (lambda name: _segment(name) or name)
+    layer_of = layer_of or (lambda name: scope(name) or name)
 
     def grouped(model):
         tensors = tensor_sizes(model)
