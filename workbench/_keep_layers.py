@@ -20,7 +20,7 @@ from .convert import (
 )
 from .errors import ConversionError, InvalidArgumentError, UnknownModeError
 from .modes import Mode
-from .runtime import Converted
+from .runtime import Converted, io_of
 from .sources import as_source
 
 
@@ -106,20 +106,14 @@ def keep_float(
             fix="Keep fewer layers in float.",
             log=answer["log"],
         )
-    converted = Converted(
+    return Converted(
         answer["result"],
         mode.with_float_io(),
+        **io_of(source),
         convert_seconds=answer["seconds"],
-        source=source.name,
-        classes=source.classes,
-        output_kind=source.output_kind,
-        output_order=source.output_names,
-        input_order=getattr(source, "input_names", None),
-        primary_output=source.primary_output,
+        label=kept_label(mode, "float", len(chosen)),
+        float_layers=list(chosen["layer"]),
     )
-    converted.label_override = kept_label(mode, "float", len(chosen))
-    converted.float_layers = list(chosen["layer"])
-    return converted
 
 
 def _keep_with_recipe(
@@ -136,11 +130,16 @@ def _keep_with_recipe(
         hub, mode, samples, test, layer_mapper(source, timeout), timeout=timeout, calibration=calibration
     )
     scopes, kept = keep_scopes(errors, layers, precision)
-    converted = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)
-    converted.convert_seconds = time.perf_counter() - started
-    converted.label_override = kept_label(mode, precision, len(kept))
-    converted.float_layers = kept
-    return converted
+    made = quantize_bytes(hub, mode, samples, keep=scopes, timeout=timeout, calibration=calibration)
+    return made.derive(
+        made.content,
+        made.mode,
+        convert_seconds=time.perf_counter() - started,
+        calibration=made.calibration,
+        recipe=made.recipe,
+        label=kept_label(mode, precision, len(kept)),
+        float_layers=kept,
+    )
 
 
 def auto_precision(mode: Mode) -> str:

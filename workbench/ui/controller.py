@@ -341,7 +341,7 @@ class Controller:
         """The lens on one layer of a measured variant (``workbench.lens``), cached by the
         variant's bytes, the calibration samples and the layer: returning to it is instant.
         A lens ``shown`` goes into the comparison's report; one drawn ahead does not."""
-        from ..lens import build_lens, samples_key, remember
+        from ..lens import build_lens, remember, samples_key
 
         with self._lens_lock:
             comparison = self._lens_comparison()
