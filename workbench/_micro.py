@@ -22,12 +22,12 @@ _ALLOCATION_FAILURE = re.compile(
 
 def micro_task(content, inputs, first_arena, max_arena, find_arena=True):  # pragma: no cover -- worker
     """Worker side of :func:`check_micro`: load at a growing arena, run every sample, bisect."""
-    from ai_edge_litert import schema_py_generated as schema
     from tflite_micro.python.tflite_micro import runtime
 
+    from ._flatbuffer import read_model
     from ._native import captured_output
 
-    output_count = schema.Model.GetRootAsModel(content, 0).Subgraphs(0).OutputsLength()
+    output_count = read_model(content).Subgraphs(0).OutputsLength()
 
     def attempt(arena):
         refusal = ""

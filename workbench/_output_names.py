@@ -10,6 +10,8 @@ pointed at the subgraph output made from it, so that every reader finds the outp
 
 from __future__ import annotations
 
+from ._flatbuffer import op_name, read_model
+
 #: Ops the quantizer puts between a tensor and the output made from it.
 _CONVERSION_OPS = ("DEQUANTIZE", "QUANTIZE")
 
@@ -17,9 +19,7 @@ _CONVERSION_OPS = ("DEQUANTIZE", "QUANTIZE")
 def unmatched_signature_outputs(content: bytes) -> list[tuple[str, str]]:
     """``(signature, output name)`` of every signature output that is not one of its
     subgraph's outputs (empty for a consistent file)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.Model.GetRootAsModel(content, 0)
+    model = read_model(content)
     unmatched = []
     for s in range(model.SignatureDefsLength()):
         signature = model.SignatureDefs(s)
@@ -39,12 +39,11 @@ def restore_output_names(content: bytes) -> bytes:
     still names it)."""
     if not unmatched_signature_outputs(content):
         return content
-    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
+    reader = read_model(content)
+    op_names = [op_name(reader, i) for i in range(reader.OperatorCodesLength())]
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    op_names = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), "") for c in model.operatorCodes]
     changed = False
     for signature in model.signatureDefs or []:
         subgraph = model.subgraphs[signature.subgraphIndex]

@@ -302,7 +302,7 @@ def _score(candidate, hub, io, judge, samples, calibration=None):
             if mode.calibrated:
                 used = (
                     Calibration.of(calibration).label
-                    if mode.backend == "quantizer"
+                    if mode.statistic_choice
                     else CONVERTER_CALIBRATION
                 )
             converted = Converted(content, mode, convert_seconds=seconds, calibration=used, **io)

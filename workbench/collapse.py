@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._flatbuffer import buffer_nbytes
+from ._flatbuffer import is_constant, read_model
 
 #: A metric drop (accuracy or R² points) past which an 8-bit-or-wider variant is explained.
 METRIC_DROP = 0.02
@@ -165,13 +165,13 @@ def _integer_activation_ranges(content: bytes) -> dict[str, tuple[float, float, 
     constant data, from their scale and zero point."""
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.Model.GetRootAsModel(content, 0)
+    model = read_model(content)
     subgraph = model.Subgraphs(0)
     limits = {schema.TensorType.INT8: (-128, 127), schema.TensorType.INT16: (-32768, 32767)}
     ranges = {}
     for i in range(subgraph.TensorsLength()):
         tensor = subgraph.Tensors(i)
-        if tensor.Type() not in limits or buffer_nbytes(model, tensor.Buffer()) > 0:  # weights
+        if tensor.Type() not in limits or is_constant(model, tensor):  # weights
             continue
         q = tensor.Quantization()
         if q is None or q.ScaleLength() != 1:

@@ -105,7 +105,7 @@ def check_calibration(mode: Mode, calibration) -> Calibration:
     """``calibration`` as a Calibration; a statistic other than min/max asked of a converter mode
     that calibrates is refused (the converter takes no other)."""
     chosen = Calibration.of(calibration)
-    if mode.calibrated and mode.backend == "converter" and chosen != Calibration():
+    if mode.calibrated and not mode.statistic_choice and chosen != Calibration():
         raise InvalidArgumentError(
             received=f"calibration={chosen.label!r} for the converter's {mode.label}",
             expected="calibration='minmax' (or none) with a converter mode: TensorFlow's converter "
@@ -175,7 +175,7 @@ def convert_source(
     variant = source.integer_trees(mode, samples)  # a scikit-learn tree ensemble's static modes
     if variant is not None:
         return _run_converter(variant, mode, None, threads=threads, verbose=verbose, timeout=timeout)
-    if mode.backend == "quantizer":
+    if mode.from_float_file:
         hub = float32_hub(source, verbose=verbose, timeout=timeout)
         return quantize_bytes(hub, mode, samples, threads=threads, timeout=timeout, calibration=calibration)
     if mode == Mode("float32"):

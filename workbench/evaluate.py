@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _columns as columns
 from .datasets import Dataset
 from .errors import DataMismatchError
 from .runtime import labels_from_scores
@@ -257,7 +258,7 @@ class Judge:
         broken = nonfinite_rows(outputs)
         original_latency = self.original_latency or latency
         ranking = error_ranking(self.data, self.reference, outputs) if self.data.multi_value else {}
-        row = {
+        row = columns.row(**{
             "variant": variant,
             "mode": mode,
             "path": path,
@@ -276,7 +277,7 @@ class Judge:
             "calibration": (converted.calibration or "") if converted is not None else "",
             "error": (f"outputs NaN or inf for {broken} of {len(outputs)} test samples" if broken else ""),
             "note": "",
-        }
+        })  # fmt: skip
         for label, key, reference in self.others or ():
             if converted is None:
                 agreement, max_abs = 1.0, 0.0

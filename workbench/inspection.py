@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._flatbuffer import buffer_nbytes
+from ._flatbuffer import buffer_nbytes, builtin_op_names, op_name, read_model
 from .errors import ModelLoadError
 
 _FLOATS = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
@@ -158,7 +158,6 @@ def _first_bytes(content: bytes) -> str:
 def check_flatbuffer(content: bytes, name: str = "the file"):
     """The parsed ``schema.Model`` of ``content``, or a :class:`ModelLoadError` that says what
     the bytes are instead (empty, another format, cut short)."""
-    from ai_edge_litert import schema_py_generated as schema
 
     fix = "Pass the .tflite file itself; a file cut short (an interrupted download or copy) must be copied again."
     if len(content) < 16 or content[4:8] != b"TFL3":
@@ -169,7 +168,7 @@ def check_flatbuffer(content: bytes, name: str = "the file"):
             fix=fix,
         )
     try:
-        model = schema.Model.GetRootAsModel(content, 0)
+        model = read_model(content)
         for s in range(model.SubgraphsLength()):
             graph = model.Subgraphs(s)
             for t in range(graph.TensorsLength()):
@@ -197,18 +196,11 @@ def state_kind(content: bytes) -> str:
     """Where a file keeps state between invocations: ``"variable tensors"`` (a fused LSTM's
     state, which LiteRT carries from one call to the next), ``"resource variables"``
     (``ASSIGN_VARIABLE``, a stateful layer's), or ``""`` for none."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.Model.GetRootAsModel(content, 0)
+    model = read_model(content)
     graphs = [model.Subgraphs(s) for s in range(model.SubgraphsLength())]
     if any(g.Tensors(t).IsVariable() for g in graphs for t in range(g.TensorsLength())):
         return "variable tensors"
-    assign = schema.BuiltinOperator.ASSIGN_VARIABLE
-    codes = {
-        i
-        for i in range(model.OperatorCodesLength())
-        if max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode()) == assign
-    }
+    codes = {i for i in range(model.OperatorCodesLength()) if op_name(model, i) == "ASSIGN_VARIABLE"}
     if any(g.Operators(o).OpcodeIndex() in codes for g in graphs for o in range(g.OperatorsLength())):
         return "resource variables"
     return ""
@@ -252,16 +244,12 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
 
     model = check_flatbuffer(content, name)
     types = _names(schema.TensorType)
-    builtins = _names(schema.BuiltinOperator)
+    builtins = builtin_op_names()
+    known = set(builtins.values())
     codes = []
     for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            custom = code.CustomCode()
-            codes.append(((custom.decode() if custom else "CUSTOM"), True))
-        else:
-            codes.append((builtins.get(builtin, f"BUILTIN_{builtin}"), False))
+        name = op_name(model, i, builtins)
+        codes.append((name, name not in known and not name.startswith("BUILTIN_")))
 
     counts: Counter[str] = Counter()
     weights: dict[str, set] = {}

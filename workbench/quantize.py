@@ -43,7 +43,7 @@ def quantize_bytes(
     float32 : Converted
         The float32 model (never modified).
     mode : Mode
-        A quantizer mode (``mode.backend == "quantizer"``).
+        A LiteRT Quantizer recipe (``mode.from_float_file``).
     samples : ndarray, default=None
         Validated calibration samples; required by the ``static_*`` recipes.
     keep : dict of str to {"float", "int8"}, default=None
@@ -128,7 +128,7 @@ def _check_outputs_match(content: bytes, float32: Converted, mode: Mode) -> None
 
 
 def _apply(content, mode, samples, *, keep, validate, timeout, signature=None, calibration=None):
-    if mode.backend != "quantizer":
+    if not mode.from_float_file:
         raise QuantizerError(
             received=f"mode {mode.label!r}, a converter mode",
             expected="A LiteRT Quantizer recipe, e.g. static_wi8_ai8 or weight_only_wi4_afp32.",

@@ -53,6 +53,9 @@ class Source:
     #: Names of recurrent layers (their loops need one sample per call, and the converter cannot
     #: calibrate them): ``()`` for none.
     recurrent: tuple[str, ...] = ()
+    #: A ``.tflite`` from elsewhere: the file is the original row, compared as-is, and only
+    #: LiteRT Quantizer's recipes (which take its bytes) make variants of it.
+    as_is: bool = False
     #: The runtime the original runs on: ``"litert"``, or ``"tflm"`` for a ``.tflite`` run as
     #: TFLite Micro runs it.
     runtime: str = "litert"

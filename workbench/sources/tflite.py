@@ -35,6 +35,7 @@ class TFLiteSource(Source):
     """
 
     kind = "tflite"
+    as_is = True
 
     def __init__(self, converted: Converted, name: str = "model", *, labels=None, path: str | None = None):
         self.converted = converted
