@@ -9,10 +9,12 @@ with), how big the original is, and how to hand the model to
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._lru import LRU
 from ..errors import DataMismatchError, ModelLoadError
 
 
@@ -166,19 +168,13 @@ def converter_for(spec, tf, mode=None):
     raise ValueError(f"unknown model description {kind!r}")
 
 
-_LOADED: OrderedDict = OrderedDict()
-_LOADED_KEPT = 4
+# SavedModels loaded in this process, by path and modification time (the last few).
+_LOADED = LRU(4)
 
 
 def _loaded_saved_model(path: str, tf):
     stamp = os.stat(os.path.join(path, "saved_model.pb")).st_mtime_ns if os.path.isdir(path) else 0
-    key = (os.path.abspath(path), stamp)
-    if key not in _LOADED:
-        _LOADED[key] = tf.saved_model.load(path)
-        while len(_LOADED) > _LOADED_KEPT:
-            _LOADED.popitem(last=False)
-    _LOADED.move_to_end(key)
-    return _LOADED[key]
+    return _LOADED.get_or_make((os.path.abspath(path), stamp), lambda: tf.saved_model.load(path))
 
 
 def graph_def_for(spec, tf):
@@ -199,6 +195,65 @@ def module_root(obj) -> str | None:
     return None
 
 
+# ----------------------------------------------------------------------------- kinds
+def _tflite(model=None, path=None, trust=False):
+    from .tflite import TFLiteSource
+
+    if path is not None:
+        return TFLiteSource.from_file(path)
+    return TFLiteSource(model, name=model.source or "tflite")
+
+
+def _keras(model=None, path=None, trust=False, name=None):
+    from .keras import KerasSource
+
+    if path is None:
+        return KerasSource(model, name=name)
+    return KerasSource.from_saved_model(path) if os.path.isdir(path) else KerasSource.from_file(path)
+
+
+def _sklearn(model=None, path=None, trust=False):
+    from .sklearn import SklearnSource
+
+    return SklearnSource(model) if path is None else SklearnSource.from_file(path, trust=trust)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of model the workbench takes: how it is recognised and wrapped.
+
+    Attributes
+    ----------
+    name : str
+        The source's ``kind``.
+    extensions : tuple of str
+        File extensions it loads (lower case, with the dot).
+    roots : tuple of str
+        Top-level packages of the objects it wraps (``type(model).__mro__``'s modules).
+    directories : bool
+        Whether a directory is one of its files (a SavedModel).
+    make : callable
+        ``make(model=None, path=None, trust=False) -> Source``: wraps an object, or loads a file.
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+    roots: tuple[str, ...]
+    directories: bool
+    make: Callable[..., Source]
+
+
+#: Every kind of model, by name. A new kind is a Source subclass in its own module and a row here.
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("tflite", (".tflite",), (), False, _tflite),
+        Kind("keras", (".keras", ".h5"), ("keras", "tf_keras"), True, _keras),
+        Kind("sklearn", (".skops", ".pkl", ".pickle", ".joblib"), ("sklearn",), False, _sklearn),
+    )
+}
+
+
 def as_source(model, *, trust: bool = False) -> Source:
     """Wrap a model, a path to one, or a built-in example name as a :class:`Source`.
 
@@ -210,20 +265,13 @@ def as_source(model, *, trust: bool = False) -> Source:
     from ..runtime import Converted
 
     if isinstance(model, Converted):
-        from .tflite import TFLiteSource
-
-        return TFLiteSource(model, name=model.source or "tflite")
+        return KINDS["tflite"].make(model)
     if isinstance(model, (str, os.PathLike)):
         return _source_from_path(os.fspath(model), trust)
     root = module_root(model)
-    if root in ("keras", "tf_keras"):
-        from .keras import KerasSource
-
-        return KerasSource(model)
-    if root == "sklearn":
-        from .sklearn import SklearnSource
-
-        return SklearnSource(model)
+    for kind in KINDS.values():
+        if root in kind.roots:
+            return kind.make(model)
     raise ModelLoadError(
         received=f"a {type(model).__module__}.{type(model).__name__}",
         expected=(
@@ -239,9 +287,7 @@ def _source_from_path(path: str, trust: bool) -> Source:
     from ..examples import EXAMPLES, load_example
 
     if path in EXAMPLES and not os.path.exists(path):
-        from .keras import KerasSource
-
-        source = KerasSource(load_example(path), name=path)
+        source = KINDS["keras"].make(load_example(path), name=path)
         source.example = path
         return source
     if not os.path.exists(path):
@@ -253,27 +299,18 @@ def _source_from_path(path: str, trust: bool) -> Source:
             ),
             fix="Check the path.",
         )
-    from .keras import KerasSource
-
-    if path.lower().endswith((".tflite", ".csv")) and os.path.isdir(path):
-        raise ModelLoadError(
-            received=f"path {path!r}, which is a directory",
-            expected="A .tflite file." if path.lower().endswith(".tflite") else "A model file.",
-            fix="Pass the path of the file itself.",
-        )
-    if path.lower().endswith(".tflite"):
-        from .tflite import TFLiteSource
-
-        return TFLiteSource.from_file(path)
-    if os.path.isdir(path):
-        return KerasSource.from_saved_model(path)
     extension = os.path.splitext(path)[1].lower()
-    if extension in (".keras", ".h5"):
-        return KerasSource.from_file(path)
-    if extension in (".skops", ".pkl", ".pickle", ".joblib"):
-        from .sklearn import SklearnSource
-
-        return SklearnSource.from_file(path, trust=trust)
+    if os.path.isdir(path):
+        if extension in (".tflite", ".csv"):
+            raise ModelLoadError(
+                received=f"path {path!r}, which is a directory",
+                expected="A .tflite file." if extension == ".tflite" else "A model file.",
+                fix="Pass the path of the file itself.",
+            )
+        return next(k for k in KINDS.values() if k.directories).make(path=path, trust=trust)
+    for kind in KINDS.values():
+        if extension in kind.extensions:
+            return kind.make(path=path, trust=trust)
     raise ModelLoadError(
         received=f"a file {path!r} with extension {extension or '(none)'}",
         expected="A .keras or .h5 file, a SavedModel directory, a .skops or .tflite file, or a pickle/joblib file.",
