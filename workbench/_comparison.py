@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .datasets import Dataset
-from .errors import OutputPathError, TargetError
+from .errors import TargetError
 from .runtime import Converted
 
 ORIGINAL = "original"
@@ -103,18 +103,14 @@ class Comparison:
         Returns the path of ``report.html``. A path that cannot be written raises an
         ``OutputPathError`` and leaves this comparison as it was: save it elsewhere.
         """
-        from ._paths import prepare_directory
+        from ._paths import prepare_directory, write_failed
         from .report import write_report
 
         directory = prepare_directory(directory)
         try:
             return write_report(self, directory)
         except OSError as err:
-            raise OutputPathError(
-                received=f"{directory!r}, where writing failed ({err.strerror or err}: {err.filename})",
-                expected="A directory with room and permission for the report's files.",
-                fix="Call save() again with another directory; the comparison is unchanged.",
-            ) from None
+            raise write_failed(directory, err) from None
 
     def fitting(self) -> list[str]:
         """The variants that run on the target within its budget (empty without a target)."""

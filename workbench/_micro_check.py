@@ -22,7 +22,7 @@ from ._bytes import MIB, byte_budget, format_bytes
 from ._flatbuffer import builtin_op_names, read_model
 from ._micro import smallest_arena
 from ._tensors import dequantize_values, quantize_values
-from .errors import ModelLoadError
+from .errors import missing_package
 
 #: The first arena tried, and the largest; the arena grows ×8 between them while allocation fails.
 FIRST_ARENA_BYTES = 1 * MIB
@@ -73,25 +73,7 @@ def micro_check(
     max_arena_bytes: int = MAX_ARENA_BYTES,
     timeout: float = MICRO_TIMEOUT,
 ) -> MicroCheck:
-    """Load, allocate and invoke a ``.tflite`` on TFLite Micro; find the smallest arena.
-
-    Parameters
-    ----------
-    converted : Converted
-        The loaded file (``workbench.check_micro`` also takes bytes).
-    X : array-like of shape (n_samples, *input_shape), default=None
-        Samples to run (quantized with the file's own scale and zero point when its input is
-        integer); their outputs are returned, dequantized. ``None`` invokes once on zeros.
-    arena_bytes : int, default=None
-        Try this arena only, with no search: does the model allocate and invoke in it?
-    max_arena_bytes : int, default=256 MB
-        The largest arena tried; a model that needs more is reported as not fitting any.
-    timeout : float, default=300
-
-    Returns
-    -------
-    MicroCheck
-    """
+    """:func:`workbench.check_micro` on a loaded file (a ``Converted``): the same parameters."""
     content = converted.content
     info = converted.inputs[0]
     if X is None:
@@ -184,10 +166,8 @@ def _call_micro(payload: dict, timeout: float):
         return None, what + (": " + " / ".join(log) if log else "")
     if not answer["ok"]:
         if "tflite_micro" in answer["error"] and "No module" in answer["error"]:
-            raise ModelLoadError(
-                received=f"no importable TFLite Micro ({answer['error']})",
-                expected="The tflite-micro package, to run variants as a microcontroller does.",
-                fix="Install it with: pip install tflite-micro",
+            raise missing_package(
+                "TFLite Micro", answer["error"], "to run variants as a microcontroller does", "tflite-micro"
             )
         return None, answer["error"]
     return answer["result"], None

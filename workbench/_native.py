@@ -23,13 +23,9 @@ def import_tensorflow():
         with captured_output():
             import tensorflow as tf
     except ImportError as err:
-        from .errors import ModelLoadError
+        from .errors import missing_package
 
-        raise ModelLoadError(
-            received=f"no importable TensorFlow ({err})",
-            expected="TensorFlow installed, to convert models to TFLite.",
-            fix="Install it with: pip install tensorflow",
-        ) from None
+        raise missing_package("TensorFlow", str(err), "to convert models to TFLite") from None
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)

@@ -20,11 +20,7 @@ def prepare_directory(path) -> str:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as err:
-        raise OutputPathError(
-            received=f"{path!r}, which cannot be created ({err.strerror or err})",
-            expected="A directory this process can create and write into.",
-            fix="Pick a directory under your home or working directory.",
-        ) from None
+        raise write_failed(path, err) from None
     if not os.access(path, os.W_OK):
         raise OutputPathError(
             received=f"{path!r}, which this process may not write into",
@@ -52,6 +48,18 @@ def prepare_file(path, suffix: str) -> str:
             fix="Pick another name, or change the file's permissions.",
         )
     return path
+
+
+def write_failed(directory: str, err: OSError) -> OutputPathError:
+    """The error for a directory that could not be made or written into (nothing else is lost)."""
+    where = f"{err.strerror or err}" + (
+        f": {err.filename}" if err.filename and err.filename != directory else ""
+    )
+    return OutputPathError(
+        received=f"{directory!r}, where writing failed ({where})",
+        expected="A directory this process can create and write into, with room for the files.",
+        fix="Pick a directory under your home or working directory; what was computed is unchanged.",
+    )
 
 
 def _as_path(path, what: str) -> str:

@@ -116,3 +116,24 @@ def describe_array(array) -> str:
     if shape is None:
         return f"{type(array).__name__}"
     return f"array of shape {tuple(shape)} and dtype {dtype}"
+
+
+def missing_package(package: str, found: str, purpose: str, install: str | None = None) -> ModelLoadError:
+    """The error for a package the workbench needs and cannot import.
+
+    Parameters
+    ----------
+    package : str
+        What people call it (``"TensorFlow"``).
+    found : str
+        What importing it said.
+    purpose : str
+        What it is needed for (``"to convert models to TFLite"``).
+    install : str, default=None
+        The PyPI name, when it differs from ``package.lower()``.
+    """
+    return ModelLoadError(
+        received=f"no importable {package} ({found})",
+        expected=f"{package} installed, {purpose}.",
+        fix=f"Install it with: pip install {install or package.lower()}",
+    )
