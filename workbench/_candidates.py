@@ -261,7 +261,7 @@ def candidate_for(mode: Mode, group: int, bench: Bench, hub: bytes, converting: 
     if mode.name == "float32":
         return Candidate(mode.label, mode, content=hub, convert_s=0.0, group=group)
     candidate = Candidate(mode.label, mode, group=group)
-    if mode.backend == "converter":
+    if not mode.from_float_file:  # the converter re-runs: made before the parallel part
         converting.append(candidate)
     return candidate
 
@@ -288,7 +288,7 @@ def convert_first(candidates: list[Candidate], groups, converting, runner: Runne
                 group.bench.source,
                 mode,
                 group.samples if mode.calibrated else None,
-                calibration=group.statistic if mode.backend == "quantizer" else None,
+                calibration=group.statistic if mode.statistic_choice else None,
             )
         except ConversionError as err:
             failed.append(
