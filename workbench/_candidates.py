@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._args import positive_seconds
+from ._args import CANCEL, PROGRESS, Satisfies, Seconds
 from .compare import Bench
 from .convert import convert_source, float32_hub
-from .errors import ConversionError, InvalidArgumentError, WorkbenchError
+from .errors import ConversionError, WorkbenchError
 from .evaluate import Judge
 from .modes import Mode
 from .runtime import Converted
+
+#: Seconds of timed calls per candidate (after warm-up; at least 10 calls each).
+LATENCY_BUDGET = 0.2
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,12 @@ class Runner:
     """
 
     def __init__(self, n_jobs, progress, cancel, max_seconds, objective):
-        self.n_jobs = n_jobs
+        # The values are checked (RUN_CONTROLS); numpy numbers become Python's here.
+        self.n_jobs = int(n_jobs)
         self.report = progress
         self.cancel = cancel
-        self.deadline = None if max_seconds is None else time.perf_counter() + max_seconds
-        self.max_seconds = max_seconds
+        self.max_seconds = None if max_seconds is None else float(max_seconds)
+        self.deadline = None if max_seconds is None else time.perf_counter() + self.max_seconds
         self.objective = objective
         self.notes: list[str] = []
         self.cancelled = False
@@ -237,27 +241,27 @@ def reporter(progress, description: str):
     return report, bar.close
 
 
-def check_jobs(n_jobs) -> int:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise InvalidArgumentError(
-            received=f"n_jobs={n_jobs!r}",
-            expected="A number of processes (1 or more), or -1 for every core (every Dask worker).",
-            fix="Leave n_jobs out to use every core; n_jobs=1 runs candidates one at a time.",
-        )
-    return int(n_jobs)
-
-
-def check_max_seconds(max_seconds):
-    if max_seconds is None:
-        return None
-    return positive_seconds("max_seconds", max_seconds, fix="Pass max_seconds=60, or None for no limit.")
+#: ``n_jobs=``: processes for the candidates, or -1 for every core.
+JOBS = Satisfies(
+    lambda n: not isinstance(n, bool) and isinstance(n, (int, np.integer)) and (n >= 1 or n == -1),
+    expected="A number of processes (1 or more), or -1 for every core (every Dask worker).",
+    fix="Leave n_jobs out to use every core; n_jobs=1 runs candidates one at a time.",
+)
+#: How :func:`workbench.sweep` and :func:`workbench.search` run their candidates, declared once
+#: for both (``@checked(**RUN_CONTROLS)``); :class:`Runner` takes the values.
+RUN_CONTROLS = {
+    "n_jobs": JOBS,
+    "max_seconds": Seconds(fix="Pass max_seconds=60, or None for no limit.", allow_none=True),
+    "progress": PROGRESS,
+    "cancel": CANCEL,
+}
 
 
 def candidate_for(mode: Mode, group: int, bench: Bench, hub: bytes, converting: list) -> Candidate:
     if mode.name == "float32":
         return Candidate(mode.label, mode, content=hub, convert_s=0.0, group=group)
     candidate = Candidate(mode.label, mode, group=group)
-    if mode.backend == "converter":
+    if not mode.from_float_file:  # the converter re-runs: made before the parallel part
         converting.append(candidate)
     return candidate
 
@@ -284,7 +288,7 @@ def convert_first(candidates: list[Candidate], groups, converting, runner: Runne
                 group.bench.source,
                 mode,
                 group.samples if mode.calibrated else None,
-                calibration=group.statistic if mode.backend == "quantizer" else None,
+                calibration=group.statistic if mode.statistic_choice else None,
             )
         except ConversionError as err:
             failed.append(
