@@ -325,12 +325,12 @@ def bench_io(bench: Bench) -> dict:
 
 def converted_from(answer: dict, io: dict) -> Converted:
     row = answer["row"]
-    converted = Converted(
+    return Converted(
         answer["content"],
         Mode(row["mode"]),
         convert_seconds=row["convert_s"],
         calibration=row.get("calibration") or None,
+        label=row["variant"] if row["variant"] != row["mode"] else None,
+        recipe=answer.get("recipe"),
         **io,
     )
-    converted.label_override = row["variant"] if row["variant"] != row["mode"] else None
-    return converted

@@ -230,8 +230,6 @@ def search(
     closest = [] if recommended else closest_to_budget(table, budget)
     keep = set(pareto) | set(closest) | ({recommended} if recommended else set())
     variants = {label: converted_from(contents[label], io) for label in keep if label in contents}
-    for label, converted in variants.items():
-        converted.recipe = contents[label]["recipe"]
     by_label = {c.label: c for c, _ in scored}
     code = code_for(by_label[recommended], statistic) if recommended else ""
     return Search(
