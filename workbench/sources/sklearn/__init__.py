@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 
 from ..._native import captured_output
+from ..._paths import existing_file
 from ...errors import (
     ConversionError,
     DataMismatchError,
@@ -269,7 +270,7 @@ def _integer_trees(bits):
 def _tables_kept_exact(mode):
     """For a converter mode that quantizes or narrows float constants (float16, dynamic, int8,
     int16x8), trees keep their node indices in int32 tables the converter leaves alone."""
-    if mode is None or mode.backend != "converter" or mode.name == "float32":
+    if mode is None or mode.from_float_file or mode.name == "float32":
         yield
         return
     from ._tree_ops import integer_index_tables
@@ -392,12 +393,7 @@ def _check_fitted(estimator) -> None:
 def _load_skops(path: str, trust: bool):
     import skops.io as sio
 
-    if not os.path.isfile(path):
-        raise ModelLoadError(
-            received=f"path {path!r}, which does not exist",
-            expected="A .skops file.",
-            fix="Check the path.",
-        )
+    path = existing_file(path, ModelLoadError, "A .skops file")
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as err:  # skops raises zipfile, json and its own errors for a bad file
