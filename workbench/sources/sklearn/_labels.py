@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._build_context import INTEGER_BITS
-from ._graph import _tf, as_float, constant
+from ._graph import _tf, add, as_float, constant
 
 
 def argmax(scores):
@@ -84,3 +84,13 @@ def take(values, index):
     else:
         table = constant(values, values.dtype)
     return _tf().gather(table, index)
+
+
+def outlier_outputs(scores, offset: float, output: str):
+    """An outlier detector's ``output`` from its (batch, 1) ``score_samples``: the scores, the
+    decision ``scores - offset`` (its fitted ``offset_``), or the labels ``predict`` makes of
+    that decision (+1 where it is at least 0, -1 elsewhere)."""
+    if output == "score_samples":
+        return scores
+    decision = add(scores, np.array([-offset]))
+    return outlier_labels(decision) if output == "label" else decision

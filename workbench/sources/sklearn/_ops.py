@@ -77,7 +77,17 @@ from ._graph import (
     zeros_like,
 )
 from ._kernels import kernel, power, weighted_sums
-from ._labels import above, argmax, block_argmax, equal_rows, indicator, last_argmax, outlier_labels, take
+from ._labels import (
+    above,
+    argmax,
+    block_argmax,
+    equal_rows,
+    indicator,
+    last_argmax,
+    outlier_labels,
+    outlier_outputs,
+    take,
+)
 from ._neighbours import (
     BRUTE_CHUNK,
     EXTRA_CANDIDATES,
@@ -180,6 +190,7 @@ __all__ = [
     "one_hot_index",
     "ones_like",
     "outlier_labels",
+    "outlier_outputs",
     "ovo_decision",
     "ovo_vote",
     "ovr_from_ovo",

@@ -43,7 +43,6 @@ __all__ = [
     "negative_power_of_two",
     "plan_forest",
     "plan_integer_forest",
-    "plus_minus_one",
     "sum_into_columns",
 ]
 
@@ -101,10 +100,3 @@ def negative_power_of_two(depths, scale: float):
     """``-2 ** (-depths * scale)`` (IsolationForest's score), as ``-exp(-ln 2 scale depths)``."""
     tf = _tf()
     return -tf.exp(depths * np.float32(-np.log(2.0) * scale))
-
-
-def plus_minus_one(decision):
-    """(batch,) int32: +1 where the single column of ``decision`` is >= 0, else -1."""
-    tf = _tf()
-    inlier = tf.greater_equal(tf.reshape(decision, [-1]), 0.0)
-    return tf.where(inlier, tf.ones_like(tf.cast(inlier, tf.int32)), -tf.ones_like(tf.cast(inlier, tf.int32)))
