@@ -20,6 +20,7 @@ from ...errors import (
     describe_array,
 )
 from .. import Source
+from ._build_context import integer_index_tables, integer_trees
 from ._checks import OUTPUT_METHODS, check_supported
 from ._registry import build, builder_for, graph_cache, target_classes
 
@@ -29,7 +30,7 @@ NO_LABEL_OPS = ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",)
 
 #: The static recipes that give a tree ensemble integer trees, and their grid's bits: each
 #: feature's thresholds on an 8- or 16-bit grid, the input put on it as the file's first
-#: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_ops.plan_integer_forest``).
+#: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_integer.plan_integer_forest``).
 #: A recipe applied to the exact float32 file would find nothing to quantize in it.
 INTEGER_TREE_MODES = {"static_wi8_ai8": 8, "static_wi8_ai16": 16}
 
@@ -260,8 +261,6 @@ def _integer_trees(bits):
     if bits is None:
         yield
         return
-    from ._tree_ops import integer_trees
-
     with integer_trees(bits):
         yield
 
@@ -273,8 +272,6 @@ def _tables_kept_exact(mode):
     if mode is None or mode.from_float_file or mode.name == "float32":
         yield
         return
-    from ._tree_ops import integer_index_tables
-
     with integer_index_tables():
         yield
 
