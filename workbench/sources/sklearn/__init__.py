@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 
 from ..._native import captured_output
+from ..._paths import existing_file
 from ...errors import (
     ConversionError,
     DataMismatchError,
@@ -19,6 +20,7 @@ from ...errors import (
     describe_array,
 )
 from .. import Source
+from ._build_context import integer_index_tables, integer_trees
 from ._checks import OUTPUT_METHODS, check_supported
 from ._registry import build, builder_for, graph_cache, target_classes
 
@@ -28,7 +30,7 @@ NO_LABEL_OPS = ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",)
 
 #: The static recipes that give a tree ensemble integer trees, and their grid's bits: each
 #: feature's thresholds on an 8- or 16-bit grid, the input put on it as the file's first
-#: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_ops.plan_integer_forest``).
+#: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_integer.plan_integer_forest``).
 #: A recipe applied to the exact float32 file would find nothing to quantize in it.
 INTEGER_TREE_MODES = {"static_wi8_ai8": 8, "static_wi8_ai16": 16}
 
@@ -259,8 +261,6 @@ def _integer_trees(bits):
     if bits is None:
         yield
         return
-    from ._tree_ops import integer_trees
-
     with integer_trees(bits):
         yield
 
@@ -269,11 +269,9 @@ def _integer_trees(bits):
 def _tables_kept_exact(mode):
     """For a converter mode that quantizes or narrows float constants (float16, dynamic, int8,
     int16x8), trees keep their node indices in int32 tables the converter leaves alone."""
-    if mode is None or mode.backend != "converter" or mode.name == "float32":
+    if mode is None or mode.from_float_file or mode.name == "float32":
         yield
         return
-    from ._tree_ops import integer_index_tables
-
     with integer_index_tables():
         yield
 
@@ -392,12 +390,7 @@ def _check_fitted(estimator) -> None:
 def _load_skops(path: str, trust: bool):
     import skops.io as sio
 
-    if not os.path.isfile(path):
-        raise ModelLoadError(
-            received=f"path {path!r}, which does not exist",
-            expected="A .skops file.",
-            fix="Check the path.",
-        )
+    path = existing_file(path, ModelLoadError, "A .skops file")
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as err:  # skops raises zipfile, json and its own errors for a bad file

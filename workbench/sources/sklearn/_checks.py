@@ -22,6 +22,11 @@ OUTPUT_METHODS = {
 }
 
 
+#: What every outlier detector offers: ``predict`` (+1 inlier, -1 outlier), ``decision_function``
+#: and ``score_samples``.
+OUTLIER_OUTPUTS = ("label", "decision", "score_samples")
+
+
 def checked_by(check):
     """Decorator attaching ``check(estimator, output)`` to a builder as ``builder.check``."""
 
@@ -42,6 +47,11 @@ def check_supported(estimator, output: str) -> None:
         check(estimator, output)
 
 
+def check_outlier_detector(estimator, output: str) -> None:
+    """Raise unless ``output`` is one an outlier detector offers (:data:`OUTLIER_OUTPUTS`)."""
+    require_output(estimator, output, OUTLIER_OUTPUTS)
+
+
 def unsupported(estimator, setting: str, supported: str, fix: str) -> UnsupportedEstimatorError:
     """The error for a supported class used with a setting the rebuild cannot take."""
     name = type(estimator).__name__
@@ -50,6 +60,16 @@ def unsupported(estimator, setting: str, supported: str, fix: str) -> Unsupporte
         expected=f"{name} is rebuilt exactly with {supported}.",
         fix=fix,
     )
+
+
+def require_choice(estimator, setting: str, allowed: tuple[str, ...], fix: str, why: str = "") -> None:
+    """Raise unless the estimator's ``setting`` (an attribute) is one of the names ``allowed``;
+    a callable never is. ``why`` follows the list of names in the message."""
+    value = getattr(estimator, setting)
+    if callable(value) or value not in allowed:
+        shown = f"a callable {setting}" if callable(value) else f"{setting}={value!r}"
+        names = ", ".join(repr(name) for name in allowed[:-1]) + f" or {allowed[-1]!r}"
+        raise unsupported(estimator, shown, f"{setting} {names}{why}", fix)
 
 
 def require_output(estimator, output: str, allowed: tuple[str, ...]) -> None:

@@ -38,14 +38,14 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from . import _ops, _tree_ops
-from ._checks import check_supported, checked_by, require_output, unsupported
+from ._checks import check_outlier_detector, check_supported, checked_by, require_output, unsupported
 from ._registry import build, builds_labels, shared
 from .tree import (
+    check_classifier,
+    check_regressor,
     check_single_output,
-    check_targets,
-    class_fractions,
-    class_widths,
-    per_target,
+    mean_proba,
+    mean_values,
     regression_values,
     tree_of,
 )
@@ -77,30 +77,17 @@ def _link(estimator) -> str:
 
 
 # ------------------------------------------------------------------ random forests
-def check_forest_classifier(estimator, output: str) -> None:
-    require_output(estimator, output, ("proba",))
-    check_targets(estimator)
-
-
-@checked_by(check_forest_classifier)
+# A forest is checked and averaged as a single tree is, over its trees.
+@checked_by(check_classifier)
 def build_forest_classifier(estimator, x, output):
-    check_forest_classifier(estimator, output)
-    n = len(estimator.estimators_)
-    trees = [tree_of(e.tree_, class_fractions(e) / n) for e in estimator.estimators_]
-    proba = _tree_ops.forest_sum(x, trees, sum(class_widths(estimator)))
-    return per_target(estimator, proba)
+    check_classifier(estimator, output)
+    return mean_proba(estimator, x, estimator.estimators_)
 
 
-def check_forest_regressor(estimator, output: str) -> None:
-    require_output(estimator, output, ("values",))
-
-
-@checked_by(check_forest_regressor)
+@checked_by(check_regressor)
 def build_forest_regressor(estimator, x, output):
-    check_forest_regressor(estimator, output)
-    n = len(estimator.estimators_)
-    trees = [tree_of(e.tree_, regression_values(e) / n) for e in estimator.estimators_]
-    return _tree_ops.forest_sum(x, trees, int(estimator.n_outputs_))
+    check_regressor(estimator, output)
+    return mean_values(estimator, x, estimator.estimators_)
 
 
 # ------------------------------------------------------------------ gradient boosting
@@ -270,10 +257,6 @@ def _votes(is_voted, w: float, total: float, k: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ isolation forest
-def check_isolation_forest(estimator, output: str) -> None:
-    require_output(estimator, output, ("label", "decision", "score_samples"))
-
-
 def _isolation_tree(tree, features, path_lengths, average_lengths) -> _tree_ops.Tree:
     fitted = tree.tree_
     feature = np.asarray(fitted.feature)
@@ -300,12 +283,12 @@ def _average_path_length(n: int) -> float:
 
 
 @builds_labels
-@checked_by(check_isolation_forest)
+@checked_by(check_outlier_detector)
 def build_isolation_forest(estimator, x, output):
     """``score_samples = -2 ** (-Σ depth / (n_trees c(max_samples)))``, where each tree's
     depth at a leaf is its path length plus the average path length of what it holds,
     minus 1 (scikit-learn's ``_compute_score_samples``)."""
-    check_isolation_forest(estimator, output)
+    check_outlier_detector(estimator, output)
     trees = [
         _isolation_tree(tree, features, lengths, averages)
         for tree, features, lengths, averages in zip(
@@ -319,12 +302,7 @@ def build_isolation_forest(estimator, x, output):
     depths = _tree_ops.forest_sum(x, trees, 1)
     denominator = len(trees) * _average_path_length(int(estimator._max_samples))
     scores = _tree_ops.negative_power_of_two(depths, 1.0 / denominator if denominator else 0.0)
-    if output == "score_samples":
-        return scores
-    decision = _tree_ops.add_constant(scores, np.array([-float(estimator.offset_)]))
-    if output == "label":
-        return _tree_ops.plus_minus_one(decision)
-    return decision
+    return _ops.outlier_outputs(scores, float(estimator.offset_), output)
 
 
 BUILDERS = {

@@ -60,7 +60,7 @@ from sklearn.linear_model import (
 from sklearn.svm import LinearSVC, LinearSVR
 
 from . import _ops
-from ._checks import check_supported, checked_by, require_output, unsupported
+from ._checks import check_outlier_detector, check_supported, checked_by, require_output, unsupported
 from ._registry import build, builds_labels, shared
 
 # scikit-learn 1.8 deprecates PassiveAggressive* (removed in 1.10) for the equivalent
@@ -131,22 +131,13 @@ def build_ransac(estimator, x, output):
 
 
 # --------------------------------------------------------------------- one-class SVM (SGD)
-def check_one_class(estimator, output: str) -> None:
-    require_output(estimator, output, ("decision", "label", "score_samples"))
-
-
 @builds_labels
-@checked_by(check_one_class)
+@checked_by(check_outlier_detector)
 def build_one_class(estimator, x, output):
-    check_one_class(estimator, output)
+    check_outlier_detector(estimator, output)
     coef = _dense(estimator.coef_).reshape(1, -1)
     offset = float(np.asarray(estimator.offset_).ravel()[0])
-    if output == "score_samples":
-        return _ops.affine(x, coef.T)
-    decision = _ops.affine(x, coef.T, np.array([-offset]))
-    if output == "label":
-        return _ops.outlier_labels(decision)
-    return decision
+    return _ops.outlier_outputs(_ops.affine(x, coef.T), offset, output)
 
 
 # --------------------------------------------------------------------- classifiers

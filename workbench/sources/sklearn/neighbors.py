@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, LocalOutlierFactor, NearestCentroid
 
 from . import _ops
-from ._checks import checked_by, require_output, unsupported
+from ._checks import check_outlier_detector, checked_by, require_choice, require_output, unsupported
 from ._registry import builds_labels, label_table, target_classes
 
 #: scikit-learn's names of the metrics rebuilt, by family (see ``metric_family``).
@@ -90,13 +90,7 @@ def metric_family(estimator) -> tuple[str, float]:
 
 def check_neighbors(estimator, output: str) -> None:
     metric_family(estimator)
-    if callable(estimator.weights) or estimator.weights not in WEIGHTS:
-        raise unsupported(
-            estimator,
-            f"weights={estimator.weights!r}",
-            "weights 'uniform' or 'distance'",
-            "Refit with one of those weightings.",
-        )
+    require_choice(estimator, "weights", WEIGHTS, "Refit with one of those weightings.")
     if isinstance(estimator, KNeighborsClassifier):
         require_output(estimator, output, ("proba",))
         targets = target_classes(estimator)
@@ -222,7 +216,7 @@ def build_neighbors(estimator, x, output):
 
 
 def check_lof(estimator, output: str) -> None:
-    require_output(estimator, output, ("label", "decision", "score_samples"))
+    check_outlier_detector(estimator, output)
     if metric_family(estimator)[0] != "euclidean":
         raise unsupported(
             estimator,
@@ -252,12 +246,7 @@ def build_lof(estimator, x, output):
     index, d2, chosen = _ops.nearest(x, points, k, exact_integers=small_integers(points))
     k_distance = np.asarray(estimator._distances_fit_X_, dtype=np.float64)[:, k - 1]
     scores = _ops.lof_scores(index, d2, chosen, k_distance, np.asarray(estimator._lrd, dtype=np.float64), k)
-    if output == "score_samples":
-        return scores
-    decision = _ops.add(scores, np.array([-float(estimator.offset_)]))
-    if output == "label":
-        return _ops.outlier_labels(decision)
-    return decision
+    return _ops.outlier_outputs(scores, float(estimator.offset_), output)
 
 
 def check_centroid(estimator, output: str) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from . import _ops
-from ._checks import checked_by, require_output, unsupported
+from ._checks import checked_by, require_choice, require_output, unsupported
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
@@ -23,13 +23,7 @@ def _multilabel(estimator) -> bool:
 
 
 def check_mlp(estimator, output: str) -> None:
-    if estimator.activation not in ACTIVATIONS:
-        raise unsupported(
-            estimator,
-            f"activation={estimator.activation!r}",
-            f"activation one of {', '.join(ACTIVATIONS)}",
-            "Refit with one of those activations.",
-        )
+    require_choice(estimator, "activation", ACTIVATIONS, "Refit with one of those activations.")
     if isinstance(estimator, MLPRegressor):
         require_output(estimator, output, ("values",))
         return

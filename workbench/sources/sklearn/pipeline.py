@@ -14,12 +14,27 @@ from ._checks import check_supported, checked_by, require_output
 from ._registry import build, builds_labels
 
 
+def is_passthrough(part) -> bool:
+    """Whether a step or part is scikit-learn's ``"passthrough"`` (its input, unchanged)."""
+    return isinstance(part, str) and part == "passthrough"
+
+
+def check_parts(parts) -> None:
+    """Raise unless every part of a FeatureUnion or ColumnTransformer can be rebuilt."""
+    for part in parts:
+        if not is_passthrough(part):
+            check_supported(part, "transform")
+
+
+def transformed(part, x, weight):
+    """A FeatureUnion's or ColumnTransformer's ``part`` applied to ``x`` (``x`` itself for
+    ``"passthrough"``), times its ``transformer_weights`` entry when it has one."""
+    out = x if is_passthrough(part) else build(part, x, "transform")
+    return out if weight is None else out * np.float32(weight)
+
+
 def _steps(estimator) -> list:
-    return [
-        step
-        for _, step in estimator.steps
-        if step is not None and not (isinstance(step, str) and step == "passthrough")
-    ]
+    return [step for _, step in estimator.steps if step is not None and not is_passthrough(step)]
 
 
 def check_pipeline(estimator, output: str) -> None:
@@ -30,7 +45,7 @@ def check_pipeline(estimator, output: str) -> None:
     for step in steps[:-1]:
         check_supported(step, "transform")
     last = estimator.steps[-1][1]
-    last_is_skipped = last is None or (isinstance(last, str) and last == "passthrough")
+    last_is_skipped = last is None or is_passthrough(last)
     check_supported(steps[-1], "transform" if last_is_skipped else output)
 
 
@@ -44,7 +59,7 @@ def build_pipeline(estimator, x, output):
     for step in steps[:-1]:
         x = build(step, x, "transform")
     last = estimator.steps[-1][1]
-    last_is_skipped = last is None or (isinstance(last, str) and last == "passthrough")
+    last_is_skipped = last is None or is_passthrough(last)
     return build(steps[-1], x, "transform" if last_is_skipped else output)
 
 
@@ -59,21 +74,13 @@ def _union_parts(estimator) -> list:
 
 def check_union(estimator, output: str) -> None:
     require_output(estimator, output, ("transform",))
-    for part, _ in _union_parts(estimator):
-        if not (isinstance(part, str) and part == "passthrough"):
-            check_supported(part, "transform")
+    check_parts(part for part, _ in _union_parts(estimator))
 
 
 @checked_by(check_union)
 def build_union(estimator, x, output):
     check_union(estimator, output)
-    outputs = []
-    for part, weight in _union_parts(estimator):
-        out = x if isinstance(part, str) else build(part, x, "transform")
-        if weight is not None:
-            out = _ops.scale(out, factor=np.full(int(out.shape[-1]), float(weight)))
-        outputs.append(out)
-    return _ops.concat(outputs)
+    return _ops.concat([transformed(part, x, weight) for part, weight in _union_parts(estimator)])
 
 
 BUILDERS = {Pipeline: build_pipeline, FeatureUnion: build_union}

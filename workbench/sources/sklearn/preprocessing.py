@@ -44,8 +44,8 @@ from sklearn.preprocessing import (
 )
 
 from . import _ops
-from ._checks import check_supported, checked_by, require_output, unsupported
-from ._registry import build
+from ._checks import checked_by, require_output, unsupported
+from .pipeline import check_parts, transformed
 
 
 def _floats(values) -> np.ndarray | None:
@@ -319,24 +319,16 @@ def check_column_transformer(estimator, output: str) -> None:
                 "columns selected by position (integers, slices or boolean masks)",
                 "The .tflite takes a plain array without column names: select the columns by position.",
             )
-    for _, transformer, _, _ in _column_parts(estimator):
-        if not (isinstance(transformer, str) and transformer == "passthrough"):
-            check_supported(transformer, "transform")
+    check_parts(transformer for _, transformer, _, _ in _column_parts(estimator))
 
 
 @checked_by(check_column_transformer)
 def build_column_transformer(estimator, x, output):
     check_column_transformer(estimator, output)
-    parts = []
-    for _, transformer, index, weight in _column_parts(estimator):
-        selected = _ops.columns(x, index)
-        if isinstance(transformer, str) and transformer == "passthrough":
-            out = selected
-        else:
-            out = build(transformer, selected, "transform")
-        if weight is not None:
-            out = out * np.float32(weight)
-        parts.append(out)
+    parts = [
+        transformed(transformer, _ops.columns(x, index), weight)
+        for _, transformer, index, weight in _column_parts(estimator)
+    ]
     if not parts:
         raise unsupported(
             estimator,

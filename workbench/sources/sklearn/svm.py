@@ -26,7 +26,7 @@ from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 
 from . import _ops
-from ._checks import checked_by, require_output, unsupported
+from ._checks import OUTLIER_OUTPUTS, checked_by, require_choice, require_output
 from ._registry import builds_labels, shared
 
 KERNELS = ("linear", "rbf", "poly", "sigmoid")
@@ -36,16 +36,13 @@ MAX_MONOMIALS = 4096
 
 
 def _check_kernel(estimator) -> None:
-    kernel = estimator.kernel
-    if callable(kernel) or kernel not in KERNELS:
-        shown = "a callable kernel" if callable(kernel) else f"kernel={kernel!r}"
-        raise unsupported(
-            estimator,
-            shown,
-            "kernel 'linear', 'rbf', 'poly' or 'sigmoid' (a precomputed or callable kernel "
-            "needs the training data or Python code at prediction time)",
-            "Refit with one of those kernels.",
-        )
+    require_choice(
+        estimator,
+        "kernel",
+        KERNELS,
+        "Refit with one of those kernels.",
+        " (a precomputed or callable kernel needs the training data or Python code at prediction time)",
+    )
 
 
 def _is_classifier(estimator) -> bool:
@@ -62,7 +59,7 @@ def check_svm(estimator, output: str) -> None:
     if _is_classifier(estimator):
         allowed = ("decision", "proba", "label") if _has_probability(estimator) else ("decision", "label")
     elif isinstance(estimator, OneClassSVM):
-        allowed = ("decision", "label", "score_samples")
+        allowed = OUTLIER_OUTPUTS
     else:
         allowed = ("values",)
     require_output(estimator, output, allowed)
@@ -221,13 +218,7 @@ def _labels(estimator, x, decision, n_classes: int):
 
 def check_kernel_ridge(estimator, output: str) -> None:
     require_output(estimator, output, ("values",))
-    if callable(estimator.kernel) or estimator.kernel not in KERNELS:
-        raise unsupported(
-            estimator,
-            f"kernel={estimator.kernel!r}",
-            "kernel 'linear', 'rbf', 'poly' or 'sigmoid'",
-            "Refit with one of those kernels.",
-        )
+    _check_kernel(estimator)
 
 
 @checked_by(check_kernel_ridge)

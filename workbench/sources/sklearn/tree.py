@@ -85,12 +85,18 @@ def check_targets(estimator) -> None:
         label_table(estimator, targets)
 
 
+def mean_proba(estimator, x, members):
+    """``estimator``'s ``predict_proba``: the mean of its ``members``' class fractions (the
+    tree itself, or a forest's trees), per target."""
+    n = len(members)
+    trees = [tree_of(member.tree_, class_fractions(member) / n) for member in members]
+    return per_target(estimator, _tree_ops.forest_sum(x, trees, sum(class_widths(estimator))))
+
+
 @checked_by(check_classifier)
 def build_classifier(estimator, x, output):
     check_classifier(estimator, output)
-    tree = tree_of(estimator.tree_, class_fractions(estimator))
-    proba = _tree_ops.forest_sum(x, [tree], sum(class_widths(estimator)))
-    return per_target(estimator, proba)
+    return mean_proba(estimator, x, [estimator])
 
 
 # --------------------------------------------------------------------- regressors
@@ -98,11 +104,18 @@ def check_regressor(estimator, output: str) -> None:
     require_output(estimator, output, ("values",))
 
 
+def mean_values(estimator, x, members):
+    """``estimator``'s ``predict``: the mean of its ``members``' values (the tree itself, or a
+    forest's trees)."""
+    n = len(members)
+    trees = [tree_of(member.tree_, regression_values(member) / n) for member in members]
+    return _tree_ops.forest_sum(x, trees, int(estimator.n_outputs_))
+
+
 @checked_by(check_regressor)
 def build_regressor(estimator, x, output):
     check_regressor(estimator, output)
-    tree = tree_of(estimator.tree_, regression_values(estimator))
-    return _tree_ops.forest_sum(x, [tree], int(estimator.n_outputs_))
+    return mean_values(estimator, x, [estimator])
 
 
 BUILDERS = {
