@@ -22,7 +22,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from _results import write_section  # noqa: E402
 
 import workbench  # noqa: E402
-from workbench import targets  # noqa: E402
+from workbench import _micro_check, targets  # noqa: E402
 from workbench.modes import QUANTIZER_MODES  # noqa: E402
 
 MODELS = (("digits_cnn", "digits_images"), ("digits_mlp", "digits"))
@@ -36,12 +36,12 @@ def measure() -> tuple[list[dict], float]:
         samples = data.representative(200)
         for mode in (*workbench.MODE_NAMES, *QUANTIZER_MODES):
             converted = workbench.convert(model, mode, samples)
-            restarts = targets._micro_worker.started if targets._micro_worker else 1
+            restarts = _micro_check._micro_worker.started if _micro_check._micro_worker else 1
             started = time.perf_counter()
             check = workbench.check_micro(converted, data.X_test[:1])
             if cold is None:
                 cold = time.perf_counter() - started
-            restarts = targets._micro_worker.started - restarts
+            restarts = _micro_check._micro_worker.started - restarts
             agreement = None
             if check.runs:
                 on_board = workbench.check_micro(converted, data.X_test).outputs

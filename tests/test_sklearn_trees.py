@@ -425,11 +425,14 @@ def test_tree_modules_do_not_import_tensorflow_and_tree_ops_not_sklearn():
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+    from workbench.sources.sklearn import _tree_graph, _tree_integer, _tree_plan, _trees
+
     imported = set()
-    for node in ast.walk(ast.parse(inspect.getsource(_tree_ops))):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    for module in (_tree_ops, _trees, _tree_plan, _tree_graph, _tree_integer):  # the tree op modules
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
     assert "sklearn" not in imported
     assert set(tree.BUILDERS) | set(ensemble.BUILDERS)  # both families register something

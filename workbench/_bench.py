@@ -279,7 +279,7 @@ class Bench:
         )
 
     def _deployed(self, row: dict, converted: Converted | None = None, outputs=None) -> dict:
-        """With a target: where the variant runs and whether it fits (``targets.deployment``)."""
+        """With a target: where the variant runs and whether it fits (``_deployment.deployment``)."""
         if self.target is None:
             return row
         if converted is None or len(converted.inputs) > 1:

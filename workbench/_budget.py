@@ -283,7 +283,7 @@ class Devices:
         return self.target is not None and self.target.runtime == "tflm"
 
     def check(self, row: dict, contents: dict) -> None:
-        from .targets import deployment
+        from ._deployment import deployment
 
         if "tflm" in row or row["variant"] not in contents:
             return
