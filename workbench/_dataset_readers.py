@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._paths import existing_file
-from .errors import DatasetError
+from .errors import DatasetError, refused_by
 
 #: The datasets that ship with scikit-learn: loader, task, description.
 BUILTIN = {
@@ -146,10 +146,10 @@ def image_folders(path, image_size, color_mode: str):
                 shuffle=False,
             )
     except ValueError as err:
-        raise DatasetError(
-            received=f"{path!r}, which Keras's image loader refuses ({err})",
-            expected="Image files (jpeg, png, bmp, gif) in each class folder.",
-            fix="Check that every class folder holds images in one of those formats.",
+        expected = "Image files (jpeg, png, bmp, gif) in each class folder."
+        fix = "Check that every class folder holds images in one of those formats."
+        raise refused_by(
+            "Keras's image loader", repr(path), err, expected=expected, fix=fix, error=DatasetError
         ) from None
     return images, classes
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._flatbuffer import is_constant, read_model
 from ._native import captured_output
-from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkerCrashedError
+from .errors import DataMismatchError, InvocationError, ModelLoadError, WorkerCrashedError, refused_by
 
 
 class PrepareFailed(Exception):
@@ -273,8 +273,11 @@ def new_interpreter(content: bytes, threads: int = 1):
         with captured_output():
             return Interpreter(model_content=content, num_threads=threads)
     except ValueError as err:
-        raise ModelLoadError(
-            received=f"{len(content):,} bytes that LiteRT cannot load ({err})",
+        fix = "Re-convert the model; a .tflite that needs the Flex delegate cannot run here."
+        raise refused_by(
+            "LiteRT",
+            f"{len(content):,} bytes",
+            err,
             expected="A valid .tflite flatbuffer made of builtin ops.",
-            fix="Re-convert the model; a .tflite that needs the Flex delegate cannot run here.",
+            fix=fix,
         ) from None

@@ -103,16 +103,22 @@ def dequantize_values(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
 
 
+def numeric(
+    X,
+    expected: str = "Numeric input.",
+    fix: str = "Encode the data as numbers, as for the original model.",
+) -> np.ndarray:
+    """``X`` as an array of numbers (bools and integers included), else a :class:`DataMismatchError`."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise DataMismatchError(received=f"X as {describe_array(X)}", expected=expected, fix=fix)
+    return X
+
+
 def checked_input(X, expected: tuple[int, ...]) -> np.ndarray:
     """``X`` as float32 samples of shape ``expected`` (one sample alone gets a batch axis); a
     :class:`DataMismatchError` says what differs."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise DataMismatchError(
-            received=f"X as {describe_array(X)}",
-            expected="Numeric input.",
-            fix="Encode the data as numbers, as for the original model.",
-        )
+    X = numeric(X)
     if X.shape[1:] != expected:
         if X.shape == expected:
             X = X[None, ...]

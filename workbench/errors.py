@@ -137,3 +137,16 @@ def missing_package(package: str, found: str, purpose: str, install: str | None 
         expected=f"{package} installed, {purpose}.",
         fix=f"Install it with: pip install {install or package.lower()}",
     )
+
+
+def refused_by(
+    reader: str, what: str, err: Exception, *, expected: str, fix: str, error=None
+) -> WorkbenchError:
+    """The error for input a library would not read: what it was, which reader refused it and
+    the first line of why, what was expected, and the fix (a :class:`ModelLoadError` unless
+    ``error`` names another class)."""
+    text = str(err).strip()
+    why = text.splitlines()[0] if text else type(err).__name__
+    return (error or ModelLoadError)(
+        received=f"{what}, which {reader} refuses ({why})", expected=expected, fix=fix
+    )

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _inputs
 from .._native import captured_output, import_tensorflow
-from ..errors import DataMismatchError, ModelLoadError
+from ..errors import DataMismatchError, ModelLoadError, refused_by
 from . import Source, module_root
 
 _BATCH = 256
@@ -285,11 +285,9 @@ def _check_h5_has_model(path: str) -> None:
             has_config = "model_config" in handle.attrs
             weights_only = not has_config and ("layer_names" in handle.attrs or "layers" in handle)
     except OSError as err:
-        raise ModelLoadError(
-            received=f"{path!r}, which is not a readable HDF5 file ({_first_line(err)})",
-            expected="A Keras .h5 file, as model.save('model.h5') writes it.",
-            fix="The file was cut short or is something else: save or copy the model again.",
-        ) from None
+        fix = "The file was cut short or is something else: save or copy the model again."
+        expected = "A Keras .h5 file, as model.save('model.h5') writes it."
+        raise refused_by("the HDF5 reader", repr(path), err, expected=expected, fix=fix) from None
     if weights_only:
         raise ModelLoadError(
             received=f"{path!r}, which holds only weights (written by save_weights): no architecture",

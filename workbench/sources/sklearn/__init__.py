@@ -11,6 +11,7 @@ import numpy as np
 
 from ..._native import captured_output
 from ..._paths import existing_file
+from ..._tensors import numeric
 from ...errors import (
     ConversionError,
     DataMismatchError,
@@ -156,13 +157,11 @@ class SklearnSource(Source):
                 expected="A dense numeric array.",
                 fix="Call X.toarray() first; the .tflite takes dense input.",
             )
-        X = np.asarray(X)
-        if X.dtype.kind not in "biuf":
-            raise DataMismatchError(
-                received=f"X as {describe_array(X)}",
-                expected="Numeric features: the .tflite takes float32 input.",
-                fix="Encode string features as numbers before the estimator (e.g. OrdinalEncoder in your own preprocessing).",
-            )
+        X = numeric(
+            X,
+            "Numeric features: the .tflite takes float32 input.",
+            "Encode string features as numbers before the estimator (e.g. OrdinalEncoder in your own preprocessing).",
+        )
         if X.ndim != 2 or X.shape[1] != self.input_shape[0]:
             raise DataMismatchError(
                 received=f"X as {describe_array(X)}",
