@@ -37,3 +37,14 @@ def cast(X, dtype=np.float32):
 def shapes(X) -> dict | tuple:
     """The shape of one sample: a tuple, or a dict of tuples by input name."""
     return {name: tuple(a.shape[1:]) for name, a in X.items()} if is_multi(X) else tuple(X.shape[1:])
+
+
+def check_same_count(arrays: dict, error: type, what: str = "samples") -> None:
+    """Raise ``error`` (a ``WorkbenchError`` class) unless every input holds as many rows."""
+    counts = {name: len(array) for name, array in arrays.items()}
+    if len(set(counts.values())) > 1:
+        raise error(
+            received=f"inputs with different numbers of {what} ({', '.join(f'{k}: {n}' for k, n in counts.items())})",
+            expected=f"The same number of {what} for every input.",
+            fix="Take the same rows from every input.",
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import _inputs as inputs
 from .errors import RepresentativeDataError, describe_array
 
 
@@ -83,12 +84,7 @@ def _validate_several(samples, feature_shapes: dict) -> dict[str, np.ndarray]:
             fix="Pass e.g. {name: training_rows[name][:200] for each input}, or a Dataset with those inputs.",
         )
     checked = {name: checked_samples(samples[name], shape) for name, shape in feature_shapes.items()}
-    if len({len(a) for a in checked.values()}) != 1:
-        raise RepresentativeDataError(
-            received=f"inputs with {', '.join(f'{k}: {len(a)}' for k, a in checked.items())} samples",
-            expected="The same number of calibration samples for every input.",
-            fix="Take the same rows from every input.",
-        )
+    inputs.check_same_count(checked, RepresentativeDataError, "calibration samples")
     return checked
 
 

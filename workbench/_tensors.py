@@ -155,12 +155,7 @@ def checked_inputs(X, inputs: dict[str, TensorInfo]) -> dict[str, np.ndarray]:
                 fix="Check which array goes to which input.",
             )
         checked[name] = array.astype(np.float32, copy=False)
-    if len({len(a) for a in checked.values()}) != 1:
-        raise DataMismatchError(
-            received=f"inputs with different numbers of samples ({', '.join(f'{k}: {len(a)}' for k, a in checked.items())})",
-            expected="The same samples in every input.",
-            fix="Take the same rows from every input.",
-        )
+    _inputs.check_same_count(checked, DataMismatchError)
     return checked
 
 
