@@ -311,7 +311,7 @@ def snippet_title(converted) -> str:
     mode = converted.mode
     title = (
         "LiteRT Quantizer code for this variant"
-        if mode.backend == "quantizer"
+        if mode.from_float_file
         else "TFLiteConverter code for this variant"
     )
     if converted.float_layers:

@@ -4,6 +4,8 @@ The controller keeps one :class:`~workbench.compare.Bench` per (model, dataset, 
 and caches every measured variant by (model, dataset, mode, calibration, threads), so
 returning to a variant is instant and changing the calibration re-measures only the modes
 that calibrate. Work runs in a background thread; listeners hear about every change.
+Its pieces: the settings and progress it holds (``_state``), what can be picked
+(``_choices``) and the Lens tab (``_lens_tab``).
 """
 
 from __future__ import annotations
@@ -13,70 +15,30 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..calibration import Calibration
-from ..compare import Bench, Comparison
-from ..datasets import DATASET_NAMES, Dataset, load_dataset
+from ..compare import Bench
+from ..datasets import DATASET_NAMES, STRATEGIES, Dataset, load_dataset
 from ..errors import DatasetError, InvalidArgumentError, ModelLoadError, WorkbenchError
 from ..examples import EXAMPLES
-from ..modes import ALL_MODES, DEFAULT_MODES, Mode
-from ..sources import module_root
+from ..modes import ALL_MODES, Mode
 from ..targets import PRESETS, as_target, refit
+from ._choices import MODEL_UPLOADS, as_dataset, models_in, pending_csv, save_upload
+from ._lens_tab import LensTab
+from ._state import FindState, Progress, RunState, Settings
 
-MODEL_UPLOADS = (".keras", ".skops", ".tflite")
-STRATEGIES = ("random", "stratified", "first")
+__all__ = [
+    "DEVICES",
+    "MODEL_UPLOADS",
+    "STRATEGIES",
+    "Controller",
+    "FindState",
+    "Progress",
+    "RunState",
+    "Settings",
+]
+
 DEVICES = (None, *PRESETS)  # None: no deployment target
-
-
-@dataclass
-class Settings:
-    """Everything the user picks. The widget writes these; ``run()`` reads a copy."""
-
-    model: str = "digits_cnn"
-    dataset: str | None = None  # None: the example's own dataset
-    modes: tuple[str, ...] = DEFAULT_MODES
-    int8_io: str = "int8"
-    representative: int = 200
-    strategy: str = "random"
-    seed: int = 0
-    #: How static recipes compute activation ranges: "minmax", "percentile" or "ema" (workbench.Calibration).
-    calibration: str = "minmax"
-    threads: int = 1
-    live: bool = False
-    latency_budget: float = 0.1  # seconds of timed calls per variant: the live loop stays quick
-    keep_float: int = 0  # mixed precision: int8 and each recipe with its worst K layers kept higher
-    device: object = None  # a deployment target (preset name, budget dict or Target); None: none
-    output: str | None = None  # the head scored, for a Keras model with several; None: the first
-
-
-@dataclass
-class RunState:
-    """What the widget shows while and after working."""
-
-    running: bool = False
-    done: int = 0
-    total: int = 0
-    status: str = "Pick a model, a dataset and modes, then press Run."
-    variant_status: dict[str, str] = field(default_factory=dict)
-    comparison: Comparison | None = None
-    error: str | None = None
-    error_details: str = ""
-    cached_hits: int = 0
-    diagnosis: object = None
-    diagnosing: bool = False
-
-
-@dataclass
-class FindState:
-    """A budget search ("Find best") while and after it runs."""
-
-    running: bool = False
-    done: int = 0
-    total: int = 0
-    status: str = ""
-    result: object = None  # a workbench.Search
-    error: str | None = None
 
 
 class Controller:
@@ -113,52 +75,20 @@ class Controller:
         self._find_thread: threading.Thread | None = None
         self._find_cancel = threading.Event()
         self._uploads = tempfile.mkdtemp(prefix="workbench-uploads-")
-        self._lenses: dict[tuple, object] = {}
-        self._lens_errors: dict[tuple, object] = {}
-        # One lens at a time: the files' interpreters are shared, and drawing is not thread-safe.
-        self._lens_lock = threading.RLock()
+        self._lens_tab = LensTab(lambda: self.state.comparison)
+        self._lenses = self._lens_tab.drawn  # the drawn lenses, kept by the tab
         self.pending_csv: dict[str, object] = {}
 
     # ------------------------------------------------------------------ choices
     def scan(self, namespace: dict) -> list[str]:
         """Offer the Keras models and fitted estimators among a notebook's variables."""
-        found = []
-        for name, value in list(namespace.items()):
-            if name.startswith("_") or isinstance(value, type):
-                continue
-            root = module_root(value)
-            if root in ("keras", "tf_keras") and hasattr(value, "inputs"):
-                pass
-            elif root == "sklearn" and hasattr(value, "fit") and _is_fitted(value):
-                pass
-            else:
-                continue
-            self.models[name] = value
-            found.append(name)
-        return found
+        found = models_in(namespace)
+        self.models.update(found)
+        return list(found)
 
     def add_dataset(self, name: str, data) -> str:
         """Add a Dataset, a DataFrame (its last column is the target) or an (X, y) pair."""
-        import pandas as pd
-
-        if isinstance(data, Dataset):
-            dataset = data
-        elif isinstance(data, pd.DataFrame):
-            dataset = Dataset.from_dataframe(data, target=data.columns[-1], name=name)
-        elif isinstance(data, tuple) and len(data) == 2:
-            dataset = Dataset.from_arrays(data[0], data[1], name=name)
-        elif hasattr(data, "as_numpy_iterator") and hasattr(data, "element_spec"):
-            dataset = Dataset.from_tf_data(data, name=name, progress=False)
-        else:
-            raise DatasetError(
-                received=f"dataset {name!r} of type {type(data).__name__}",
-                expected=(
-                    "A Dataset, a pandas DataFrame (last column = target), an (X, y) pair or a "
-                    "tf.data.Dataset of (x, y) pairs."
-                ),
-                fix="Wrap it with Dataset.from_arrays(X, y) or Dataset.from_dataframe(df, target=...).",
-            )
-        self.datasets[name] = dataset
+        self.datasets[name] = as_dataset(name, data)
         return name
 
     def upload(self, filename: str, content: bytes) -> str:
@@ -167,34 +97,15 @@ class Controller:
         A CSV waits in ``pending_csv`` until :meth:`set_csv_target` names its target column.
         Returns the name under which the file was added.
         """
-        base = os.path.basename(filename)
-        extension = os.path.splitext(base)[1].lower()
-        if extension not in (*MODEL_UPLOADS, ".csv"):
-            raise ModelLoadError(
-                received=f"an upload named {base!r}",
-                expected="A .keras, .skops or .tflite model, or a .csv dataset.",
-                fix="Save the model or data in one of those formats.",
-            )
-        path = os.path.join(self._uploads, base)
-        with open(path, "wb") as handle:
-            handle.write(bytes(content))
-        if extension == ".csv":
-            import pandas as pd
-
-            try:
-                columns = list(pd.read_csv(path, nrows=5).columns)
-            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-                raise DatasetError(
-                    received=f"{base!r}, which is not a readable CSV ({err})",
-                    expected="A comma-separated file with a header row.",
-                    fix="Check the file's format.",
-                ) from None
-            self.pending_csv = {"name": base, "path": path, "columns": columns}
+        path = save_upload(self._uploads, filename, content)
+        if path.lower().endswith(".csv"):
+            self.pending_csv = pending_csv(path)
             self._notify("choices")
-            return base
-        self.models[base] = path
+            return self.pending_csv["name"]
+        name = os.path.basename(path)
+        self.models[name] = path
         self._notify("choices")
-        return base
+        return name
 
     def set_csv_target(self, column: str) -> str:
         """Finish a CSV upload by naming its target column; the dataset becomes selectable."""
@@ -291,12 +202,10 @@ class Controller:
         try:
             dataset_key = settings.dataset or self.default_dataset(settings.model)
             bench = self._bench(settings.model, dataset_key, settings)
-            chosen = Mode(mode, io=settings.int8_io) if mode == "int8" else Mode(mode)
+            chosen = settings.mode(mode)
             samples = None
             if chosen.calibrated:
-                samples, _ = bench.calibration(
-                    settings.representative, settings.strategy, settings.seed, [chosen]
-                )
+                samples, _ = bench.calibration(*settings.sampling(), [chosen])
             self.state.diagnosis = diagnose(bench.source, chosen, samples, dataset=bench.data)
         except WorkbenchError as err:
             self.state.diagnosis = err
@@ -314,79 +223,22 @@ class Controller:
     # ------------------------------------------------------------------ lens
     def lens_variants(self) -> list[str]:
         """The measured variants with integer weights: those the lens can draw."""
-        from ..runtime import stored_tensor_types
-
-        comparison = self.state.comparison
-        if comparison is None:
-            return []
-        integer = {"int8", "int4", "int2", "uint8", "int16"}
-        return [
-            label
-            for label, converted in comparison.variants.items()
-            if integer & set(stored_tensor_types(converted.content))
-        ]
+        return self._lens_tab.variants()
 
     def lens_layers(self, variant: str) -> list[str]:
         """``variant``'s layers with weights, largest quantization error first."""
-        from ..lens import layer_errors
-
-        comparison = self._lens_comparison()
-        key = (_digest(comparison.variants[variant].content), variant)
-        if key not in self._lens_errors:
-            self._lens_errors[key] = layer_errors(comparison, variant)
-        comparison.layer_errors[variant] = self._lens_errors[key]
-        return list(self._lens_errors[key]["layer"])
+        return self._lens_tab.layers(variant)
 
     def lens(self, variant: str, layer: str | None = None, *, shown: bool = True):
         """The lens on one layer of a measured variant (``workbench.lens``), cached by the
         variant's bytes, the calibration samples and the layer: returning to it is instant.
         A lens ``shown`` goes into the comparison's report; one drawn ahead does not."""
-        from ..lens import build_lens, remember, samples_key
-
-        with self._lens_lock:
-            comparison = self._lens_comparison()
-            layers = self.lens_layers(variant)
-            layer = layer or (layers[0] if layers else None)
-            calibration = None if comparison.calibration is None else samples_key(comparison.calibration)
-            key = (_digest(comparison.variants[variant].content), variant, calibration, layer)
-            if key not in self._lenses:
-                found = build_lens(comparison, variant, layer, 4)
-                found.png()
-                self._lenses[key] = found
-                while len(self._lenses) > 64:
-                    self._lenses.pop(next(iter(self._lenses)))
-            return remember(comparison, self._lenses[key]) if shown else self._lenses[key]
+        return self._lens_tab.lens(variant, layer, shown=shown)
 
     def warm_lens(self, variant: str) -> threading.Thread:
         """Draw the lens for every layer of ``variant`` in the background, so that picking
         another layer is answered from the cache; returns the thread."""
-        comparison = self.state.comparison
-        warming = getattr(self, "_warming", None)
-        if warming is not None and warming[0] == (id(comparison), variant) and warming[1].is_alive():
-            return warming[1]
-
-        def draw():
-            for layer in self.lens_layers(variant):
-                if self.state.comparison is not comparison:
-                    return  # a new run: its own layers will be drawn
-                try:
-                    self.lens(variant, layer, shown=False)
-                except WorkbenchError:
-                    continue  # the tab says why when that layer is picked
-
-        thread = threading.Thread(target=draw, daemon=True, name="workbench-lens")
-        self._warming = ((id(comparison), variant), thread)
-        thread.start()
-        return thread
-
-    def _lens_comparison(self) -> Comparison:
-        if self.state.comparison is None:
-            raise InvalidArgumentError(
-                received="a lens before any run",
-                expected="A measured comparison to look into.",
-                fix="Press Run first, with at least one quantized mode picked.",
-            )
-        return self.state.comparison
+        return self._lens_tab.warm(variant)
 
     # ------------------------------------------------------------------ find best
     def find_best(
@@ -443,16 +295,8 @@ class Controller:
             state.result = search(
                 bench.source,
                 bench.data,
-                budget["max_metric_drop"],
-                max_flash=budget["max_flash"],
-                max_ram=budget["max_ram"],
-                target=settings.device,
-                objective=budget["objective"],
-                representative=settings.representative,
-                strategy=settings.strategy,
-                seed=settings.seed,
-                calibration=settings.calibration,
-                threads=settings.threads,
+                **budget,
+                **settings.search_options(),
                 progress=progress,
                 cancel=self._find_cancel,
             )
@@ -524,7 +368,7 @@ class Controller:
         if bench.source.kind == "tflite":
             # A .tflite is compared as-is; a float32 one is also the hub the chosen recipes apply to.
             hub = bench.source.inspection.is_float32 and bench.source.runtime == "litert"
-            modes = [m for m in modes if m.backend == "quantizer"] if hub else []
+            modes = [m for m in modes if m.from_float_file] if hub else []
             state.total = len(modes) + 1
         state.variant_status["original"] = "measuring"
         self._progress(f"Measuring the original {model_key}…")
@@ -534,57 +378,49 @@ class Controller:
         samples, described = (None, "not used")
         calibration = None
         if any(m.calibrated for m in modes):
-            calibration = (settings.representative, settings.strategy, settings.seed)
+            calibration = settings.sampling()
             samples, described = bench.calibration(*calibration, modes=modes)
-        rows, variants, cancelled = [original], {}, False
+        rows, variants = [original], {}
+
+        def measured(mode: Mode, label: str, doing: str, measure) -> None:
+            key = (
+                model_key,
+                dataset_key,
+                label,
+                _calibration_key(calibration, mode, settings),
+                settings.threads,
+                device is not None,
+            )
+            row, converted = self._cached(key, label, doing, measure)
+            rows.append(refit(row, device))
+            if converted is not None:
+                variants[converted.label] = converted
+
+        cancelled = False
         for mode in modes:
             if self._cancel.is_set():
                 cancelled = True
                 break
-            key = (
-                model_key,
-                dataset_key,
-                mode.label,
-                _calibration_key(calibration, mode, settings),
-                settings.threads,
-                device is not None,
-            )
-            row, converted = self._cached(
-                key,
+            measured(
+                mode,
                 mode.label,
                 "converting and measuring",
                 lambda m=mode: bench.variant(m, samples, settings.calibration),
             )
-            rows.append(refit(row, device))
-            if converted is not None:
-                variants[converted.label] = converted
             state.done += 1
             self._progress(f"{mode.label}: {state.variant_status[mode.label]}")
-        kept = [m for m in modes if m.name == "int8" or m.backend == "quantizer"]
-        for mode in kept if settings.keep_float else []:
+        for mode in [m for m in modes if m.keeps_layers] if settings.keep_float else []:
             if cancelled or self._cancel.is_set():
                 cancelled = True
                 break
-            label = f"{mode.label}+keep({settings.keep_float})"
-            key = (
-                model_key,
-                dataset_key,
-                label,
-                _calibration_key(calibration, mode, settings),
-                settings.threads,
-                device is not None,
-            )
-            row, converted = self._cached(
-                key,
-                label,
+            measured(
+                mode,
+                f"{mode.label}+keep({settings.keep_float})",
                 "finding the worst layers and quantizing",
                 lambda m=mode: bench.mixed_variant(
                     m, samples, settings.keep_float, calibration=settings.calibration
                 ),
             )
-            rows.append(refit(row, device))
-            if converted is not None:
-                variants[converted.label] = converted
         state.comparison = bench.comparison(
             rows, variants, described, cancelled=cancelled, calibration=samples
         )
@@ -641,11 +477,7 @@ class Controller:
     def _modes(self, settings: Settings) -> list[Mode]:
         for name in settings.modes:
             Mode.of(name)  # an unknown mode stops the run with its error
-        return [
-            Mode(name, io=settings.int8_io) if name == "int8" else Mode(name)
-            for name in ALL_MODES
-            if name in settings.modes
-        ]
+        return [settings.mode(name) for name in ALL_MODES if name in settings.modes]
 
     def _progress(self, message: str) -> None:
         self.state.status = message
@@ -656,26 +488,9 @@ class Controller:
             listener(event)
 
 
-def _digest(content: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha1(content).hexdigest()
-
-
-def _is_fitted(estimator) -> bool:
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
-    try:
-        check_is_fitted(estimator)
-    except (NotFittedError, TypeError):
-        return False
-    return True
-
-
 def _calibration_key(calibration, mode: Mode, settings: Settings):
     """What a variant's cached measurement depends on of the calibration: the samples for a
-    mode that calibrates, and the statistic for a static recipe (the converter takes none)."""
+    mode that calibrates, and the statistic for a mode that lets it be chosen."""
     if not mode.calibrated:
         return None
-    return (*calibration, settings.calibration if mode.backend == "quantizer" else None)
+    return (*calibration, settings.calibration if mode.statistic_choice else None)
