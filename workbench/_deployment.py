@@ -8,7 +8,7 @@ import numpy as np
 
 from ._litert import litert_memory_estimate
 from ._micro_check import micro_check
-from .targets import as_target, fits
+from ._target import as_target, fits
 
 #: Test samples run on TFLite Micro to compare its outputs with LiteRT's.
 AGREEMENT_SAMPLES = 1000
