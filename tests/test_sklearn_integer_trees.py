@@ -126,3 +126,78 @@ def test_check_micro_returns_the_primary_output_not_the_first(forests, digits):
     check = workbench.check_micro(converted, X)
     assert check.runs
     np.testing.assert_allclose(check.outputs, _outputs(converted.content, X)["predict_proba"], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def iris_forest():
+    data = workbench.load_dataset("iris")
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
+    return forest.fit(data.X_train, data.y_train), data
+
+
+def test_integer_tree_rows_say_the_workbench_made_them(iris_forest):
+    from sklearn.linear_model import LogisticRegression
+
+    forest, data = iris_forest
+    comparison = workbench.compare(forest, data, modes=["float32", "static_wi8_ai8"], progress=False)
+    paths = comparison.table.set_index("variant")["path"]
+    assert paths["static_wi8_ai8"] == "integer trees (workbench)"
+    assert paths["float32"] == "converter"
+    assert comparison.variants["static_wi8_ai8"].path == "integer trees (workbench)"
+    # what the row says is what the file is: int8 node rows, not a quantizer's float32 tables
+    details = Interpreter(model_content=comparison.variants["static_wi8_ai8"].content).get_tensor_details()
+    assert any(np.dtype(d["dtype"]) == np.int8 for d in details)
+    # the mode keeps its own path; a model that is no tree ensemble is made by the quantizer
+    assert workbench.Mode("static_wi8_ai8").path == "LiteRT Quantizer"
+    linear = LogisticRegression(max_iter=500).fit(data.X_train, data.y_train)
+    converted = workbench.convert(linear, "static_wi8_ai8", representative=data.X_train[:50])
+    assert converted.path == "LiteRT Quantizer"
+    assert converted.with_threads(2).path == "LiteRT Quantizer"
+
+
+def _iris_with_holes():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = X.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    return workbench.Dataset.from_arrays(X, y, allow_missing=True, name="iris with holes")
+
+
+def test_nan_data_gives_the_integer_tree_rows_a_reason_and_measures_the_others():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    data = _iris_with_holes()
+    model = HistGradientBoostingClassifier(max_iter=10, max_depth=3, random_state=0)
+    model.fit(data.X_train, data.y_train)
+    params, before = model.get_params(), model.predict_proba(data.X_test)
+    modes = ["float32", "float16", "static_wi8_ai8", "static_wi8_ai16"]
+    table = workbench.compare(model, data, modes=modes, progress=False).table.set_index("variant")
+    for mode in ("float32", "float16"):  # measured: NaN routed as scikit-learn routes it
+        assert table.loc[mode, "error"] == "" and table.loc[mode, "agreement"] == 1.0
+    for mode in ("static_wi8_ai8", "static_wi8_ai16"):
+        error = table.loc[mode, "error"]
+        assert "NaN" in error and "grid" in error and "float32" in error and "impute" in error
+        assert table.loc[mode, "path"] == "integer trees (workbench)"
+        assert np.isnan(table.loc[mode, "agreement"])
+    # calibration samples without NaN, test data with it: still no integer trees for it
+    finite = data.X_train[~np.isnan(data.X_train).any(axis=1)][:30]
+    again = workbench.compare(model, data, modes=["static_wi8_ai8"], representative=finite, progress=False)
+    assert "NaN" in again.table.set_index("variant").loc["static_wi8_ai8", "error"]
+    assert model.get_params() == params
+    np.testing.assert_array_equal(model.predict_proba(data.X_test), before)
+
+
+def test_categorical_splits_are_refused_with_the_fix():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    data = workbench.load_dataset("iris")
+    X = data.X_train.copy()
+    X[:, 0] = np.round(X[:, 0])  # a few whole-number categories
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0], random_state=0)
+    model.fit(X, data.y_train)
+    params = model.get_params()
+    with pytest.raises(workbench.WorkbenchError, match="categorical") as caught:
+        workbench.convert(model, "static_wi8_ai8", representative=X[:30])
+    assert "categorical_features=None" in str(caught.value)
+    assert model.get_params() == params

@@ -5,6 +5,7 @@ checks the arguments that pick its data (dataset, calibration samples)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,14 @@ from .sources import Source, as_source
 from .targets import ARENA_NOTE, as_target, refit
 
 BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class RefusedCalibration:
+    """Calibration samples a dataset could not give (see :meth:`Bench.calibration`): the
+    calibrated modes' rows say ``error``, the others are measured."""
+
+    error: WorkbenchError
 
 
 class Bench:
@@ -150,12 +159,24 @@ class Bench:
             self._original_columns = columns
         return self._original_columns
 
-    def calibration(self, representative, strategy: str = "random", seed: int = 0, modes=None):
-        """Validated calibration samples and a description of how they were picked."""
+    def calibration(
+        self, representative, strategy: str = "random", seed: int = 0, modes=None, *, per_row: bool = False
+    ):
+        """Validated calibration samples and a description of how they were picked.
+
+        With ``per_row``, samples drawn from a dataset that holds missing values (NaN, allowed
+        through ``allow_missing``) are not refused for the whole comparison: a
+        :class:`RefusedCalibration` stands in for them, and each calibrated mode's row says why
+        it does not apply while every other row is measured."""
         if modes is not None and no_modes(modes):
             return None, "not used"
         modes = parse_modes(modes) if modes is not None else [Mode("int8")]
-        return _representative(representative, self.data, strategy, seed, self.source, modes)
+        try:
+            return _representative(representative, self.data, strategy, seed, self.source, modes)
+        except RepresentativeDataError as err:
+            if not (per_row and isinstance(representative, (int, np.integer))):
+                raise  # samples the user gave: theirs to fix
+            return RefusedCalibration(err), "not used: the dataset's samples hold missing values"
 
     def variant(self, mode, samples=None, calibration=None) -> tuple[dict, Converted | None]:
         """Convert and measure one mode (its activation ranges from ``samples`` with the
@@ -164,7 +185,15 @@ class Bench:
         mode = Mode.of(mode)
         calibration = Calibration.of(calibration)
         self.original()
-        failed = columns.failed_row(mode.label, mode.name, mode.path, "")
+        made = self.source.integer_trees(mode, None)  # a tree ensemble's static modes: its own graph
+        failed = columns.failed_row(mode.label, mode.name, made.made_by if made else mode.path, "")
+        if made is not None:
+            try:  # NaN in the data it would run on has no place on the trees' integer grids
+                self.source.integer_trees(mode, self.X)
+            except ConversionError as err:
+                return {**failed, "error": f"does not apply: {err}"}, None
+        if isinstance(samples, RefusedCalibration) and mode.calibrated:
+            return {**failed, "error": f"does not apply: {samples.error}"}, None
         if mode.from_float_file:
             try:
                 float32_hub(self.source)
@@ -197,7 +226,7 @@ class Bench:
             }, None
         try:
             row, outputs = self.judge.measure(
-                converted, mode.label, mode.name, converted.convert_seconds, mode.path
+                converted, mode.label, mode.name, converted.convert_seconds, converted.path
             )
         except WorkbenchError as err:
             return {**failed, "error": str(err)}, None
@@ -234,6 +263,9 @@ class Bench:
 
         mode = Mode.of(mode)
         self.original()
+        if isinstance(samples, RefusedCalibration):
+            label = f"{mode.name}+keep({layers} layers)"
+            return columns.failed_row(label, mode.name, mode.path, f"does not apply: {samples.error}"), None
         started = time.perf_counter()
         representative = samples if samples is not None else self.data.X_train[:100]
         try:
@@ -250,7 +282,7 @@ class Bench:
             return columns.failed_row(label, mode.name, mode.path, str(err)), None
         converted = converted.with_threads(self.threads)
         row, outputs = self.judge.measure(
-            converted, converted.label, mode.name, time.perf_counter() - started, mode.path
+            converted, converted.label, mode.name, time.perf_counter() - started, converted.path
         )
         return self._deployed(row, converted, outputs), converted
 
@@ -275,7 +307,7 @@ class Bench:
             cancelled=cancelled,
             target=self.target,
             source=self.source,
-            calibration=calibration,
+            calibration=None if isinstance(calibration, RefusedCalibration) else calibration,
         )
 
     def _deployed(self, row: dict, converted: Converted | None = None, outputs=None) -> dict:

@@ -52,7 +52,16 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "mode", "str", "The quantization mode (for a .tflite compared as-is: what the file is).", None, True
     ),
-    Column("path", "str", "What made it: the converter, LiteRT Quantizer, or the file as-is.", None, True),
+    Column(
+        "path",
+        "str",
+        (
+            "What made it: the converter, LiteRT Quantizer, the workbench's integer trees (a tree "
+            "ensemble's static recipes), or the file as-is."
+        ),
+        None,
+        True,
+    ),
     Column(
         "size_bytes",
         "int",

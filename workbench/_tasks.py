@@ -302,7 +302,7 @@ def _score(candidate, hub, io, judge, samples, calibration=None):
             if mode.calibrated:
                 used = Calibration.of(calibration).label if mode.statistic_choice else CONVERTER_CALIBRATION
             converted = Converted(content, mode, convert_seconds=seconds, calibration=used, **io)
-            row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, mode.path)
+            row, outputs = judge.measure(converted, candidate.label, mode.name, seconds, converted.path)
             answer.update(content=content, recipe=recipe, outputs=outputs)
     except WorkbenchError as err:
         row = {**failed, "error": str(err)}

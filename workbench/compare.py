@@ -143,7 +143,7 @@ def compare(
         model, dataset, threads=threads, latency_budget=latency_budget, target=target, output=output
     )
     modes = _modes_for(bench, modes, default_modes)
-    samples, described = bench.calibration(representative, strategy, seed, modes)
+    samples, described = bench.calibration(representative, strategy, seed, modes, per_row=True)
     mixed = [(m, k) for m in modes if m.keeps_layers for k in keeps]
     total = len(modes) + len(mixed) + 1
     report(

@@ -261,6 +261,7 @@ def _run_converter(source, mode, samples, *, threads=1, verbose=False, timeout=D
         convert_seconds=time.perf_counter() - started,
         log=answer["log"],
         calibration=CONVERTER_CALIBRATION if mode.calibrated else None,
+        path=source.made_by or None,
     )
 
 

@@ -89,6 +89,10 @@ class Converted(EstimatorMethods):
     state : str
         Where the file keeps state between calls (``"variable tensors"``, ``"resource
         variables"``, or ``""``); it is reset before every call.
+    path : str
+        What made it, as the ``path`` column says: the mode's path (``"converter"``, ``"LiteRT
+        Quantizer"``), ``"as-is"`` for a file loaded as it is, or what made it instead of the
+        mode's path (``"integer trees (workbench)"`` for a tree ensemble's static recipes).
     """
 
     def __init__(
@@ -111,8 +115,11 @@ class Converted(EstimatorMethods):
         float_layers=(),
         unchanged: bool = False,
         recipe: list | None = None,
+        path: str | None = None,
     ):
         given = bytes(content)
+        #: What made it (see the class docstring); fixed here, as the mode is.
+        self.path = path or (mode.path if mode is not None else "as-is")
         self.content = inline_buffers(given)
         #: Said when the bytes given kept weights after the flatbuffer, now written inline.
         self.inlined_note = ""
@@ -496,6 +503,7 @@ class Converted(EstimatorMethods):
             float_layers=self.float_layers,
             unchanged=self.unchanged,
             recipe=self.recipe,
+            path=self.path,
         )
 
     def derive(self, content: bytes, mode: Mode | None, **changes) -> Converted:

@@ -69,6 +69,9 @@ class Source:
     #: The float32 ``.tflite`` made from this model, or the ``ConversionError`` it raised, kept by
     #: ``workbench.convert.float32_hub`` (None until it is asked for).
     float32_file = None
+    #: What makes this source's variants, for the ``path`` column, when it is not the mode's own
+    #: path (``""``): a scikit-learn tree ensemble's integer trees are the workbench's graph.
+    made_by: str = ""
 
     def select_output(self, output=None) -> None:
         """Score ``output``: a name from :attr:`output_labels`, or its index; ``None``: the

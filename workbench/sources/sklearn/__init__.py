@@ -34,6 +34,8 @@ NO_LABEL_OPS = ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",)
 #: ops, node rows as int8 bytes and 8-bit leaves (see ``_tree_integer.plan_integer_forest``).
 #: A recipe applied to the exact float32 file would find nothing to quantize in it.
 INTEGER_TREE_MODES = {"static_wi8_ai8": 8, "static_wi8_ai16": 16}
+#: The ``path`` of an integer-tree variant: the workbench's own graph, not a quantizer recipe.
+INTEGER_TREES_PATH = "integer trees (workbench)"
 
 #: scikit-learn's prediction methods, in the order a converted file states its outputs.
 METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
@@ -220,14 +222,15 @@ class SklearnSource(Source):
         Raises
         ------
         ConversionError
-            When the calibration samples hold NaN: an integer tree has no route for it.
+            When ``samples`` (calibration samples, or the data it is to run on) hold NaN: an
+            integer tree has no route for it.
         """
         bits = INTEGER_TREE_MODES.get(getattr(mode, "name", None))
         if bits is None or not uses_trees(self.estimator):
             return None
         if samples is not None and np.isnan(np.asarray(samples, dtype=np.float64)).any():
             raise ConversionError(
-                received=f"calibration samples with NaN for {mode.name} of a {type(self.estimator).__name__}",
+                received=f"samples with NaN (missing values) for {mode.name} of a {type(self.estimator).__name__}",
                 expected=(
                     "Samples without NaN: its integer trees put every feature on a grid, where NaN "
                     "has no place, so NaN cannot follow the route scikit-learn gives it."
@@ -237,6 +240,7 @@ class SklearnSource(Source):
             )
         variant = copy.copy(self)
         variant.integer_bits = bits
+        variant.made_by = INTEGER_TREES_PATH
         variant.float32_file = None  # its own graph: not the exact float32 file
         return variant
 
