@@ -250,3 +250,42 @@ def builtin_op_counts(content: bytes) -> dict[str, int]:
         for o in range(subgraph.OperatorsLength()):
             counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
     return dict(counts.most_common())
+
+
+_NUMPY_TYPES = {
+    "FLOAT32": np.float32,
+    "FLOAT16": np.float16,
+    "FLOAT64": np.float64,
+    "INT8": np.int8,
+    "UINT8": np.uint8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "BOOL": np.bool_,
+}
+
+
+def named_constants(content: bytes, prefix: str) -> dict[str, np.ndarray]:
+    """The constants of the main subgraph whose names start with ``prefix``, as arrays of
+    their stored type and shape (inline or offset buffers alike); types numpy has no
+    equivalent for (int4, strings) are left out."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = read_model(content)
+    graph = model.Subgraphs(0)
+    found: dict[str, np.ndarray] = {}
+    for t in range(graph.TensorsLength()):
+        tensor = graph.Tensors(t)
+        name = tensor.Name().decode(errors="replace")
+        dtype = _NUMPY_TYPES.get(types.get(tensor.Type(), ""))
+        if not name.startswith(prefix) or dtype is None or not buffer_nbytes(model, tensor.Buffer()):
+            continue
+        buffer = model.Buffers(tensor.Buffer())
+        if is_offset(buffer.Offset()):
+            raw = bytes(content[buffer.Offset() : buffer.Offset() + buffer.Size()])
+        else:
+            raw = buffer.DataAsNumpy().tobytes()
+        shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+        found[name] = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return found

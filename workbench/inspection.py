@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._flatbuffer import buffer_nbytes, builtin_op_names, op_name, read_model
+from ._tree_inspection import tree_lines
 from .errors import ModelLoadError
 
 _FLOATS = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
@@ -105,6 +106,8 @@ class Inspection:
     custom_ops: tuple[str, ...] = ()
     description: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: A tree ensemble the workbench built, described from its named tables (``_tree_inspection``).
+    trees: tuple[str, ...] = field(default=())
 
     @property
     def is_float32(self) -> bool:
@@ -116,6 +119,7 @@ class Inspection:
         lines = [f"{self.size_bytes:,} bytes; {self.quantization}"]
         if self.description:
             lines.append(f"description: {self.description}")
+        lines += list(self.trees)
         lines.append("inputs:")
         lines += [f"  {t.describe()}" for t in self.inputs]
         lines.append("outputs:")
@@ -346,6 +350,7 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
         custom_ops=tuple(custom_ops),
         description=description,
         notes=_notes(content),
+        trees=tree_lines(content),
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._tree_names import INTEGER
 from ._graph import _tf
 from ._tree_graph import as_index, sum_into_columns, unpack
 from ._trees import ABOVE, ABOVE_OR_NAN, MAX_INDEX, Tree, test_keys
@@ -176,22 +177,30 @@ def integer_forest_sum(x, trees: list[Tree], n_outputs: int, bits: int):
 
 def build_integer_forest(x, plan: IntegerForest):
     tf = _tf()
+
+    def named(key, value):
+        return tf.constant(value, name=INTEGER[key])  # how inspect finds the tables
+
     # the grid shifted like the step field (see plan_integer_forest)
-    grid = tf.round(x * plan.gain + plan.offset)
-    grid = tf.minimum(tf.maximum(grid, -plan.shift), float(plan.levels) - plan.shift)
+    grid = tf.round(x * named("gain", plan.gain) + named("offset", plan.offset))
+    low, high = np.float32(-plan.shift), np.float32(plan.levels - plan.shift)
+    grid = tf.minimum(tf.maximum(grid, named("low", low)), named("high", high))
+    rows, leaves = named("rows", plan.rows), named("leaves", plan.values)
     fields = np.asarray(plan.rows, np.float32) @ plan.decode  # numpy, for the roots
     if plan.steps == 0:  # every tree a single leaf
-        position = tf.zeros(tf.stack([tf.shape(x)[0], len(plan.start)]), tf.int32) + plan.start
+        position = tf.zeros(tf.stack([tf.shape(x)[0], len(plan.start)]), tf.int32) + named(
+            "roots", plan.start
+        )
     else:
         feature, step, left, right = (fields[plan.start, j] for j in range(4))
-        chosen = tf.gather(grid, feature.astype(np.int32), axis=1)
+        chosen = tf.gather(grid, named("roots", feature.astype(np.int32)), axis=1)
         position = as_index(tf.where(chosen >= step, right, left))
     for _ in range(1, plan.steps):
-        feature, step, left, right = _decode(tf.gather(plan.rows, position), plan)
+        feature, step, left, right = _decode(tf.gather(rows, position), plan)
         chosen = tf.gather(grid, as_index(feature), batch_dims=1)
         position = as_index(tf.where(chosen >= step, right, left))
-    values = tf.cast(tf.gather(plan.values, position - plan.sink), tf.float32)  # (batch, trees, n_values)
-    return _combine(values, plan) * np.float32(plan.value_scale)
+    values = tf.cast(tf.gather(leaves, position - plan.sink), tf.float32)  # (batch, trees, n_values)
+    return _combine(values, plan) * named("scale", np.float32(plan.value_scale))
 
 
 def _decode(rows, plan: IntegerForest):

@@ -1,0 +1,116 @@
+"""A tree ensemble in a ``.tflite``, described from the file alone: how many trees, their
+depth and nodes, the integer grid its thresholds sit on and what its leaves hold.
+
+The workbench's tree graphs name their tables (``_tree_names``); this reads those constants
+and the ops that use them through ``_flatbuffer``, never the estimator, so a file saved and
+inspected elsewhere says the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._flatbuffer import named_constants, op_graph
+from ._tree_names import INTEGER, PREFIX
+
+
+@dataclass(frozen=True)
+class IntegerTrees:
+    """Integer trees as a file holds them (see :func:`integer_trees`)."""
+
+    n_trees: int
+    depth: int
+    tests: int  # inner nodes: one packed row each
+    bits: int
+    grid_low: int
+    grid_high: int
+    steps: np.ndarray  # (n_features,) the grid's step per feature (1 / gain); 0 where unused
+    first_op: str  # the op that starts quantizing the input ("" when it is not the file's first)
+    row_bytes: int
+    leaf_rows: int
+    leaf_width: int
+    leaf_scale: float
+    leaf_sums: np.ndarray  # (leaf_rows,) each distinct leaf row's sum, dequantized
+
+    @property
+    def leaves(self) -> int:
+        """Leaves of all trees (every inner node has two children)."""
+        return self.tests + self.n_trees
+
+    @property
+    def nodes(self) -> int:
+        return self.tests + self.leaves
+
+    @property
+    def leaves_are_probabilities(self) -> bool:
+        """Non-negative leaf rows of one sum: each tree's share of the class probabilities."""
+        if self.leaf_rows == 0 or self.leaf_width < 2 or np.any(self.leaf_sums < 0):
+            return False
+        rounding = self.leaf_width * self.leaf_scale  # half a step per value, twice over
+        return bool(np.ptp(self.leaf_sums) <= rounding)
+
+    def lines(self) -> list[str]:
+        used = self.steps[self.steps > 0]
+        where = f"the file's first op ({self.first_op})" if self.first_op else "ops before the trees"
+        grid = (
+            f"  thresholds on each feature's {self.bits}-bit integer grid; the input is quantized per "
+            f"feature by {where}: grid = clip(round(x * gain + offset), {self.grid_low}, {self.grid_high})"
+        )
+        steps = (
+            f"  grid step (1/gain) {used.min():.4g} to {used.max():.4g} over {used.size} of "
+            f"{self.steps.size} features"
+            if used.size
+            else f"  no feature is tested (of {self.steps.size})"
+        )
+        if self.leaves_are_probabilities:
+            held = f"8-bit class probabilities (votes), each row summing to {np.mean(self.leaf_sums):.3g}"
+        else:
+            held = "8-bit values (scores or outputs)"
+        return [
+            f"tree ensemble (workbench integer trees): {self.n_trees} trees, depth {self.depth}, "
+            f"{self.nodes:,} nodes ({self.tests:,} tests, {self.leaves:,} leaves)",
+            grid,
+            steps,
+            f"  node rows: {self.tests + self.leaf_rows:,} of {self.row_bytes} int8 bytes "
+            f"(feature, step, left, right), {self.leaf_rows} of them ending at a leaf",
+            f"  leaves: {self.leaf_rows} distinct rows of {self.leaf_width} int8 values x "
+            f"{self.leaf_scale:.4g}: {held}",
+        ]
+
+
+def integer_trees(content: bytes) -> IntegerTrees | None:
+    """The integer trees ``content`` holds, or None when it holds none."""
+    tables = named_constants(content, PREFIX)
+    if not all(INTEGER[key] in tables for key in ("gain", "rows", "leaves", "scale", "roots")):
+        return None
+    rows, leaves = tables[INTEGER["rows"]], tables[INTEGER["leaves"]]
+    gain = tables[INTEGER["gain"]].astype(np.float64)
+    low, high = float(tables[INTEGER["low"]]), float(tables[INTEGER["high"]])
+    scale = float(tables[INTEGER["scale"]])
+    tests = len(rows) - len(leaves)  # every distinct leaf row has its one "sink" row
+    ops = op_graph(content)
+    walks = sum(op["op"] == "GATHER" and INTEGER["rows"] in op["weights"] for op in ops)
+    first = ops[0] if ops else {"op": "", "weights": []}
+    return IntegerTrees(
+        n_trees=len(tables[INTEGER["roots"]]),
+        depth=walks + 1 if tests else 0,
+        tests=tests,
+        bits=int(round(np.log2(high - low + 2))),
+        grid_low=int(low),
+        grid_high=int(high),
+        steps=np.divide(1.0, gain, out=np.zeros_like(gain), where=gain > 0),
+        first_op=first["op"] if INTEGER["gain"] in first["weights"] else "",
+        row_bytes=int(rows.shape[1]),
+        leaf_rows=len(leaves),
+        leaf_width=int(leaves.shape[1]) if leaves.ndim == 2 else 1,
+        leaf_scale=scale,
+        leaf_sums=leaves.reshape(len(leaves), -1).astype(np.float64).sum(axis=1) * scale,
+    )
+
+
+def tree_lines(content: bytes) -> tuple[str, ...]:
+    """What :func:`workbench.inspect_bytes` says of the trees in ``content`` (none: ``()``)."""
+    found = integer_trees(content)
+    return tuple(found.lines()) if found is not None else ()

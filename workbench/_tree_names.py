@@ -1,0 +1,22 @@
+"""The names a tree ensemble's graph gives its tables in a ``.tflite``: the builder
+(``sources/sklearn/_tree_integer.py``) names them, ``inspect`` finds them by these names and
+describes the trees from the file alone (``_tree_inspection.py``)."""
+
+from __future__ import annotations
+
+#: Every name starts with this: a file holds workbench trees when a constant does.
+PREFIX = "workbench_trees/"
+
+#: The integer trees' tables: the per-feature grid (gain, offset, its lowest and highest
+#: step), one constant of length n_trees (the roots' features, or for trees that are single
+#: leaves the roots), the packed int8 node rows, the distinct 8-bit leaves and their scale.
+INTEGER = {
+    "gain": PREFIX + "grid_gain",
+    "offset": PREFIX + "grid_offset",
+    "low": PREFIX + "grid_low",
+    "high": PREFIX + "grid_high",
+    "roots": PREFIX + "roots",
+    "rows": PREFIX + "node_rows",
+    "leaves": PREFIX + "leaf_values",
+    "scale": PREFIX + "leaf_scale",
+}
