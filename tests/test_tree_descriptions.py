@@ -99,3 +99,12 @@ def test_a_file_without_trees_says_nothing_of_trees(iris):
 
     model = LogisticRegression(max_iter=500).fit(iris.X_train, iris.y_train)
     assert inspect_bytes(workbench.convert(model).content).trees == ()
+
+
+def test_the_lens_says_a_tree_variant_has_no_layers_and_where_to_look(forest, iris):
+    comparison = workbench.compare(forest, iris, modes=["static_wi8_ai8"], progress=False)
+    with pytest.raises(workbench.WorkbenchError, match="tree ensemble") as caught:
+        workbench.lens(comparison, "static_wi8_ai8")
+    message = str(caught.value)
+    assert f"{len(forest.estimators_)} trees" in message and "summary()" in message
+    assert comparison.lenses == {}

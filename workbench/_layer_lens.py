@@ -11,6 +11,7 @@ import pandas as pd
 from ._layer_errors import layer_errors
 from ._layers import nearest_first
 from ._lens_file import lined_up
+from ._tree_inspection import integer_trees
 from ._lens_table import (
     BITS,
     activation_rows,
@@ -116,6 +117,21 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _refuse_trees(comparison, variant: str) -> None:
+    """A tree ensemble's variant has tables, not layers of weights: say what it holds instead."""
+    converted = comparison.variants.get(variant) if isinstance(variant, str) else None
+    trees = integer_trees(converted.content) if converted is not None else None
+    if trees is None:
+        return
+    raise InvalidArgumentError(
+        received=f"variant {variant!r}, a {trees.lines()[0]}",
+        expected="A variant with layers of weights (conv, dense, a linear model's coef_): a lens "
+        "draws one layer's quantization grid, and trees have thresholds and leaves, no layers.",
+        fix=f"Read comparison.variants[{variant!r}].summary() (or `workbench inspect` on its file): "
+        "it gives the trees' integer grid per feature and what their 8-bit leaves hold.",
+    )
+
+
 def build_lens(comparison, variant: str, layer: str | None, channels: int) -> Lens:
     """The lens, without keeping it on the comparison (the widget draws layers ahead)."""
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= 4:
@@ -124,6 +140,7 @@ def build_lens(comparison, variant: str, layer: str | None, channels: int) -> Le
             expected="How many of the worst channels to draw: a whole number from 1 to 4.",
             fix="Leave channels out for 4; lens.channels lists every channel.",
         )
+    _refuse_trees(comparison, variant)
     pair = lined_up(comparison, variant)
     names, errors = pair.names, layer_errors(comparison, variant)
     weighted = pair.weighted()
