@@ -11,7 +11,6 @@ import pandas as pd
 from ._layer_errors import layer_errors
 from ._layers import nearest_first
 from ._lens_file import lined_up
-from ._tree_inspection import integer_trees
 from ._lens_table import (
     BITS,
     activation_rows,
@@ -22,6 +21,7 @@ from ._lens_table import (
     limits,
     weight_rows,
 )
+from ._tree_inspection import integer_trees
 from .errors import InvalidArgumentError
 
 
