@@ -108,3 +108,19 @@ def test_the_lens_says_a_tree_variant_has_no_layers_and_where_to_look(forest, ir
     message = str(caught.value)
     assert f"{len(forest.estimators_)} trees" in message and "summary()" in message
     assert comparison.lenses == {}
+
+
+def test_inspect_describes_exact_float32_trees(forest, iris):
+    wine = workbench.load_dataset("wine")
+    boosted = GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0)
+    boosted.fit(wine.X_train, wine.y_train)
+    for model, trees in ((forest, forest.estimators_), (boosted, boosted.estimators_.ravel())):
+        content = workbench.convert(model).content
+        text = inspect_bytes(content).report()
+        found = re.search(r"exact float32 trees\): (\d+) trees, depth (\d+)", text)
+        assert found, text
+        assert int(found[1]) == len(trees)
+        assert int(found[2]) == max(t.tree_.max_depth for t in trees)
+        leaves = next(v for k, v in _tensors(content).items() if "leaf_values" in k)
+        assert leaves[0] == "FLOAT32" and f"{leaves[1][0]} distinct rows" in text
+        assert "no grid" in text

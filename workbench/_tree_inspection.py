@@ -8,12 +8,13 @@ inspected elsewhere says the same.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._flatbuffer import named_constants, op_graph
-from ._tree_names import INTEGER, PREFIX
+from ._flatbuffer import named_constants, op_graph, read_model
+from ._tree_names import EXACT_LEAVES, EXACT_ROWS, EXACT_SINGLE_LEAVES, INTEGER, PREFIX
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,68 @@ def integer_trees(content: bytes) -> IntegerTrees | None:
     )
 
 
+@dataclass(frozen=True)
+class ExactTrees:
+    """The exact float32 trees a file holds (see :func:`exact_trees`), group by group."""
+
+    n_trees: int
+    depth: int
+    groups: int
+    row_count: int  # node rows of every table (padding and absorbing rows included)
+    leaf_rows: int
+    leaf_width: int
+
+    def lines(self) -> list[str]:
+        return [
+            f"tree ensemble (workbench exact float32 trees): {self.n_trees} trees, depth {self.depth}, "
+            f"walked in {self.groups} group(s)",
+            "  thresholds: scikit-learn's own, in float32 (no grid; the input is read as it is)",
+            f"  node rows: {self.row_count:,} (layout padding and absorbing rows included)",
+            f"  leaves: {self.leaf_rows} distinct rows of {self.leaf_width} float32 values",
+        ]
+
+
+def exact_trees(content: bytes) -> ExactTrees | None:
+    """The exact float32 trees ``content`` holds, or None (none, or tables the converter
+    changed, as float16 does: their gathers no longer read the named tables)."""
+    tables = named_constants(content, PREFIX)
+    ops = op_graph(content)
+    shapes = _shapes(content)
+    n_trees = depth = groups = rows = leaf_rows = 0
+    width = 1
+    for number in range(len(tables)):
+        leaves = EXACT_LEAVES.format(group=number)
+        if leaves not in tables or tables[leaves].dtype != np.float32:
+            break
+        reads = [op for op in ops if op["op"] == "GATHER" and leaves in op["weights"]]
+        if not reads:
+            return None
+        groups += 1
+        n_trees += shapes[reads[0]["outputs"][0]][1]
+        leaf_rows += len(tables[leaves])
+        width = tables[leaves].shape[1] if tables[leaves].ndim == 2 else 1
+        pattern = re.compile(re.escape(EXACT_ROWS.format(group=number)) + r"(_\d+)?$")
+        named = [name for name in tables if pattern.match(name)]
+        rows += sum(len(tables[name]) for name in named)
+        walks = sum(op["op"] == "GATHER" and any(n in op["weights"] for n in named) for op in ops)
+        single = EXACT_SINGLE_LEAVES.format(group=number) in tables
+        depth = max(depth, 0 if single else walks + 1)
+    if not groups:
+        return None
+    return ExactTrees(n_trees, depth, groups, rows, leaf_rows, width)
+
+
+def _shapes(content: bytes) -> dict[str, tuple[int, ...]]:
+    graph = read_model(content).Subgraphs(0)
+    found = {}
+    for t in range(graph.TensorsLength()):
+        tensor = graph.Tensors(t)
+        shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+        found[tensor.Name().decode(errors="replace")] = shape
+    return found
+
+
 def tree_lines(content: bytes) -> tuple[str, ...]:
-    """What :func:`workbench.inspect_bytes` says of the trees in ``content`` (none: ``()``)."""
-    found = integer_trees(content)
+    """What :func:`workbench.inspection.inspect_bytes` says of the trees in ``content`` (none: ``()``)."""
+    found = integer_trees(content) or exact_trees(content)
     return tuple(found.lines()) if found is not None else ()

@@ -20,3 +20,10 @@ INTEGER = {
     "leaves": PREFIX + "leaf_values",
     "scale": PREFIX + "leaf_scale",
 }
+
+#: The exact float32 trees' tables, per group of trees walked together (``_tree_graph``): the
+#: packed node rows, the distinct leaf rows, and for trees that are single leaves their roots.
+EXACT = PREFIX + "exact/group{group}/"
+EXACT_ROWS = EXACT + "node_rows"
+EXACT_LEAVES = EXACT + "leaf_values"
+EXACT_SINGLE_LEAVES = EXACT + "single_leaves"

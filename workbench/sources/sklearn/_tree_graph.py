@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._tree_names import EXACT_LEAVES, EXACT_ROWS, EXACT_SINGLE_LEAVES
 from ._graph import _tf
 from ._tree_plan import ForestPlan, Group, summing_matrix
 
@@ -44,7 +45,7 @@ def build_plan(x, plan: ForestPlan):
                 chosen = tf.gather(columns, as_index(row[0]), batch_dims=1)
             return chosen > row[1] if as_bool else as_index(chosen > row[1])
 
-    parts = [_traverse(x, plan, group, went_right) for group in plan.groups]
+    parts = [_traverse(x, plan, group, went_right, i) for i, group in enumerate(plan.groups)]
     values = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
     n_trees, n_values = plan.columns.shape
     if n_trees == 1 and np.array_equal(plan.columns[0], np.arange(plan.n_outputs)):
@@ -52,21 +53,32 @@ def build_plan(x, plan: ForestPlan):
     return sum_into_columns(tf.reshape(values, [-1, n_trees, n_values]), plan.columns, plan.n_outputs)
 
 
-def _traverse(x, plan: ForestPlan, group: Group, went_right):
-    """(batch, n_trees * n_values): the values of the leaves the samples reach."""
+def _traverse(x, plan: ForestPlan, group: Group, went_right, number: int = 0):
+    """(batch, n_trees * n_values): the values of the leaves the samples reach. The tables
+    gathered from are named (``_tree_names``), so that ``inspect`` finds them in the file."""
     tf = _tf()
     perfect = group.layout == "perfect"
+
+    def named(name, value):
+        return tf.constant(value, name=name.format(group=number))
 
     def columns_of(table):
         return [table] if table.ndim == 1 else [table[:, k] for k in range(table.shape[1])]
 
-    def gathered(table, position):
-        rows = tf.gather(table, position)
+    tables = {}  # one constant per table, however many levels gather from it
+
+    def gathered(index, position):
+        if index not in tables:
+            tables[index] = named(EXACT_ROWS, group.rows[index])
+        table = group.rows[index]
+        rows = tf.gather(tables[index], position)
         return [rows] if table.ndim == 1 else unpack(rows)
 
     sinks = group.layout == "sinks"
     if group.depth == 0:
-        position = tf.zeros(tf.stack([tf.shape(x)[0], len(group.trees)]), tf.int32) + group.start
+        position = tf.zeros(tf.stack([tf.shape(x)[0], len(group.trees)]), tf.int32) + named(
+            EXACT_SINGLE_LEAVES, group.start
+        )
     elif sinks:  # rows end (left, right): choose one
         roots = [c[group.start] for c in columns_of(group.rows[0])]
         position = as_index(tf.where(went_right(roots, True, as_bool=True), roots[-1], roots[-2]))
@@ -75,18 +87,19 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right):
         right = went_right(roots, True)
         position = right + (2 * group.start if perfect else roots[-1].astype(np.int32))
     for level in range(1, group.depth):
-        row = gathered(group.rows[level if perfect else 0], position)
+        row = gathered(level if perfect else 0, position)
         if sinks:
             position = as_index(tf.where(went_right(row, False, as_bool=True), row[-1], row[-2]))
             continue
         right = went_right(row, False)
         position = position + position + right if perfect else as_index(row[-1]) + right
+    leaves = named(EXACT_LEAVES, group.values)
     if sinks:
-        values = tf.gather(group.values, position - group.sink)
+        values = tf.gather(leaves, position - group.sink)
         return values if plan.n_values == 1 else tf.reshape(values, [-1, len(group.trees) * plan.n_values])
     if group.leaf_of is None:
-        return tf.gather(group.values, position)
-    values = tf.gather(group.values, as_index(tf.gather(group.leaf_of, position)))
+        return tf.gather(leaves, position)
+    values = tf.gather(leaves, as_index(tf.gather(group.leaf_of, position)))
     return tf.reshape(values, [-1, len(group.trees) * plan.n_values])
 
 
