@@ -76,6 +76,7 @@ def test_inspect_describes_a_forest_of_integer_trees(forest, iris, mode, bits):
     assert f"{leaf_shape[0]} distinct rows of {leaf_shape[1]} int8 values" in text
     assert "class probabilities" in text  # a forest's leaves: each tree's share of the votes
     assert "tree ensemble" in converted.summary(runtimes=False)
+    assert inspect_bytes(converted.content).mode == f"integer trees {bits}-bit"  # not "mixed int8"
 
 
 def test_boosting_leaves_are_scores_and_the_cli_says_the_same(iris, tmp_path, capsys):
@@ -124,3 +125,4 @@ def test_inspect_describes_exact_float32_trees(forest, iris):
         leaves = next(v for k, v in _tensors(content).items() if "leaf_values" in k)
         assert leaves[0] == "FLOAT32" and f"{leaves[1][0]} distinct rows" in text
         assert "no grid" in text
+        assert inspect_bytes(content).is_float32  # still the hub LiteRT Quantizer's recipes take

@@ -52,6 +52,15 @@ class IntegerTrees:
         rounding = self.leaf_width * self.leaf_scale  # half a step per value, twice over
         return bool(np.ptp(self.leaf_sums) <= rounding)
 
+    def verdict(self) -> tuple[str, str]:
+        """What the file is, as ``inspect`` says it (sentence, table word): not "partly integer"
+        with float ops left, but integer trees whose whole numbers float32 ops compare and add."""
+        return (
+            f"integer trees ({self.bits}-bit feature grids, int8 node rows, 8-bit leaves; float32 ops "
+            "compare the whole grid steps and add the 8-bit leaves exactly, then scale the sum)",
+            f"integer trees {self.bits}-bit",
+        )
+
     def lines(self) -> list[str]:
         used = self.steps[self.steps > 0]
         where = f"the file's first op ({self.first_op})" if self.first_op else "ops before the trees"
@@ -122,6 +131,10 @@ class ExactTrees:
     leaf_rows: int
     leaf_width: int
 
+    def verdict(self) -> None:
+        """Nothing to add: the file's float32 verdict is the truth."""
+        return None
+
     def lines(self) -> list[str]:
         return [
             f"tree ensemble (workbench exact float32 trees): {self.n_trees} trees, depth {self.depth}, "
@@ -172,7 +185,6 @@ def _shapes(content: bytes) -> dict[str, tuple[int, ...]]:
     return found
 
 
-def tree_lines(content: bytes) -> tuple[str, ...]:
-    """What :func:`workbench.inspection.inspect_bytes` says of the trees in ``content`` (none: ``()``)."""
-    found = integer_trees(content) or exact_trees(content)
-    return tuple(found.lines()) if found is not None else ()
+def find_trees(content: bytes) -> IntegerTrees | ExactTrees | None:
+    """The workbench trees ``content`` holds (integer or exact float32), or None."""
+    return integer_trees(content) or exact_trees(content)

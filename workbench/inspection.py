@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._flatbuffer import buffer_nbytes, builtin_op_names, op_name, read_model
-from ._tree_inspection import tree_lines
+from ._tree_inspection import find_trees
 from .errors import ModelLoadError
 
 _FLOATS = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
@@ -334,6 +334,9 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
         )
         for op, n in counts.most_common()
     )
+    trees = find_trees(content)
+    if trees is not None and trees.verdict() is not None:
+        quantization, mode = trees.verdict()
     main = model.Subgraphs(0)
     description = model.Description().decode(errors="replace") if model.Description() else ""
     return Inspection(
@@ -350,7 +353,7 @@ def inspect_bytes(content: bytes, name: str = "the file") -> Inspection:
         custom_ops=tuple(custom_ops),
         description=description,
         notes=_notes(content),
-        trees=tree_lines(content),
+        trees=tuple(trees.lines()) if trees is not None else (),
     )
 
 
