@@ -164,6 +164,7 @@ def _iris_with_holes():
     return workbench.Dataset.from_arrays(X, y, allow_missing=True, name="iris with holes")
 
 
+@pytest.mark.slow
 def test_nan_data_gives_the_integer_tree_rows_a_reason_and_measures_the_others():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -171,10 +172,12 @@ def test_nan_data_gives_the_integer_tree_rows_a_reason_and_measures_the_others()
     model = HistGradientBoostingClassifier(max_iter=10, max_depth=3, random_state=0)
     model.fit(data.X_train, data.y_train)
     params, before = model.get_params(), model.predict_proba(data.X_test)
-    modes = ["float32", "float16", "static_wi8_ai8", "static_wi8_ai16"]
+    modes = ["float32", "int8", "static_wi8_ai8", "static_wi8_ai16"]
     table = workbench.compare(model, data, modes=modes, progress=False).table.set_index("variant")
-    for mode in ("float32", "float16"):  # measured: NaN routed as scikit-learn routes it
-        assert table.loc[mode, "error"] == "" and table.loc[mode, "agreement"] == 1.0
+    # measured: NaN routed as scikit-learn routes it
+    assert table.loc["float32", "error"] == "" and table.loc["float32", "agreement"] == 1.0
+    # the converter's int8 cannot calibrate on samples with NaN: its row says so, nothing aborts
+    assert "NaN" in table.loc["int8", "error"] and np.isnan(table.loc["int8", "agreement"])
     for mode in ("static_wi8_ai8", "static_wi8_ai16"):
         error = table.loc[mode, "error"]
         assert "NaN" in error and "grid" in error and "float32" in error and "impute" in error
