@@ -126,3 +126,15 @@ def test_inspect_describes_exact_float32_trees(forest, iris):
         assert leaves[0] == "FLOAT32" and f"{leaves[1][0]} distinct rows" in text
         assert "no grid" in text
         assert inspect_bytes(content).is_float32  # still the hub LiteRT Quantizer's recipes take
+
+
+def test_an_isolation_forest_with_several_outputs_is_described_too():
+    from sklearn.ensemble import IsolationForest
+
+    wine = workbench.load_dataset("wine")
+    model = IsolationForest(n_estimators=10, random_state=0).fit(wine.X_train)
+    converted = workbench.convert(model, "static_wi8_ai8", representative=wine.X_train[:30])
+    n_trees, depth, nodes = _numbers(inspect_bytes(converted.content).report())
+    assert n_trees == len(model.estimators_)
+    assert depth == max(e.tree_.max_depth for e in model.estimators_)
+    assert nodes == sum(e.tree_.node_count for e in model.estimators_)

@@ -299,7 +299,8 @@ def build_isolation_forest(estimator, x, output):
             strict=True,
         )
     ]
-    depths = _tree_ops.forest_sum(x, trees, 1)
+    # once for all its outputs (as the other ensembles are), so its tables keep their names
+    depths = shared(estimator, x, "depths", lambda: _tree_ops.forest_sum(x, trees, 1))
     denominator = len(trees) * _average_path_length(int(estimator._max_samples))
     scores = _tree_ops.negative_power_of_two(depths, 1.0 / denominator if denominator else 0.0)
     return _ops.outlier_outputs(scores, float(estimator.offset_), output)
