@@ -138,3 +138,16 @@ def test_an_isolation_forest_with_several_outputs_is_described_too():
     assert n_trees == len(model.estimators_)
     assert depth == max(e.tree_.max_depth for e in model.estimators_)
     assert nodes == sum(e.tree_.node_count for e in model.estimators_)
+
+
+def test_two_ensembles_in_one_file_are_counted_not_mixed_up():
+    from sklearn.ensemble import ExtraTreesClassifier, VotingClassifier
+
+    wine = workbench.load_dataset("wine")
+    members = [
+        ("a", RandomForestClassifier(5, max_depth=3, random_state=0)),
+        ("b", ExtraTreesClassifier(5, max_depth=3, random_state=0)),
+    ]
+    model = VotingClassifier(members, voting="soft").fit(wine.X_train, wine.y_train)
+    trees = inspect_bytes(workbench.convert(model).content).trees
+    assert len(trees) == 1 and trees[0].startswith("2 tree ensembles")

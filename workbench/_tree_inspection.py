@@ -185,6 +185,30 @@ def _shapes(content: bytes) -> dict[str, tuple[int, ...]]:
     return found
 
 
-def find_trees(content: bytes) -> IntegerTrees | ExactTrees | None:
+@dataclass(frozen=True)
+class SeveralEnsembles:
+    """A file with several tree ensembles (a voting or stacking of forests): their tables
+    share names, so only their number is told."""
+
+    count: int
+
+    def verdict(self) -> None:
+        return None
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.count} tree ensembles (workbench trees): trees, depth and leaves are told for a "
+            "file with one ensemble"
+        ]
+
+
+def find_trees(content: bytes) -> IntegerTrees | ExactTrees | SeveralEnsembles | None:
     """The workbench trees ``content`` holds (integer or exact float32), or None."""
+    # each ensemble has one first leaf table; TensorFlow numbers the names of the others "_1", ...
+    first = re.compile(
+        "^(" + re.escape(INTEGER["leaves"]) + "|" + re.escape(EXACT_LEAVES.format(group=0)) + r")(_\d+)?$"
+    )
+    count = sum(bool(first.match(name)) for name in named_constants(content, PREFIX))
+    if count > 1:
+        return SeveralEnsembles(count)
     return integer_trees(content) or exact_trees(content)
