@@ -136,7 +136,13 @@ def _reused_axes(figsize, panel_count: int):
     key = (tuple(figsize), panel_count)
     scaled = key in _REUSED
     if not scaled:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         _REUSED[key] = _new_axes(figsize, panel_count)
+        # Its own Agg canvas keeps one renderer from PNG to PNG, and matplotlib keeps text
+        # extents per renderer: the ticks, axis labels and title are measured once, not at
+        # every redraw (savefig gives a figure without one a new canvas each time).
+        FigureCanvasAgg(_REUSED[key][0])
     figure, axes = _REUSED[key]
     for ax in axes:
         for artist in [*ax.collections, *ax.lines, *ax.texts, *ax.patches]:
