@@ -141,6 +141,11 @@ def test_quickstart_in_jupyterlab_switch_a_mode_and_run(browser, tmp_path, outpu
         run_button.click()
         page.locator(".jupyter-widgets .workbench-table td:text-is('int8')").first.wait_for(timeout=WAIT_MS)
         assert table_rows(page)[:3] == ["original", "float32", "int8"]
+        # The widget shows the table first and the figure right after it.
+        page.wait_for_function(
+            "([img, old]) => img.getAttribute('src') !== old", arg=[figure.element_handle(), before],
+            timeout=WAIT_MS,
+        )  # fmt: skip
         assert figure_source(figure) != before
         page.screenshot(path=str(output_dir / "jupyterlab-quickstart-after-mode-switch.png"), full_page=True)
     except Exception:

@@ -72,6 +72,18 @@ def test_run_fills_table_figure_and_details(wb):
     assert base64.b64decode(payload) == state.comparison.variants["int8"].content
 
 
+def test_the_table_is_shown_before_the_figure_is_drawn(wb):
+    shown = []
+    wb.table.observe(lambda change: shown.append(("table", change["new"])), names="value")
+    wb.figure.observe(lambda change: shown.append(("figure", change["new"])), names="value")
+    wb.mode_buttons["int8"].value = False
+    click_and_wait(wb)
+    assert [name for name, _ in shown] == ["table", "figure"]
+    # Both belong to this run: the table lists its variants, the figure is its PNG.
+    assert "<td>float32</td>" in shown[0][1] and "<td>int8</td>" not in shown[0][1]
+    assert shown[1][1][:8] == b"\x89PNG\r\n\x1a\n" and wb.figure.layout.display == "block"
+
+
 def test_results_are_cached_and_recalibration_touches_only_calibrated_modes(wb):
     click_and_wait(wb)
     first = wb.controller.state.comparison.variants["float32"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._lru import LRU
+
 #: Where a label may go around its point, nearest first: (distance in points, direction).
 _LABEL_SPOTS = [
     (distance, direction)
@@ -37,7 +39,6 @@ def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
     """
     from matplotlib.collections import LineCollection
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
     from matplotlib.transforms import ScaledTranslation
 
     font = FontProperties(size=fontsize)
@@ -56,7 +57,7 @@ def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
     for i in order:
         x, y, text = labels[i]
         cx, cy = centres[i]
-        width = text_to_path.get_text_width_height_descent(text, font, ismath=False)[0] + 2
+        width = _text_width(text, font) + 2
         height = fontsize * 1.3
         others = placed + markers[:i] + markers[i + 1 :]
         box, distance = _free_spot(cx, cy, width, height, frame, others)
@@ -81,6 +82,19 @@ def place_labels(ax, labels, fontsize: float = _LABEL_FONTSIZE) -> list:
             autolim=False,
         )
     return [texts[i] for i in range(len(labels))]
+
+
+#: Label widths in points by (text, font): the live widget places the same labels on every
+#: redraw. A FontProperties hashes by all its properties, rcParams' family included.
+_WIDTHS: LRU[float] = LRU(512)
+
+
+def _text_width(text: str, font) -> float:
+    from matplotlib.textpath import text_to_path
+
+    return _WIDTHS.get_or_make(
+        (text, font), lambda: text_to_path.get_text_width_height_descent(text, font, ismath=False)[0]
+    )
 
 
 def _free_spot(cx, cy, width, height, frame, others) -> tuple[tuple, float]:

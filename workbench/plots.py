@@ -66,9 +66,9 @@ def tradeoff_figure(comparison, figsize=(11, 4.2), *, reuse: bool = False):
         figsize = (figsize[0] * 1.4, figsize[1])
     panel_count = 2 + (len(budgets) > 1)
     if reuse:
-        figure, axes = _reused_axes(figsize, panel_count)
+        figure, axes, scaled = _reused_axes(figsize, panel_count)
     else:
-        figure, axes = _new_axes(figsize, panel_count)
+        (figure, axes), scaled = _new_axes(figsize, panel_count), False
     panels = (
         ("size_bytes", "size (KiB, log scale)", 1 / 1024),
         (
@@ -96,7 +96,10 @@ def tradeoff_figure(comparison, figsize=(11, 4.2), *, reuse: bool = False):
             xs, ys, sizes, colors, edges = zip(*points, strict=True)
             ax.scatter(xs, ys, s=sizes, c=colors, edgecolors=edges, zorder=3)
         pareto_line(ax, ok[ok["variant"].isin(pareto)], column, factor, metric)
-        cost_axis(ax, xlabel)
+        if scaled:  # a kept figure's axes keep their log scale, ticks and grid
+            ax.set_xlabel(xlabel)
+        else:
+            cost_axis(ax, xlabel)
         _pad_log_axis(ax, ok[column].to_numpy(dtype=float) * factor)
         _pad_metric_axis(ax, ok[metric].to_numpy(dtype=float))
         for budget_column, _, budget_factor, budget, name in budgets:
@@ -128,16 +131,24 @@ _REUSED: dict[tuple, tuple] = {}
 
 def _reused_axes(figsize, panel_count: int):
     """The kept figure of this layout with its data, labels and lines taken away; its axes,
-    ticks and scales stay (a new figure spends most of its making on them)."""
+    ticks and scales stay (a new figure spends most of its making on them). The third value
+    says whether its cost axes were set up by an earlier call (``cost_axis``)."""
     key = (tuple(figsize), panel_count)
-    if key not in _REUSED:
+    scaled = key in _REUSED
+    if not scaled:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         _REUSED[key] = _new_axes(figsize, panel_count)
+        # Its own Agg canvas keeps one renderer from PNG to PNG, and matplotlib keeps text
+        # extents per renderer: the ticks, axis labels and title are measured once, not at
+        # every redraw (savefig gives a figure without one a new canvas each time).
+        FigureCanvasAgg(_REUSED[key][0])
     figure, axes = _REUSED[key]
     for ax in axes:
         for artist in [*ax.collections, *ax.lines, *ax.texts, *ax.patches]:
             artist.remove()
         ax.relim()
-    return figure, axes
+    return figure, axes, scaled
 
 
 def budget_panels(comparison) -> list[tuple]:

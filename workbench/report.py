@@ -169,7 +169,9 @@ def _table_html(table: pd.DataFrame, shown: pd.DataFrame) -> str:
             best[column] = getattr(candidates[column], direction)()
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = []
-    for (_, raw), (_, row) in zip(table.iterrows(), shown.iterrows(), strict=True):
+    # Rows as dicts: the live widget writes this table on every change, and iterrows builds a
+    # Series per row (the table's columns mix strings and numbers, so no value is cast).
+    for raw, row in zip(table.to_dict("records"), shown.to_dict("records"), strict=True):
         cells = []
         original = raw.get("variant") == "original"
         for column in shown.columns:

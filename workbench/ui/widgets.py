@@ -266,12 +266,14 @@ class Workbench(Layout):
             dropdown.value = current if current in options else (options[0] if options else None)
 
     def _show_results(self, comparison):
-        # The figure first: a page that sees the new table can trust the figure is new too.
-        self.figure.value = comparison.figure_png()
-        self.figure.layout.display = "block"
+        # The table first: its numbers are what the user waits for, and drawing the figure
+        # takes as long as measuring a quick recipe (benchmarks/live_loop.py). The figure
+        # follows at once; a page that needs both waits for the figure's image to change.
         self.table.value = STYLE + table_html(comparison.table)
         self.variant.options = list(comparison.variants)
         self._show_details()
+        self.figure.value = comparison.figure_png()
+        self.figure.layout.display = "block"
         self._update_static(comparison)
 
     def _show_details(self):
