@@ -175,3 +175,28 @@ def test_a_failing_mode_is_reported_and_the_others_still_run(digits_mlp, digits)
     assert list(result.table["variant"]) == ["original", "float32", "int16x8 (int16 io)"]
     row = result.table.iloc[2]
     assert row["error"] == "" or "converter error" in row["error"]
+
+
+def test_latency_takes_one_timed_call_when_one_call_exceeds_the_budget():
+    from workbench.evaluate import measure_latency
+
+    calls = {"one": 0, "batch": 0}
+    work = np.random.default_rng(0).standard_normal(20_000)
+
+    def call(kind):
+        def run(x):
+            calls[kind] += 1
+            np.sort(work)  # real work: a call never takes zero seconds
+
+        return run
+
+    # a budget no call fits in: one warm-up call, then one timed call of each kind
+    latency = measure_latency(call("one"), call("batch"), work[:1], work[:8], budget_s=0.0)
+    assert calls == {"one": 2, "batch": 2}
+    assert latency.repeats == 1 and latency.batch_size == 8 and latency.p50_ms > 0
+    # a budget that holds them: the usual warm-ups and at least the minimum repeats
+    calls.update(one=0, batch=0)
+    latency = measure_latency(
+        call("one"), call("batch"), work[:1], work[:8], budget_s=10.0, min_repeats=4, max_repeats=4
+    )
+    assert calls == {"one": 5 + 4, "batch": 2 + 4} and latency.repeats == 4

@@ -7,6 +7,7 @@ runtime reading them by position.
 
 from __future__ import annotations
 
+import html
 import pickle
 
 import numpy as np
@@ -153,6 +154,25 @@ def test_integer_tree_rows_say_the_workbench_made_them(iris_forest):
     converted = workbench.convert(linear, "static_wi8_ai8", representative=data.X_train[:50])
     assert converted.path == "LiteRT Quantizer"
     assert converted.with_threads(2).path == "LiteRT Quantizer"
+
+
+def test_the_report_prints_workbench_code_that_remakes_the_integer_trees(iris_forest, tmp_path, monkeypatch):
+    forest, data = iris_forest
+    comparison = workbench.compare(forest, data, modes=["static_wi8_ai8"], progress=False)
+    page = open(comparison.save(tmp_path / "report"), encoding="utf-8").read()
+    assert "workbench code for this variant (integer trees (workbench))" in page
+    assert "LiteRT Quantizer code for this variant" not in page  # no recipe makes these trees
+    start = page.index("<pre>import numpy as np\nimport workbench")
+    code = html.unescape(page[start + len("<pre>") : page.index("</pre>", start)])
+    namespace: dict = {}
+    exec(code, namespace)  # runs as pasted: it defines a function of the estimator
+    monkeypatch.chdir(tmp_path / "report")  # where calibration_samples.npy was saved
+    remade = namespace["static_wi8_ai8_variant"](forest)
+    original = comparison.variants["static_wi8_ai8"]
+    # the same trees: read apart from the workbench, both files answer alike on the test split
+    X = np.asarray(data.X_test, dtype=np.float32)
+    assert np.array_equal(_outputs(remade.content, X)["predict"], _outputs(original.content, X)["predict"])
+    assert remade.path == original.path
 
 
 def _iris_with_holes():

@@ -343,3 +343,29 @@ def test_the_ranges_control_remakes_only_static_recipes_with_the_statistic_picke
     assert table.loc["static_wi8_ai8", "calibration"].startswith("ema")
     with pytest.raises(workbench.InvalidArgumentError, match="minmax"):
         wb.controller.update(calibration="median")
+
+
+def test_data_with_missing_values_gives_calibrated_rows_a_reason_and_measures_the_rest():
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from workbench.ui.controller import Controller
+
+    X, y = load_iris(return_X_y=True)
+    X = X.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    data = workbench.Dataset.from_arrays(X, y, allow_missing=True, name="iris with holes")
+    model = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(data.X_train, data.y_train)
+    before = model.predict_proba(data.X_test)
+    controller = Controller(models={"hgb": model}, datasets={"holes": data})
+    controller.settings.latency_budget = 0.05
+    controller.update(model="hgb", dataset="holes", modes=("float32", "static_wi8_ai8"))
+    controller.run(wait=True)
+    assert controller.state.error is None  # the run went on
+    table = controller.table().set_index("variant")
+    assert table.loc["float32", "error"] == ""
+    assert table.loc["float32", "accuracy"] == pytest.approx(
+        np.mean(model.predict(data.X_test) == data.y_test), abs=1e-9
+    )
+    assert "does not apply" in table.loc["static_wi8_ai8", "error"]
+    assert np.array_equal(model.predict_proba(data.X_test), before)  # the estimator is untouched

@@ -163,3 +163,21 @@ def config_line(regex: str, config: dict) -> str:
         args = f"{config['num_bits']}"
     call = ADD_CONFIG.get(config["kind"], "add_static_config")
     return f"qt.{call}({regex!r}, '*', {args}, {granularity}, {algorithm})"
+
+
+def workbench_snippet(mode, made_by: str, calibration_samples: str = "calibration_samples.npy") -> str:
+    """Code that reproduces a variant the workbench builds itself (``made_by``, e.g. a tree
+    ensemble's integer trees): neither TensorFlow's converter settings nor a LiteRT Quantizer
+    recipe make it, ``workbench.convert`` does. It runs as pasted: the estimator is the
+    function's argument."""
+    lines = ["import numpy as np", "import workbench", ""]
+    lines.append(f"def {mode.key.replace('-', '_')}_variant(estimator):")
+    lines.append(f'    """{made_by} of the fitted scikit-learn ``estimator`` this report compared."""')
+    if mode.calibrated:
+        lines.append(f"    calibration_samples = np.load({calibration_samples!r})")
+        lines.append(
+            f"    return workbench.convert(estimator, {mode.name!r}, representative=calibration_samples)"
+        )
+    else:
+        lines.append(f"    return workbench.convert(estimator, {mode.name!r})")
+    return "\n".join(lines) + "\n"

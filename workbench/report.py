@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _inputs as inputs
+from ._mode_code import workbench_snippet
 from .modes import Mode
 
 _FORMATS = {
@@ -245,7 +246,14 @@ def write_report(comparison, directory: str) -> str:
         page.append(f"<pre>{html.escape(chr(10).join(io_lines))}\nops: {html.escape(ops)}</pre>")
         page.append("<details><summary>What the file really is</summary>")
         page.append(f"<pre>{html.escape(converted.summary(runtimes=False))}</pre></details>")
-        if converted.mode is not None:
+        if converted.mode is not None and converted.path != converted.mode.path:
+            # Made by the workbench itself (a tree ensemble's integer trees): its own call reproduces it.
+            page.append(
+                f"<details><summary>workbench code for this variant ({html.escape(converted.path)})</summary>"
+            )
+            code = workbench_snippet(converted.mode, converted.path)
+            page.append(f"<pre>{html.escape(code)}</pre></details>")
+        elif converted.mode is not None:
             page.append(f"<details><summary>{html.escape(snippet_title(converted))}</summary>")
             page.append(f"<p>{html.escape(_snippet_needs(converted.mode, calibration_file))}</p>")
             page.append(

@@ -379,7 +379,7 @@ class Controller:
         calibration = None
         if any(m.calibrated for m in modes):
             calibration = settings.sampling()
-            samples, described = bench.calibration(*calibration, modes=modes)
+            samples, described = bench.calibration(*calibration, modes=modes, per_row=True)
         rows, variants = [original], {}
 
         def measured(mode: Mode, label: str, doing: str, measure) -> None:
