@@ -438,8 +438,9 @@ compiled loop and stops at the leaf. So a rebuilt ensemble costs about trees x l
   trees by depth keeps shallow ones short, but in each group every tree walks the group's
   depth (onnxruntime walks each sample's actual path, about half as long).
 
-Node rows are float32 where they hold a threshold (indices exact below 2^24), int32
-otherwise (a cast per level is an op, and for one sample ops cost more than elements).
+Node rows are float32 where they hold a threshold (indices exact below 2^24), otherwise
+int16 where every entry fits (GATHER takes int16 positions as they are; packed int16 rows
+are cast to int32 before their TRANSPOSE, one op per level), else int32.
 Leaf rows are deduplicated and forests use "sinks": rows for inner nodes only, each leaf
 a pointer to one absorbing row per distinct leaf row (a forest's 13,700 leaves hold about
 600 distinct class-fraction rows), so no leaf rows and no final lookup. The trees' values
@@ -448,9 +449,10 @@ group of trees takes the smallest layout. This exact file is for LiteRT; for TFL
 the static recipes make integer trees (see *Tree ensembles on a board*).
 
 Measured against the file before issue 24 (same digits models): RandomForest 1,877 KB ->
-291 KB, ExtraTrees about 2,200 KB -> 534 KB, GradientBoosting 117 KB -> 78 KB (0.66x: its
-perfect layout had no leaf rows to share), HistGradientBoosting 933 KB -> 564 KB (0.60x:
-1,000 trees of single distinct values leave nothing to deduplicate). Batch latency moved
+291 KB, ExtraTrees about 2,200 KB -> 534 KB, GradientBoosting 117 KB -> 62 KB (0.53x: its
+perfect layout had no leaf rows to share; half of what is left is 8,000 float32 leaf
+values, which exactness keeps), HistGradientBoosting 933 KB -> 408 KB (0.44x; int16 test
+and child tables). Batch latency moved
 towards onnxruntime (RandomForest 1.62x -> about 1.15x, ExtraTrees below 1.0x); one
 sample did not (each level is still 6-9 ops, and a level costs its op count for one
 sample). The single-sample goal of 1.0x is not met for any tree family.

@@ -264,6 +264,38 @@ def test_every_layout_and_kind_of_test_is_exact(layout, tests, fitted_for_layout
     np.testing.assert_allclose(converted.run(X_test), raw, rtol=1e-5, atol=1e-6)
 
 
+def _stored_types(content: bytes) -> dict[str, str]:
+    """Tensor name -> stored type of every constant, read with the schema alone."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(content, 0))
+    graph = model.subgraphs[0]
+    return {
+        t.name.decode(): names[t.type]
+        for t in graph.tensors
+        if model.buffers[t.buffer].data is not None and len(model.buffers[t.buffer].data)
+    }
+
+
+@pytest.mark.parametrize("narrow", [True, False], ids=["int16 tables", "int32 tables"])
+@pytest.mark.parametrize("layout", ["perfect", "compact", "sinks"])
+def test_table_rows_are_int16_where_they_fit_and_int32_beyond(
+    layout, narrow, fitted_for_layouts, monkeypatch
+):
+    from workbench.sources.sklearn import _tree_plan
+
+    if not narrow:  # as if every table had 2 ** 15 entries or more
+        monkeypatch.setattr(_tree_plan, "INT16_ENTRIES", 2)
+    _, hist, X_test = fitted_for_layouts
+    trees = [_hist_tree(hist, p, 0) for it in hist._predictors for p in it]
+    converted = _convert_in_process(trees, 4, 1, layout, "table")
+    rows = {n: t for n, t in _stored_types(converted.content).items() if "node_rows" in n}
+    assert rows and set(rows.values()) == {"INT16" if narrow else "INT32"}, rows
+    raw = hist._raw_predict(X_test.astype(np.float32).astype(np.float64)) - hist._baseline_prediction
+    np.testing.assert_allclose(converted.run(X_test), raw, rtol=1e-5, atol=1e-6)
+
+
 def _regression_trees(depths, n_features=3):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, n_features))

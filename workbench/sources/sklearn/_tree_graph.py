@@ -16,6 +16,12 @@ def as_index(t):
     return _tf().cast(t, _tf().int32)
 
 
+def as_positions(t):
+    """``t`` as GATHER positions: int16 and int32 as they are (no op), anything else int32."""
+    tf = _tf()
+    return t if t.dtype in (tf.int16, tf.int32) else as_index(t)
+
+
 def unpack(rows):
     """(batch, n, k) packed rows -> k (batch, n) tensors: one TRANSPOSE, then contiguous
     slices (slicing the last axis directly is as slow as k separate gathers)."""
@@ -32,9 +38,9 @@ def build_plan(x, plan: ForestPlan):
         def went_right(row, constant, as_bool=False):
             # row: (code[, left]) per tree, a numpy array (roots) or a (batch, n_trees) tensor
             if constant:
-                result = tf.gather(results, row[0].astype(np.int32), axis=1)
+                result = tf.gather(results, row[0].astype(plan.index_dtype), axis=1)
             else:
-                result = tf.gather(results, as_index(row[0]), batch_dims=1)
+                result = tf.gather(results, as_positions(row[0]), batch_dims=1)
             return tf.cast(result, tf.bool) if as_bool else as_index(result)
     else:
 
@@ -72,7 +78,10 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right, number: int = 0):
             tables[index] = named(EXACT_ROWS, group.rows[index])
         table = group.rows[index]
         rows = tf.gather(tables[index], position)
-        return [rows] if table.ndim == 1 else unpack(rows)
+        if table.ndim == 1:
+            return [rows]
+        # int16 rows are unpacked as int32: the converter has no int16 TRANSPOSE.
+        return unpack(rows if table.dtype != np.int16 else as_index(rows))
 
     sinks = group.layout == "sinks"
     if group.depth == 0:
@@ -81,7 +90,8 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right, number: int = 0):
         )
     elif sinks:  # rows end (left, right): choose one
         roots = [c[group.start] for c in columns_of(group.rows[0])]
-        position = as_index(tf.where(went_right(roots, True, as_bool=True), roots[-1], roots[-2]))
+        left, right = roots[-2].astype(np.int32), roots[-1].astype(np.int32)
+        position = as_index(tf.where(went_right(roots, True, as_bool=True), right, left))
     else:
         roots = [c[group.start] for c in columns_of(group.rows[0])]
         right = went_right(roots, True)
@@ -99,7 +109,7 @@ def _traverse(x, plan: ForestPlan, group: Group, went_right, number: int = 0):
         return values if plan.n_values == 1 else tf.reshape(values, [-1, len(group.trees) * plan.n_values])
     if group.leaf_of is None:
         return tf.gather(leaves, position)
-    values = tf.gather(leaves, as_index(tf.gather(group.leaf_of, position)))
+    values = tf.gather(leaves, as_positions(tf.gather(group.leaf_of, position)))
     return tf.reshape(values, [-1, len(group.trees) * plan.n_values])
 
 

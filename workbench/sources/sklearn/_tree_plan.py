@@ -7,8 +7,10 @@ its width), far more than a non-broadcast elementwise op (under 1 ns), so the tr
 gathers as few slices as it can: one packed node row per tree and level. (A GEMM
 formulation, as in hummingbird, needs a nodes x leaves path matrix per tree: far too
 large for deep forests, and at depth 3 several times the bytes of these tables.) Node
-tables are float32 where they hold thresholds (indices exact below 2 ** 24), int32
-otherwise (each cast is an op, and for one sample ops cost more than elements).
+tables are float32 where they hold thresholds (indices exact below 2 ** 24); otherwise
+int16 where every entry fits (GATHER takes int16 positions as they are, so a flat table
+costs no op; packed int16 rows are cast to int32 before their TRANSPOSE, which the
+converter has only from 32 bits down), else int32.
 
 - *Tests.* When an ensemble has few distinct tests per tree step, they are all evaluated
   once per sample into a (batch, n_tests) table (whole rows of the transposed input
@@ -56,10 +58,10 @@ class Group:
     """Trees of similar depth, traversed together for ``depth`` levels.
 
     Node tables are packed rows, one gather per level: "direct" tests store float32
-    ``(column, threshold[, left[, right]])`` rows, "table" tests int32 ``(test[, left[,
-    right]])`` rows (one column: a flat table). "perfect" has one table per level,
-    "compact" and "sinks" one for all.
-    Positions are int32, as every GATHER kernel takes.
+    ``(column, threshold[, left[, right]])`` rows, "table" tests int16 or int32 ``(test[,
+    left[, right]])`` rows (one column: a flat table; see :func:`_narrow`). "perfect" has
+    one table per level, "compact" and "sinks" one for all. Positions computed in the
+    graph are int32.
     """
 
     trees: list  # indices into the ensemble's trees
@@ -90,6 +92,8 @@ class ForestPlan:
     # "table": the distinct tests, as a column of the extended input and a threshold
     test_column: np.ndarray | None = None
     test_threshold: np.ndarray | None = None
+    # the stored "table" node rows and leaf-row maps: int16 where every entry fits, else int32
+    index_dtype: type = np.int32
 
     def nbytes(self) -> int:
         arrays = [a for g in self.groups for a in g.arrays()]
@@ -148,7 +152,29 @@ def plan_forest(
 
     plan.columns = np.stack([trees[i].columns for i in order])
     plan.summing = summing_matrix(plan.columns, n_outputs)
+    if tests == "table":
+        _narrow(plan)
     return plan
+
+
+#: Table entries below this fit int16, which LiteRT's GATHER takes as positions as they
+#: are: "table" node rows then cost half the bytes, and a flat table no op more.
+INT16_ENTRIES = 2**15
+
+
+def _narrow(plan: ForestPlan) -> None:
+    """int16 "table" node rows, leaf-row maps and test columns where every entry fits. Positions stay
+    int32 in the graph (TFLite has no int16 TRANSPOSE for packed rows), so only the
+    stored tables narrow."""
+    tables = [t for group in plan.groups for t in [*group.rows, group.leaf_of] if t is not None]
+    if max(int(np.max(t, initial=0)) for t in [*tables, plan.test_column]) >= INT16_ENTRIES:
+        return
+    plan.test_column = plan.test_column.astype(np.int16)
+    for group in plan.groups:
+        group.rows = [t.astype(np.int16) for t in group.rows]
+        if group.leaf_of is not None:
+            group.leaf_of = group.leaf_of.astype(np.int16)
+    plan.index_dtype = np.int16
 
 
 #: Cost of one more level and of one more group, in tree-levels (what one tree costs for
