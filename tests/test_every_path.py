@@ -401,10 +401,9 @@ def test_tflite_micro_answers_as_its_own_interpreter_does(name, tmp_path):
     for mode in MICRO_MODES:
         row = _row(result, mode)
         if not row["tflm"]:
-            # Dynamic-range files need hybrid kernels TFLite Micro does not have, and a scikit-learn
-            # classifier's predict gathers int64 labels, which TFLite Micro's GATHER lacks: the row says so.
-            expected = "hybrid|dynamic" + ("|INT64" if name == "sklearn_logistic" else "")
-            assert re.search(expected, row["tflm_reason"]), (mode, row["tflm_reason"])
+            # Dynamic-range files need hybrid kernels TFLite Micro does not have: the row says so.
+            # (A classifier with labels 0..k-1 returns its int32 index: no int64 GATHER.)
+            assert re.search("hybrid|dynamic", row["tflm_reason"]), (mode, row["tflm_reason"])
             continue
         ran += 1
         content = result.variants[mode].content
@@ -418,4 +417,4 @@ def test_tflite_micro_answers_as_its_own_interpreter_does(name, tmp_path):
             assert row["tflm_agreement"] == pytest.approx(same.mean(), abs=0.02), mode
             assert same.mean() >= 0.9, mode
         assert row["tflm_arena_bytes"] > 0 and row["flash_bytes"] == len(content)
-    assert ran >= (0 if name == "sklearn_logistic" else 3)
+    assert ran >= 3

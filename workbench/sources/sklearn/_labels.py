@@ -31,6 +31,8 @@ def equal_rows(labels, classes):
         table = tf.constant(np.char.encode(classes.astype(str), "utf-8"))
     else:
         table = constant(classes, classes.dtype)
+        if labels.dtype != table.dtype:  # int32 labels 0..k-1 (see take) against int64 classes
+            labels = tf.cast(labels, table.dtype)
     return as_float(tf.equal(labels[:, None], table[None, :]))
 
 
@@ -70,13 +72,17 @@ def _micro_labels(values: np.ndarray) -> bool:
 
 
 def take(values, index):
-    """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index."""
+    """``values[index]`` for a 1-D numpy table (numbers or strings) and an int32 index.
+
+    Labels ``0 .. k-1`` are the index itself (int32, no table): the file then needs no
+    int64 GATHER, which TFLite Micro lacks, so a classifier's ``predict`` runs on a board.
+    """
     values = np.asarray(values)
+    if values.dtype.kind in "iub" and np.array_equal(values, np.arange(len(values))):
+        return index
     if _micro_labels(values):
-        # int32 labels from a float32 table (or the index itself): TFLite Micro gathers
-        # float32 and int8 data only and casts to no int64.
-        if np.array_equal(values, np.arange(len(values))):
-            return index
+        # int32 labels from a float32 table: TFLite Micro gathers float32 and int8 data
+        # only and casts to no int64.
         table = constant(values.astype(np.float32), np.float32)
         return _tf().cast(_tf().gather(table, index), _tf().int32)
     if values.dtype.kind in "USO":
