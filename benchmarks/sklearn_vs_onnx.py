@@ -446,7 +446,7 @@ a pointer to one absorbing row per distinct leaf row (a forest's 13,700 leaves h
 600 distinct class-fraction rows), so no leaf rows and no final lookup. The trees' values
 are added by a SUM over trees instead of a 0/1 matrix where their columns allow it. Each
 group of trees takes the smallest layout. This exact file is for LiteRT; for TFLite Micro
-the static recipes make integer trees (see *Tree ensembles on a board*).
+the static recipes make integer trees (see *Tree ensembles (and kernel SVMs) on a board*).
 
 Measured against the file before issue 24 (same digits models): RandomForest 1,877 KB ->
 291 KB, ExtraTrees about 2,200 KB -> 534 KB, GradientBoosting 117 KB -> 62 KB (0.53x: its
