@@ -3,14 +3,14 @@ the graph is built, by emulating the float32 graph in numpy on the support vecto
 
 The fast form is one (support vectors, pairs) coefficient matrix applied to the kernel
 values (one FULLY_CONNECTED), with RBF distances expanded as ``|x - c|² + |s - c|² -
-2 (x - c)·(s - c)`` (one more). Both round differently from the exact sums: a long
-float32 dot product of large coefficients of both signs loses the small result to its
-partial sums (SVR C=100 on diabetes), and the expansion cancels ``|x - c|²`` against the
-distance. So each candidate form is emulated in float32 (sequential sums, the worst
-ordinary order) on up to :data:`MAX_PROBES` support vectors (where an RBF kernel reaches
-1 and the cancellation is largest) and taken only when its largest error stays within
-:data:`TOLERANCE_SHARE` of the tolerance (or no more than the gathered sums'
-own error); otherwise the gathered sums in balanced order are kept.
+2 (x - c)·(s - c)`` (one more). Both round differently from the gathered sums: one
+summation order must serve every pair (:func:`summation_order`), so a pair's float32
+partial sums can grow where its coefficients of both signs do not alternate, and the
+expansion cancels ``|x - c|²`` against the distance. So each form is emulated in float32
+(sequential sums, the worst ordinary order) on up to :data:`MAX_PROBES` support vectors
+(where an RBF kernel reaches 1 and the cancellation is largest) and taken only when its
+largest error takes at most :data:`TOLERANCE_SHARE` of the tolerance, or no more than
+the gathered sums' own; otherwise the gathered sums in balanced order are kept.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ._distances import DIRECT_DISTANCE_LIMIT
 TOLERANCE = 1e-5
 
 #: The share of :data:`TOLERANCE` a fast form's emulated error may take.
-TOLERANCE_SHARE = 0.2
+TOLERANCE_SHARE = 0.3
 
 #: Support vectors probed (evenly spaced through them).
 MAX_PROBES = 128
@@ -76,11 +76,12 @@ def summation_order(matrix: np.ndarray, classes: np.ndarray | None) -> np.ndarra
     """An order of the support vectors (rows of ``matrix``) whose running sums stay small
     in every column, as the gathered sums' balanced order does for one pair.
 
-    One column: that balanced order. One-vs-one pairs: the classes taken in turn, each
-    class's vectors largest coefficient first, so every pair (whose two classes have
-    coefficients of opposite signs) alternates its signs.
+    One column (regression, one class, two classes): that balanced order, so the sum is
+    the gathered one's. One-vs-one pairs: the classes taken in turn, each class's vectors
+    largest coefficient first, so every pair (whose two classes have coefficients of
+    opposite signs) alternates its signs.
     """
-    if classes is None:
+    if classes is None or matrix.shape[1] == 1:
         column = matrix[:, 0]
         order = list(balanced_order(column))
         return np.asarray(order + [i for i in range(len(column)) if column[i] == 0], dtype=np.int64)
