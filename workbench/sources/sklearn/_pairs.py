@@ -79,8 +79,9 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     eye = np.eye(k)
     q_matrix = diagonal[:, :, None] * constant(eye)[None] - r * tf.transpose(r, [0, 2, 1])
     rows = tf.concat([tf.zeros_like(q_matrix) + constant(eye)[None], q_matrix], axis=2)  # [I, Q]
-    row_list = [rows[:, t, :] for t in range(k)]
-    q_list = [rows[:, t, k + t : k + t + 1] for t in range(k)]
+    # loop invariants, split once (one UNPACK each) rather than sliced per step
+    row_list = tf.unstack(rows, axis=1)
+    q_list = tf.unstack(diagonal[:, :, None], axis=1)
     eps = 0.005 / k
     max_iter = max(100, k)
 
@@ -97,7 +98,8 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
             qp_t = state[:, k + t : k + t + 1]
             diff = (pqp - qp_t) / q_tt
             grow = 1.0 + diff
-            pqp = (pqp + diff * (diff * q_tt + 2.0 * qp_t)) / grow / grow
+            # libsvm's (pQp + diff (diff Q_tt + 2 Qp_t)) / (1 + diff)^2 with diff Q_tt = pQp - Qp_t
+            pqp = (pqp + diff * (pqp + qp_t)) / (grow * grow)
             state = (state + diff * row) / grow
         p = tf.where(done[:, None], p, state[:, :k])
         return iteration + 1, p, done
