@@ -58,22 +58,22 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     is the same approximate solution, not merely a nearby one.
 
     The graph keeps op counts low, since a single sample pays per op: ``r`` and ``Q``
-    are whole (batch, k, k) tensors (the pairwise matrix from one product with +-1
-    entries, exact), and the iterate is one (batch, 2k) row ``[p, Qp]`` updated per
+    are whole (batch, k, k) tensors, and the iterate is one (batch, 2k) row ``[p, Qp]`` updated per
     class ``t`` with row ``t`` of ``[I, Q]``: libsvm's two inner loops become one.
     """
     tf = _tf()
     k = n_classes
     f = decision * constant(prob_a) + constant(prob_b)
     pairwise = tf.clip_by_value(tf.math.sigmoid(-f), 1e-7, 1.0 - 1e-7)
-    spread = np.zeros((k * (k - 1) // 2, k * k))
-    complement = np.zeros(k * k)
+    # r as (batch, k, k): r[i][j] = r_p, r[j][i] = 1 - r_p, 0 on the diagonal, copied by
+    # one GATHER (a +-1 matrix product would store k^2 x n_pairs floats: 18 KB at k = 10)
+    n_pairs = k * (k - 1) // 2
+    index = np.full((k, k), 2 * n_pairs, dtype=np.int32)  # the zero column
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     for p, (i, j) in enumerate(pairs):
-        spread[p, i * k + j] = 1.0  # r[i][j] = r_p
-        spread[p, j * k + i] = -1.0  # r[j][i] = 1 - r_p (the constant adds the 1)
-        complement[j * k + i] = 1.0
-    r = tf.reshape(matmul(pairwise, spread) + constant(complement), [-1, k, k])
+        index[i, j], index[j, i] = p, n_pairs + p
+    values = tf.concat([pairwise, 1.0 - pairwise, tf.zeros_like(pairwise[:, :1])], axis=1)
+    r = tf.reshape(tf.gather(values, constant(index.ravel(), np.int32), axis=1), [-1, k, k])
     # Q[t][t] = sum_j r[j][t]^2, Q[t][j] = -r[j][t] r[t][j] (r's diagonal is 0)
     diagonal = tf.reduce_sum(r * r, axis=1)
     eye = np.eye(k)
