@@ -58,8 +58,9 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     is the same approximate solution, not merely a nearby one.
 
     The graph keeps op counts low, since a single sample pays per op: ``r`` and ``Q``
-    are whole (batch, k, k) tensors, and the iterate is one (batch, 2k) row ``[p, Qp]`` updated per
-    class ``t`` with row ``t`` of ``[I, Q]``: libsvm's two inner loops become one.
+    are whole (batch, k, k) tensors, and the iterate is one (batch, 2k) row ``[p, Qp]``
+    moved per class ``t`` along row ``t`` of ``[I, Q]`` (libsvm's two inner loops in one),
+    with libsvm's per-step normalisation deferred to the end of each sweep: 10 ops a step.
     """
     tf = _tf()
     k = n_classes
@@ -92,16 +93,17 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
         pqp = tf.reduce_sum(p * qp, axis=1, keepdims=True)
         error = tf.reduce_max(tf.abs(qp - pqp), axis=1)
         done = tf.logical_or(done, error < eps)
+        # libsvm normalises p (and Qp, pQp) after every step; here the sums wait: state
+        # holds [P, QP] with p = P / total, w = P.QP, and step = diff * total
+        w, total = pqp, None
         for t in range(k):
-            row = row_list[t]
-            q_tt = q_list[t]
             qp_t = state[:, k + t : k + t + 1]
-            diff = (pqp - qp_t) / q_tt
-            grow = 1.0 + diff
-            # libsvm's (pQp + diff (diff Q_tt + 2 Qp_t)) / (1 + diff)^2 with diff Q_tt = pQp - Qp_t
-            pqp = (pqp + diff * (pqp + qp_t)) / (grow * grow)
-            state = (state + diff * row) / grow
-        p = tf.where(done[:, None], p, state[:, :k])
+            mean = w if total is None else w / total  # pQp in libsvm's terms, times total
+            step = (mean - qp_t) / q_list[t]
+            w = w + step * (qp_t + mean)  # diff Q_tt = pQp - Qp_t, so no Q_tt term
+            total = 1.0 + step if total is None else total + step
+            state = state + step * row_list[t]
+        p = tf.where(done[:, None], p, state[:, :k] / total)
         return iteration + 1, p, done
 
     def keep_going(iteration, p, done):
