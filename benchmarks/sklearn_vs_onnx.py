@@ -485,7 +485,7 @@ runs inside one C++ kernel; a custom op is excluded by the builtins-only rule. T
 the matrix stores a zero for each pair a support vector is not in (618 x 45 floats on
 digits, 111 KB, where the `.onnx` stores 618 x 9 coefficients); a per-class product
 would store only those, but sums each class apart and cancels the two at the end, which
-float32 cannot afford on these cases (breast_cancer: 2.5e-5 of the scale).
+float32 cannot afford on these cases (emulated on breast_cancer: 2.5e-5 of the scale).
 
 **Size.** A tree node costs the `.tflite` 4-12 bytes (a test index, or column and
 threshold, and in the compact layout a child), a leaf an index into its distinct values;
