@@ -142,7 +142,8 @@ def _gathered(kernel, matrix, intercept):
         rows = np.flatnonzero(matrix[:, p])
         rows = rows[balanced_order(matrix[rows, p])]
         terms = kernel[:, rows] * matrix[rows, p].astype(_F32)[None]
-        out[:, p] = np.cumsum(terms, axis=1, dtype=_F32)[:, -1] + _F32(intercept[p])
+        total = np.cumsum(terms, axis=1, dtype=_F32)[:, -1] if len(rows) else _F32(0.0)
+        out[:, p] = total + _F32(intercept[p])
     return out
 
 
