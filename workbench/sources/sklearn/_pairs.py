@@ -86,13 +86,16 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     eps = 0.005 / k
     max_iter = max(100, k)
 
-    def body(iteration, p, done):
-        # libsvm recomputes Qp and pQp from p at each iteration for accuracy
+    def check(p, done):
+        """libsvm's stopping test, with Qp and pQp recomputed from p (for accuracy, as it
+        does): before the first sweep and after each one, so no sweep is spent on it."""
         state = tf.reshape(tf.matmul(p[:, None, :], rows), [-1, 2 * k])  # [p, Qp]
         qp = state[:, k:]
         pqp = tf.reduce_sum(p * qp, axis=1, keepdims=True)
         error = tf.reduce_max(tf.abs(qp - pqp), axis=1)
-        done = tf.logical_or(done, error < eps)
+        return tf.logical_or(done, error < eps), state, pqp
+
+    def body(iteration, p, done, state, pqp):
         # libsvm normalises p (and Qp, pQp) after every step; here the sums wait: state
         # holds [P, QP] with p = P / total, w = P.QP, and step = diff * total
         w, total = pqp, None
@@ -104,12 +107,12 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
             total = 1.0 + step if total is None else total + step
             state = state + step * row_list[t]
         p = tf.where(done[:, None], p, state[:, :k] / total)
-        return iteration + 1, p, done
+        return (iteration + 1, p, *check(p, done))
 
-    def keep_going(iteration, p, done):
+    def keep_going(iteration, p, done, state, pqp):
         return tf.logical_and(iteration < max_iter, tf.logical_not(tf.reduce_all(done)))
 
     start = tf.zeros_like(pairwise[:, :1]) + tf.fill([1, k], np.float32(1.0 / k))
-    not_done = tf.fill(tf.shape(pairwise[:, 0]), False)
-    _, p, _ = tf.while_loop(keep_going, body, (tf.constant(0), start, not_done))
+    done, state, pqp = check(start, tf.fill(tf.shape(pairwise[:, 0]), False))
+    _, p, *_ = tf.while_loop(keep_going, body, (tf.constant(0), start, done, state, pqp))
     return p
