@@ -476,16 +476,18 @@ rows take the classes in turn, so every pair's running sums alternate signs too.
 takes the fast form. `probability=True` still runs libsvm's pairwise coupling as a
 `WHILE` loop with libsvm's own iteration and stopping rule (2-4 sweeps of 10 steps per
 sample on digits), now 10 small ops per step on one `[p, Qp]` row (libsvm's per-step
-normalisation deferred to the end of each sweep) instead of about 25, with `r` and `Q`
-built as whole tensors instead of one op per entry. Against the file before this change
-(digits, bare interpreter, same run): one sample 129 -> 39 µs, batch of 256 about 9.5 ->
-1.0 ms. What is left for one sample is that loop (about 3 x 120 ops, each paying its
-dispatch: 32 of the 39 µs; without probabilities the file takes 7 µs), which onnxruntime
-runs inside one C++ kernel; a custom op is excluded by the builtins-only rule. The size:
-the matrix stores a zero for each pair a support vector is not in (618 x 45 floats on
-digits, 111 KB, where the `.onnx` stores 618 x 9 coefficients); a per-class product
-would store only those, but sums each class apart and cancels the two at the end, which
-float32 cannot afford on these cases (emulated on breast_cancer: 2.5e-5 of the scale).
+normalisation deferred to the end of each sweep) instead of about 25, the stopping test
+after each sweep (so the converged iteration runs none), and `r` and `Q` built as whole
+tensors instead of one op per entry. Against the file before this change (digits, bare
+interpreter, same run, load about 1): one sample 129 -> 36 µs, batch of 256 9.4 -> 0.95
+ms. What is left for one sample is that loop (about 2.7 sweeps of 110 ops, each op
+paying its dispatch: 29 of the 36 µs; without probabilities the file takes 7 µs), which
+onnxruntime runs inside one C++ kernel; a custom op is excluded by the builtins-only
+rule. The size: the matrix stores a zero for each pair a support vector is not in (618 x
+45 floats on digits, 111 KB, where the `.onnx` stores 618 x 9 coefficients); a
+per-class product would store only those, but sums each class apart and cancels the two
+at the end, which float32 cannot afford on these cases (emulated on breast_cancer:
+2.5e-5 of the scale).
 
 **Size.** A tree node costs the `.tflite` 4-12 bytes (a test index, or column and
 threshold, and in the compact layout a child), a leaf an index into its distinct values;
