@@ -10,7 +10,8 @@ expansion cancels ``|x - c|²`` against the distance. So each form is emulated i
 (sequential sums, the worst ordinary order) on up to :data:`MAX_PROBES` support vectors
 (where an RBF kernel reaches 1 and the cancellation is largest) and taken only when its
 largest error takes at most :data:`TOLERANCE_SHARE` of the tolerance, or no more than
-the gathered sums' own; otherwise the gathered sums in balanced order are kept.
+the gathered sums' own; otherwise the gathered sums in balanced order are kept. Neither
+is tried when the matrix would outgrow the gathered tables (:func:`dense_fits`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ TOLERANCE = 1e-5
 
 #: The share of :data:`TOLERANCE` a fast form's emulated error may take.
 TOLERANCE_SHARE = 0.3
+
+#: The coefficient matrix is considered when it holds at most this many times the values
+#: of the gathered tables (an index and a coefficient per pair and term, padded to the
+#: longest pair): about 16 classes. With k classes it is about k/4 times their size, and
+#: its product does that many times their multiplications.
+MAX_DENSE_GROWTH = 4
 
 #: Support vectors probed (evenly spaced through them).
 MAX_PROBES = 128
@@ -62,6 +69,13 @@ def balanced_order(coef: np.ndarray) -> np.ndarray:
         order.append(index)
         running += coef[index]
     return np.asarray(order, dtype=np.int64)
+
+
+def dense_fits(n_vectors: int, indices) -> bool:
+    """Whether a (n_vectors, n_pairs) matrix is within :data:`MAX_DENSE_GROWTH` times the
+    gathered tables of these pairs' support-vector ``indices``."""
+    longest = max(1, max(len(i) for i in indices))
+    return n_vectors * len(indices) <= MAX_DENSE_GROWTH * 2 * len(indices) * longest
 
 
 def coefficient_matrix(n_vectors: int, indices, coefs) -> np.ndarray:
@@ -149,8 +163,10 @@ def _gathered(kernel, matrix, intercept):
 
 def _kernel64(x, vectors, kind, gamma, coef0, degree):
     if kind == "rbf":
-        d2 = np.stack([np.sum((sample[None] - vectors) ** 2, axis=1) for sample in x])
-        return np.exp(-gamma * d2)
+        # expanded in float64: its rounding is ~1e-16 of |x|^2, far below float32's
+        squares = np.einsum("ij,ij->i", vectors, vectors)
+        d2 = np.einsum("ij,ij->i", x, x)[:, None] + squares[None] - 2.0 * (x @ vectors.T)
+        return np.exp(-gamma * np.maximum(d2, 0.0))
     inner = gamma * (x @ vectors.T) + coef0
     return np.tanh(inner) if kind == "sigmoid" else inner ** int(degree)
 

@@ -27,7 +27,7 @@ from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 from . import _ops
 from ._checks import OUTLIER_OUTPUTS, checked_by, require_choice, require_output
 from ._registry import builds_labels, shared
-from ._svm_plan import KernelPlan, balanced_order, choose, coefficient_matrix, summation_order
+from ._svm_plan import KernelPlan, balanced_order, choose, coefficient_matrix, dense_fits, summation_order
 
 KERNELS = ("linear", "rbf", "poly", "sigmoid")
 
@@ -139,12 +139,15 @@ def _kernel_parameters(estimator) -> dict:
     }
 
 
-def kernel_plan(estimator) -> tuple[KernelPlan, np.ndarray, np.ndarray]:
+def kernel_plan(estimator) -> tuple[KernelPlan, np.ndarray, np.ndarray | None]:
     """Whether the decision values take one coefficient matrix (and RBF distances one
     matrix product) instead of gathered sums (see ``_svm_plan``), the support vectors'
-    summation order, and the (n_support_vectors, n_pairs) coefficient matrix."""
+    summation order, and the (n_support_vectors, n_pairs) coefficient matrix (None where
+    it would be too large to consider: ``dense_fits``)."""
     vectors = _dense(estimator.support_vectors_)
     indices, coefs, intercept = pair_terms(estimator)
+    if not dense_fits(len(vectors), indices):
+        return KernelPlan(dense=False, expanded=False, error=float("nan")), np.arange(len(vectors)), None
     matrix = coefficient_matrix(len(vectors), indices, coefs)
     classes = (
         np.repeat(np.arange(len(estimator.n_support_)), estimator.n_support_)
