@@ -471,7 +471,8 @@ built, both are emulated in float32 on up to 128 support vectors (where an RBF k
 reaches 1 and the cancellation is worst), and taken only if the error stays within 0.3
 of the 1e-5 tolerance (probabilities through Platt's slope) or within that of the
 gathered sums; otherwise each pair's kernel values are gathered and summed in an order
-alternating signs, as before (large dual coefficients on unequal classes). The matrix
+alternating signs, as before (large dual coefficients on unequal classes, or more
+than about 16 classes, where the matrix would outgrow the gathered tables). The matrix
 rows take the classes in turn, so every pair's running sums alternate signs too. Digits
 takes the fast form. `probability=True` still runs libsvm's pairwise coupling as a
 `WHILE` loop with libsvm's own iteration and stopping rule (2-4 sweeps of 10 steps per
