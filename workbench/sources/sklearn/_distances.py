@@ -14,18 +14,18 @@ from ._graph import _tf, concat, constant, matmul, split, subtract
 DIRECT_DISTANCE_LIMIT = 2**16
 
 
-def squared_distances(x, points, *, exact_integers=False):
+def squared_distances(x, points, *, exact_integers=False, expanded=False):
     """(batch, n_points) squared euclidean distances to the rows of ``points`` (float64).
 
     Sums squared differences when the (batch, n_points, n_features) tensor is small
-    enough; otherwise expands ``|x - c|² + |s - c|² - 2 (x - c)·(s - c)`` around the
-    points' centre ``c``. With ``exact_integers`` (all points are small integers) the
+    enough and ``expanded`` is not asked; otherwise expands ``|x - c|² + |s - c|² -
+    2 (x - c)·(s - c)`` around the points' centre ``c`` (one matrix product). With ``exact_integers`` (all points are small integers) the
     centre is rounded, so integer inputs give exact, tie-preserving distances.
     """
     tf = _tf()
     points = np.asarray(points, dtype=np.float64)
     n_points, n_features = points.shape
-    if n_points * n_features <= DIRECT_DISTANCE_LIMIT:
+    if n_points * n_features <= DIRECT_DISTANCE_LIMIT and not expanded:
         hi, lo = split(points)
         diff = x[:, None, :] - constant(hi)[None]
         if np.any(lo):

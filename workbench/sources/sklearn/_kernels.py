@@ -9,11 +9,12 @@ from ._distances import squared_distances
 from ._graph import _tf, constant, matmul
 
 
-def kernel(x, vectors, kind: str, gamma: float, coef0: float, degree: int):
-    """libsvm's kernel between every row of ``x`` and every support vector."""
+def kernel(x, vectors, kind: str, gamma: float, coef0: float, degree: int, expanded: bool = False):
+    """libsvm's kernel between every row of ``x`` and every support vector; ``expanded``
+    computes RBF distances through one matrix product (see ``squared_distances``)."""
     tf = _tf()
     if kind == "rbf":
-        return tf.exp(np.float32(-gamma) * squared_distances(x, vectors))
+        return tf.exp(np.float32(-gamma) * squared_distances(x, vectors, expanded=expanded))
     dots = matmul(x, np.asarray(vectors, dtype=np.float64).T)
     if kind == "linear":
         return dots

@@ -56,58 +56,63 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     ``multiclass_probability`` couples (Wu, Lin and Weng, method 2) with the same
     iteration, order of updates and per-sample stopping rule as libsvm, so the result
     is the same approximate solution, not merely a nearby one.
+
+    The graph keeps op counts low, since a single sample pays per op: ``r`` and ``Q``
+    are whole (batch, k, k) tensors, and the iterate is one (batch, 2k) row ``[p, Qp]``
+    moved per class ``t`` along row ``t`` of ``[I, Q]`` (libsvm's two inner loops in one),
+    with libsvm's per-step normalisation deferred to the end of each sweep: 10 ops a step.
     """
     tf = _tf()
     k = n_classes
     f = decision * constant(prob_a) + constant(prob_b)
     pairwise = tf.clip_by_value(tf.math.sigmoid(-f), 1e-7, 1.0 - 1e-7)
+    # r as (batch, k, k): r[i][j] = r_p, r[j][i] = 1 - r_p, 0 on the diagonal, copied by
+    # one GATHER (a +-1 matrix product would store k^2 x n_pairs floats: 18 KB at k = 10)
+    n_pairs = k * (k - 1) // 2
+    index = np.full((k, k), 2 * n_pairs, dtype=np.int32)  # the zero column
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-    r = [[None] * k for _ in range(k)]  # r[i][j]: (batch,) probability of i over j
     for p, (i, j) in enumerate(pairs):
-        r[i][j] = pairwise[:, p]
-        r[j][i] = 1.0 - r[i][j]
-    zero = tf.zeros_like(pairwise[:, 0])
-    q = [[None] * k for _ in range(k)]
-    for t in range(k):
-        diagonal = zero
-        for j in range(k):
-            if j != t:
-                diagonal = diagonal + r[j][t] * r[j][t]
-        q[t][t] = diagonal
-        for j in range(t + 1, k):
-            q[t][j] = -r[j][t] * r[t][j]
-            q[j][t] = q[t][j]
-    # Q as (batch, k, k), built row by row.
-    q_matrix = tf.stack([tf.stack(row, axis=1) for row in q], axis=1)
+        index[i, j], index[j, i] = p, n_pairs + p
+    values = tf.concat([pairwise, 1.0 - pairwise, tf.zeros_like(pairwise[:, :1])], axis=1)
+    r = tf.reshape(tf.gather(values, constant(index.ravel(), np.int32), axis=1), [-1, k, k])
+    # Q[t][t] = sum_j r[j][t]^2, Q[t][j] = -r[j][t] r[t][j] (r's diagonal is 0)
+    diagonal = tf.reduce_sum(r * r, axis=1)
+    eye = np.eye(k)
+    q_matrix = diagonal[:, :, None] * constant(eye)[None] - r * tf.transpose(r, [0, 2, 1])
+    rows = tf.concat([tf.zeros_like(q_matrix) + constant(eye)[None], q_matrix], axis=2)  # [I, Q]
+    # loop invariants, split once (one UNPACK each) rather than sliced per step
+    row_list = tf.unstack(rows, axis=1)
+    q_list = tf.unstack(diagonal[:, :, None], axis=1)
     eps = 0.005 / k
     max_iter = max(100, k)
 
-    def products(p):
-        qp = tf.reduce_sum(q_matrix * p[:, None, :], axis=2)
-        return qp, tf.reduce_sum(p * qp, axis=1)
+    def check(p, done):
+        """libsvm's stopping test, with Qp and pQp recomputed from p (for accuracy, as it
+        does): before the first sweep and after each one, so no sweep is spent on it."""
+        state = tf.reshape(tf.matmul(p[:, None, :], rows), [-1, 2 * k])  # [p, Qp]
+        qp = state[:, k:]
+        pqp = tf.reduce_sum(p * qp, axis=1, keepdims=True)
+        error = tf.reduce_max(tf.abs(qp - pqp), axis=1)
+        return tf.logical_or(done, error < eps), state, pqp
 
-    def body(iteration, p, done):
-        qp, pqp = products(p)
-        error = tf.reduce_max(tf.abs(qp - pqp[:, None]), axis=1)
-        done = tf.logical_or(done, error < eps)
-        new_p, new_qp, new_pqp = p, qp, pqp
+    def body(iteration, p, done, state, pqp):
+        # libsvm normalises p (and Qp, pQp) after every step; here the sums wait: state
+        # holds [P, QP] with p = P / total, w = P.QP, and step = diff * total
+        w, total = pqp, None
         for t in range(k):
-            q_tt = q_matrix[:, t, t]
-            diff = (-new_qp[:, t] + new_pqp) / q_tt
-            onehot = np.zeros(k, dtype=np.float32)
-            onehot[t] = 1.0
-            new_p = new_p + diff[:, None] * constant(onehot)[None]
-            grow = 1.0 + diff
-            new_pqp = (new_pqp + diff * (diff * q_tt + 2.0 * new_qp[:, t])) / grow / grow
-            new_qp = (new_qp + diff[:, None] * q_matrix[:, t, :]) / grow[:, None]
-            new_p = new_p / grow[:, None]
-        p = tf.where(done[:, None], p, new_p)
-        return iteration + 1, p, done
+            qp_t = state[:, k + t : k + t + 1]
+            mean = w if total is None else w / total  # pQp in libsvm's terms, times total
+            step = (mean - qp_t) / q_list[t]
+            w = w + step * (qp_t + mean)  # diff Q_tt = pQp - Qp_t, so no Q_tt term
+            total = 1.0 + step if total is None else total + step
+            state = state + step * row_list[t]
+        p = tf.where(done[:, None], p, state[:, :k] / total)
+        return (iteration + 1, p, *check(p, done))
 
-    def keep_going(iteration, p, done):
+    def keep_going(iteration, p, done, state, pqp):
         return tf.logical_and(iteration < max_iter, tf.logical_not(tf.reduce_all(done)))
 
-    start = tf.fill(tf.shape(pairwise[:, :1]), np.float32(1.0 / k)) * tf.ones([1, k])
-    not_done = tf.fill(tf.shape(pairwise[:, 0]), False)
-    _, p, _ = tf.while_loop(keep_going, body, (tf.constant(0), start, not_done))
+    start = tf.zeros_like(pairwise[:, :1]) + tf.fill([1, k], np.float32(1.0 / k))
+    done, state, pqp = check(start, tf.fill(tf.shape(pairwise[:, 0]), False))
+    _, p, *_ = tf.while_loop(keep_going, body, (tf.constant(0), start, done, state, pqp))
     return p
