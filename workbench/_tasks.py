@@ -57,6 +57,14 @@ def _convert(spec, mode, samples, select_tf_ops=False):
     return converter.convert()
 
 
+def _control_flow(content: bytes) -> str:
+    """The control-flow ops of ``content`` ("WHILE", "IF", "WHILE/IF"), or "" for none."""
+    from ._flatbuffer import builtin_op_counts
+
+    counts = builtin_op_counts(bytes(content))
+    return "/".join(op for op in ("WHILE", "IF") if op in counts)
+
+
 def _quantize(content, mode, samples, keep=None, validate=None, signature=None, calibration=None):
     """Apply ``mode``'s LiteRT Quantizer recipe to float32 ``content`` (see ``workbench.quantize``),
     its activation ranges computed with ``calibration`` (a ``workbench.Calibration``; min/max
@@ -76,13 +84,25 @@ def _quantize(content, mode, samples, keep=None, validate=None, signature=None, 
         # The recipe quantizes every subgraph: signatures that take the same inputs as the one
         # compared are calibrated on the same samples.
         data = _signature_samples(input_names, samples, ranks)
-        ranges = calibrate(
-            quantizer,
-            content,
-            {key: data for key in _same_inputs(content, signature)},
-            Calibration.of(calibration),
-            _threads(),
-        )
+        try:
+            ranges = calibrate(
+                quantizer,
+                content,
+                {key: data for key in _same_inputs(content, signature)},
+                Calibration.of(calibration),
+                _threads(),
+            )
+        except ValueError as err:
+            loops = _control_flow(content)
+            if not loops or "Tensor data is null" not in str(err):
+                raise
+            raise ValueError(
+                f"its calibration cannot read the tensors inside this file's {loops} loop (they exist "
+                "only while the loop runs: a recurrent layer's, or the coupling of SVC(probability=True)). "
+                "Use a recipe without calibration (dynamic_*, weight_only_*), or a model without the "
+                "loop (a Keras RNN with unroll=True; SVC(probability=False))"
+                f" [the library said: {str(err).splitlines()[0]}]"
+            ) from err
     result = quantizer.quantize(ranges, enable_progress_report=False)
     from ._flatbuffer import inline_buffers
 

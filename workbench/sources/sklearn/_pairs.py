@@ -112,7 +112,9 @@ def svm_probability(decision, prob_a, prob_b, n_classes: int):
     def keep_going(iteration, p, done, state, pqp):
         return tf.logical_and(iteration < max_iter, tf.logical_not(tf.reduce_all(done)))
 
-    start = tf.zeros_like(pairwise[:, :1]) + tf.fill([1, k], np.float32(1.0 / k))
-    done, state, pqp = check(start, tf.fill(tf.shape(pairwise[:, 0]), False))
+    start = tf.zeros_like(pairwise[:, :1]) + constant(np.full((1, k), 1.0 / k))
+    # all False, from a comparison: TFLite Micro's FILL takes only constant dimensions
+    not_yet = tf.less(tf.zeros_like(pairwise[:, 0]), 0.0)
+    done, state, pqp = check(start, not_yet)
     _, p, *_ = tf.while_loop(keep_going, body, (tf.constant(0), start, done, state, pqp))
     return p
