@@ -452,10 +452,13 @@ Measured against the file before issue 24 (same digits models): RandomForest 1,8
 291 KB, ExtraTrees about 2,200 KB -> 534 KB, GradientBoosting 117 KB -> 62 KB (0.53x: its
 perfect layout had no leaf rows to share; half of what is left is 8,000 float32 leaf
 values, which exactness keeps), HistGradientBoosting 933 KB -> 408 KB (0.44x; int16 test
-and child tables). Batch latency moved
-towards onnxruntime (RandomForest 1.62x -> about 1.15x, ExtraTrees below 1.0x); one
-sample did not (each level is still 6-9 ops, and a level costs its op count for one
-sample). The single-sample goal of 1.0x is not met for any tree family.
+and child tables; measured no slower than the int32 ones in alternating runs, HGB one
+sample 114-120 µs before and 70-109 after, batch 19-22 ms and 18-21). Batch latency
+moved towards onnxruntime (RandomForest 1.62x before; 1.15x and 1.54x in two runs since,
+as onnxruntime's own batch time moved from 3.3 to 2.2 ms: that is this machine's noise;
+ExtraTrees 0.74-1.17x); one sample did not (each level is still 6-9 ops, and a level
+costs its op count for one sample). The single-sample goal of 1.0x is not met for any
+tree family, nor the batch goal except by ExtraTrees in some runs.
 
 What would close the rest: a tight loop in TFLite's `GATHER` for one-element rows instead
 of a `memcpy` per element (`reference_ops::Gather`) would cut every tree row by about

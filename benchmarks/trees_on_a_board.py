@@ -177,9 +177,9 @@ def report(results: list[dict]) -> str:
     for result in results:
         for r in result["rows"]:
             if r.get("error"):
-                lines.append(
-                    f"| {result['model']} | {r['variant']} | error: {str(r['error'])[:120]} |" + " |" * 6
-                )
+                # what was received says why (the expected/fix parts are the same for every row)
+                why = str(r["error"]).partition("Received: ")[2] or str(r["error"])
+                lines.append(f"| {result['model']} | {r['variant']} | error: {why[:300]} |" + " |" * 6)
                 continue
             micro = "runs" if r["tflm"] else f"no: {str(r['tflm_reason'])[:90]}"
             lines.append(
