@@ -454,9 +454,9 @@ perfect layout had no leaf rows to share; half of what is left is 8,000 float32 
 values, which exactness keeps), HistGradientBoosting 933 KB -> 408 KB (0.44x; int16 test
 and child tables; measured no slower than the int32 ones in alternating runs, HGB one
 sample 114-120 µs before and 70-109 after, batch 19-22 ms and 18-21). Batch latency
-moved towards onnxruntime (RandomForest 1.62x before; 1.15x and 1.54x in two runs since,
-as onnxruntime's own batch time moved from 3.3 to 2.2 ms: that is this machine's noise;
-ExtraTrees 0.74-1.17x); one sample did not (each level is still 6-9 ops, and a level
+is where it was (RandomForest 1.62x before; 1.15x to 1.66x in three runs since, its file
+unchanged, as onnxruntime's own batch time moved between 2.0 and 3.3 ms: this machine's
+noise; ExtraTrees 0.74-1.32x); one sample did not (each level is still 6-9 ops, and a level
 costs its op count for one sample). The single-sample goal of 1.0x is not met for any
 tree family, nor the batch goal except by ExtraTrees in some runs.
 
