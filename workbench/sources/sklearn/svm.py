@@ -120,15 +120,12 @@ def decision_values(estimator, x):
     if estimator.kernel == "poly" and n_monomials(vectors.shape[1], estimator.degree) <= MAX_MONOMIALS:
         factors, weights = polynomial_expansion(estimator, vectors, indices, coefs)
         return _ops.affine(_ops.monomials(x, factors), weights, intercept)
-    plan, order, matrix = kernel_plan(estimator)
-    if plan.dense:  # the support vectors in an order whose running sums stay small
-        kernel = _ops.kernel(
-            x, vectors[order], estimator.kernel, **_kernel_parameters(estimator), expanded=plan.expanded
-        )
+    plan, order, matrix = kernel_plan(estimator, vectors, indices, coefs, intercept)
+    # dense: the support vectors in an order whose running sums stay small
+    chosen = vectors[order] if plan.dense else vectors
+    kernel = _ops.kernel(x, chosen, estimator.kernel, **_kernel_parameters(estimator), expanded=plan.expanded)
+    if plan.dense:
         return _ops.affine(kernel, matrix[order], intercept)
-    kernel = _ops.kernel(
-        x, vectors, estimator.kernel, **_kernel_parameters(estimator), expanded=plan.expanded
-    )
     index, coef = _padded(indices, coefs)
     return _ops.weighted_sums(kernel, index, coef, intercept)
 
@@ -141,13 +138,14 @@ def _kernel_parameters(estimator) -> dict:
     }
 
 
-def kernel_plan(estimator) -> tuple[KernelPlan, np.ndarray, np.ndarray | None]:
+def kernel_plan(
+    estimator, vectors, indices, coefs, intercept
+) -> tuple[KernelPlan, np.ndarray, np.ndarray | None]:
     """Whether the decision values take one coefficient matrix (and RBF distances one
     matrix product) instead of gathered sums (see ``_svm_plan``), the support vectors'
     summation order, and the (n_support_vectors, n_pairs) coefficient matrix (None where
-    it would be too large to consider: ``dense_fits``)."""
-    vectors = _dense(estimator.support_vectors_)
-    indices, coefs, intercept = pair_terms(estimator)
+    it would be too large to consider: ``dense_fits``). ``vectors`` and the pair terms are
+    those :func:`decision_values` has (dense support vectors, :func:`pair_terms`)."""
     if not dense_fits(len(vectors), indices):
         return KernelPlan(dense=False, expanded=False, error=float("nan")), np.arange(len(vectors)), None
     matrix = coefficient_matrix(len(vectors), indices, coefs)
